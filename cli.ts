@@ -1,0 +1,627 @@
+#!/usr/bin/env -S deno run --allow-all
+/**
+ * The data-bridge command line: a thin layer over the API in `mod.ts`. It
+ * parses arguments, calls the library, prints, and exits with the documented
+ * code. It is the only module that prints or exits.
+ *
+ * ```sh
+ * deno run -A cli.ts create "create users table"
+ * deno run -A cli.ts apply --database-url postgres://localhost/mydb
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { DEFAULTS, VERSION } from "./lib/config.ts";
+import { createMigration } from "./lib/create.ts";
+import { DataBridgeError, ExitCode, RuntimeError, UsageError } from "./lib/errors.ts";
+import { formatError, formatMs, formatStatus, palette } from "./lib/format.ts";
+import { describeHolder } from "./lib/lock.ts";
+import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
+import { describeTarget, resolveTarget, type Target } from "./lib/target.ts";
+import { parseTableName } from "./lib/ident.ts";
+import { isVersion } from "./lib/version.ts";
+import * as runtime from "./lib/runtime.ts";
+
+type OptionName =
+  | "database-url"
+  | "migrations-dir"
+  | "table"
+  | "json"
+  | "help"
+  | "version"
+  | "connect-timeout"
+  | "lock-wait"
+  | "lock-timeout"
+  | "lock-retries"
+  | "statement-timeout"
+  | "to"
+  | "steps"
+  | "dry-run"
+  | "no-transaction";
+
+interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  value?: string;
+  help: string;
+}
+
+const OPTIONS: Record<OptionName, OptionSpec> = {
+  "database-url": {
+    type: "string",
+    value: "URL",
+    help:
+      `postgres://user:pass@host:port/db, pglite:PATH or pglite:memory (default: $DATABASE_URL, then PGHOST/PGDATABASE..., else the embedded database at ${DEFAULTS.embeddedPath})`,
+  },
+  "migrations-dir": {
+    type: "string",
+    value: "DIR",
+    help: `directory of migration files (default: ${DEFAULTS.migrationsDir})`,
+  },
+  table: {
+    type: "string",
+    value: "NAME",
+    help: `tracking table, optionally SCHEMA.TABLE (default: ${DEFAULTS.table})`,
+  },
+  json: { type: "boolean", help: "print one JSON document on stdout" },
+  help: { type: "boolean", short: "h", help: "show help" },
+  version: { type: "boolean", short: "V", help: "print the version" },
+  "connect-timeout": {
+    type: "string",
+    value: "SECONDS",
+    help: `give up connecting after this long (default: ${DEFAULTS.connectTimeoutSeconds})`,
+  },
+  "lock-wait": {
+    type: "string",
+    value: "SECONDS",
+    help: "give up waiting for another run's migration lock after this long (default: wait)",
+  },
+  "lock-timeout": {
+    type: "string",
+    value: "DURATION",
+    help:
+      `PostgreSQL lock_timeout inside each migration, e.g. 5s, 500ms, 0 for none (default: ${DEFAULTS.lockTimeout})`,
+  },
+  "lock-retries": {
+    type: "string",
+    value: "N",
+    help:
+      `retries of a migration that hit lock_timeout, with backoff (default: ${DEFAULTS.lockRetries})`,
+  },
+  "statement-timeout": {
+    type: "string",
+    value: "DURATION",
+    help:
+      `PostgreSQL statement_timeout inside each migration (default: ${DEFAULTS.statementTimeout}, none)`,
+  },
+  to: {
+    type: "string",
+    value: "VERSION",
+    help: "apply: stop after this version; rollback: revert every migration after it (0: all)",
+  },
+  steps: {
+    type: "string",
+    value: "N",
+    help: `rollback: how many migrations to revert (default: ${DEFAULTS.rollbackSteps})`,
+  },
+  "dry-run": { type: "boolean", help: "print what would run, change nothing" },
+  "no-transaction": {
+    type: "boolean",
+    help: "create: write the '-- Transaction: none' header into the template",
+  },
+};
+
+const COMMON: OptionName[] = [
+  "database-url",
+  "migrations-dir",
+  "table",
+  "json",
+  "help",
+  "connect-timeout",
+];
+const RUN: OptionName[] = ["lock-wait", "lock-timeout", "lock-retries", "statement-timeout"];
+
+interface CommandSpec {
+  summary: string;
+  usage: string;
+  options: OptionName[];
+  run: (ctx: Context) => Promise<number>;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  init: {
+    summary: "create the tracking table (idempotent)",
+    usage: "init",
+    options: [...COMMON, "lock-wait"],
+    run: runInit,
+  },
+  create: {
+    summary: "write a new migration file DIR/YYYYMMDD_HHMMSS_slug.sql",
+    usage: "create <description>",
+    options: [...COMMON, "no-transaction"],
+    run: runCreate,
+  },
+  status: {
+    summary: "show every migration: applied, pending, modified or missing",
+    usage: "status",
+    options: COMMON,
+    run: runStatus,
+  },
+  apply: {
+    summary: "apply pending migrations in version order",
+    usage: "apply [--to VERSION] [--dry-run]",
+    options: [...COMMON, ...RUN, "to", "dry-run"],
+    run: runApply,
+  },
+  rollback: {
+    summary: "revert applied migrations, most recent first",
+    usage: "rollback [--steps N | --to VERSION] [--dry-run]",
+    options: [...COMMON, ...RUN, "steps", "to", "dry-run"],
+    run: runRollback,
+  },
+};
+
+const ALIASES: Record<string, string> = { up: "apply", migrate: "apply", down: "rollback" };
+
+interface Context {
+  name: string;
+  values: Partial<Record<OptionName, string | boolean>>;
+  positionals: string[];
+  json: boolean;
+  colour: ReturnType<typeof palette>;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs the command line.
+ *
+ * @param argv Arguments after the program name.
+ * @returns The exit code.
+ * @example
+ * ```ts ignore
+ * import { main } from "./cli.ts";
+ * const code = await main(["--version"]);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes("--json");
+  const colour = palette(
+    runtime.isTerminal("stderr") && runtime.env("NO_COLOR") === undefined && !json,
+  );
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
+    signals++;
+    if (signals > 1) runtime.exit(name === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT);
+    controller.abort(name);
+  };
+  const offInt = runtime.onSignal("SIGINT", onSignal("SIGINT"));
+  const offTerm = runtime.onSignal("SIGTERM", onSignal("SIGTERM"));
+  try {
+    const first = argv.find((a) => !a.startsWith("-"));
+    if (first === undefined) {
+      if (argv.includes("--version") || argv.includes("-V")) {
+        runtime.writeStdout(
+          json ? `${JSON.stringify({ version: VERSION })}\n` : `data-bridge ${VERSION}\n`,
+        );
+        return ExitCode.OK;
+      }
+      if (argv.includes("--help") || argv.includes("-h") || argv.length === 0) {
+        runtime.writeStdout(usage());
+        return argv.length === 0 ? ExitCode.USAGE : ExitCode.OK;
+      }
+    }
+    const name = first === "help" ? "help" : ALIASES[first ?? ""] ?? first ?? "";
+    if (name === "help") {
+      const topic = argv.filter((a) => !a.startsWith("-"))[1];
+      const command = ALIASES[topic ?? ""] ?? topic;
+      runtime.writeStdout(command && COMMANDS[command] ? commandUsage(command) : usage());
+      return ExitCode.OK;
+    }
+    const spec = COMMANDS[name];
+    if (!spec) {
+      throw new UsageError("USAGE", `unknown command '${name}'; run data-bridge --help`);
+    }
+    const { values, positionals } = parse(name, spec, argv.filter((a) => a !== first));
+    if (values.help) {
+      runtime.writeStdout(commandUsage(name));
+      return ExitCode.OK;
+    }
+    return await spec.run({
+      name,
+      values,
+      positionals,
+      json,
+      colour,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    const verb = ["rollback", "down"].includes(argv.find((a) => !a.startsWith("-")) ?? "")
+      ? "reverted"
+      : "applied";
+    return report(error, json, colour, verb);
+  } finally {
+    offInt();
+    offTerm();
+  }
+}
+
+function parse(name: string, spec: CommandSpec, argv: string[]) {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const key of Object.keys(OPTIONS) as OptionName[]) {
+    options[key] = {
+      type: OPTIONS[key].type,
+      ...(OPTIONS[key].short ? { short: OPTIONS[key].short } : {}),
+    };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError("USAGE", argumentProblem(error as Error & { code?: string }));
+  }
+  const values = parsed.values as Partial<Record<OptionName, string | boolean>>;
+  for (const key of Object.keys(values) as OptionName[]) {
+    if (!spec.options.includes(key) && key !== "version") {
+      throw new UsageError(
+        "USAGE",
+        `--${key} is not an option of ${name}; run data-bridge ${name} --help`,
+      );
+    }
+  }
+  if (name !== "create" && parsed.positionals.length) {
+    throw new UsageError(
+      "USAGE",
+      `${name} takes no argument, got '${parsed.positionals[0]}'; run data-bridge ${name} --help`,
+    );
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+function argumentProblem(error: Error & { code?: string }): string {
+  const option = /'(-[^']*)'/.exec(error.message)?.[1];
+  switch (error.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${option ?? ""}; run data-bridge --help`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return `option ${option ?? ""} needs a value`.replace(/ <value>/, "");
+    default:
+      return error.message.split("\n")[0];
+  }
+}
+
+function usage(): string {
+  const lines = [
+    `data-bridge ${VERSION}: PostgreSQL schema migrations in plain SQL files`,
+    "",
+    "Usage: data-bridge <command> [options]",
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(([name, spec]) => {
+      const aliases = Object.entries(ALIASES).filter(([, to]) => to === name).map(([a]) => a);
+      const label = aliases.length ? `${name} (${aliases.join(", ")})` : name;
+      return `  ${label.padEnd(22)}${spec.summary}`;
+    }),
+    `  ${"help [command]".padEnd(22)}show help for a command`,
+    "",
+    "Options:",
+    ...optionLines(Object.keys(OPTIONS) as OptionName[]),
+    "",
+    "Exit codes: 0 success, 1 failure at run time, 2 usage error, 3 validation failure,",
+    "            130/143 interrupted by SIGINT/SIGTERM.",
+    "Files: YYYYMMDD_HHMMSS_description.sql with a '-- UP' line and a '-- DOWN' line.",
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function commandUsage(name: string): string {
+  const spec = COMMANDS[name];
+  return [
+    `data-bridge ${spec.usage}`,
+    "",
+    `  ${spec.summary}`,
+    "",
+    "Options:",
+    ...optionLines(spec.options),
+    "",
+  ].join("\n");
+}
+
+function optionLines(names: OptionName[]): string[] {
+  return names.map((key) => {
+    const o = OPTIONS[key];
+    const flag = `${o.short ? `-${o.short}, ` : ""}--${key}${o.value ? ` ${o.value}` : ""}`;
+    return `  ${flag.padEnd(30)}${o.help}`;
+  });
+}
+
+function report(
+  error: unknown,
+  json: boolean,
+  colour: ReturnType<typeof palette>,
+  verb: string,
+): number {
+  const known = error instanceof DataBridgeError ? error : new RuntimeError(
+    "INTERNAL",
+    `internal error: ${
+      (error as Error)?.message ?? String(error)
+    }; please report this at https://github.com/data-bridge/data-bridge/issues`,
+  );
+  if (json) {
+    runtime.writeStdout(
+      `${JSON.stringify({ error: known.toJSON(), completed: known.completed })}\n`,
+    );
+  } else runtime.writeStderr(formatError(known, colour, verb));
+  return known.exitCode;
+}
+
+// ---------------------------------------------------------------- options
+
+function text(ctx: Context, key: OptionName): string | undefined {
+  const value = ctx.values[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+function seconds(ctx: Context, key: OptionName, allowZero: boolean): number | undefined {
+  const value = text(ctx, key);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || (!allowZero && n === 0)) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a ${
+        allowZero ? "non-negative" : "positive"
+      } number of seconds, got '${value}'`,
+    );
+  }
+  return n;
+}
+
+function wholeNumber(ctx: Context, key: OptionName, min: number): number | undefined {
+  const value = text(ctx, key);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a whole number of at least ${min}, got '${value}'`,
+    );
+  }
+  return Number(value);
+}
+
+function duration(ctx: Context, key: OptionName): string | undefined {
+  const value = text(ctx, key);
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$/.test(value)) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a duration such as 5s, 500ms, 2min or 0, got '${value}'`,
+    );
+  }
+  return value;
+}
+
+function version(ctx: Context, key: OptionName, allowZero: boolean): string | undefined {
+  const value = text(ctx, key);
+  if (value === undefined) return undefined;
+  if (allowZero && value === "0") return value;
+  if (!isVersion(value)) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a migration version YYYYMMDD_HHMMSS${
+        allowZero ? " or 0" : ""
+      }, got '${value}'`,
+    );
+  }
+  return value;
+}
+
+function migrationsDir(ctx: Context): string {
+  return text(ctx, "migrations-dir") ?? DEFAULTS.migrationsDir;
+}
+
+// ---------------------------------------------------------------- database
+
+function target(ctx: Context): Target {
+  const resolved = resolveTarget(text(ctx, "database-url"), runtime.env);
+  if (resolved.source === "default") {
+    runtime.writeStderr(
+      `No DATABASE_URL: using the embedded database at ${DEFAULTS.embeddedPath}\n`,
+    );
+  }
+  return resolved;
+}
+
+function runner(ctx: Context, verb: string): MigrationRunner {
+  const table = text(ctx, "table") ?? DEFAULTS.table;
+  parseTableName(table);
+  const t = target(ctx);
+  return new MigrationRunner(t, {
+    migrationsTable: table,
+    lockWaitSeconds: seconds(ctx, "lock-wait", true),
+    lockTimeout: duration(ctx, "lock-timeout"),
+    lockRetries: wholeNumber(ctx, "lock-retries", 0),
+    statementTimeout: duration(ctx, "statement-timeout"),
+    driver: { connectTimeoutSeconds: seconds(ctx, "connect-timeout", false) },
+    onEvent: (event) => progress(ctx, verb, event, describeTarget(t, runtime.env)),
+  });
+}
+
+let openLine = false;
+
+function progress(ctx: Context, verb: string, event: RunEvent, where: string): void {
+  const c = ctx.colour;
+  const endLine = () => {
+    if (openLine) runtime.writeStdout("\n");
+    openLine = false;
+  };
+  switch (event.type) {
+    case "warning":
+      endLine();
+      runtime.writeStderr(`${c.yellow("warning:")} ${event.message}\n`);
+      break;
+    case "notice":
+      if (event.severity === "WARNING") {
+        endLine();
+        runtime.writeStderr(`${c.yellow("postgres warning:")} ${event.message}\n`);
+      }
+      break;
+    case "lock_wait":
+      endLine();
+      runtime.writeStderr(
+        `waiting for the migration lock on ${where}${
+          event.holder ? `, held by ${describeHolder(event.holder)}` : ""
+        }\n`,
+      );
+      break;
+    case "retry":
+      endLine();
+      runtime.writeStderr(
+        `${c.yellow("retry")} ${event.attempt} of ${event.migration.version} in ${
+          formatMs(event.delayMs)
+        }: ${event.reason}\n`,
+      );
+      break;
+    case "start":
+      if (ctx.json) break;
+      runtime.writeStdout(
+        `${
+          verb === "apply" ? "applying" : "reverting"
+        } ${event.migration.version} ${event.migration.description} ... `,
+      );
+      openLine = true;
+      break;
+    case "done":
+      if (ctx.json) break;
+      runtime.writeStdout(`${c.green("done")} ${c.dim(`(${formatMs(event.ms)})`)}\n`);
+      openLine = false;
+      break;
+  }
+}
+
+function failed(ctx: Context): void {
+  if (openLine) runtime.writeStdout(`${ctx.colour.red("FAILED")}\n`);
+  openLine = false;
+}
+
+// ---------------------------------------------------------------- commands
+
+async function runInit(ctx: Context): Promise<number> {
+  const r = runner(ctx, "init");
+  try {
+    await r.init();
+  } finally {
+    await r.close();
+  }
+  const table = text(ctx, "table") ?? DEFAULTS.table;
+  runtime.writeStdout(
+    ctx.json ? `${JSON.stringify({ table })}\n` : `Tracking table ${table} is ready.\n`,
+  );
+  return ExitCode.OK;
+}
+
+function runCreate(ctx: Context): Promise<number> {
+  const description = ctx.positionals.join(" ").trim();
+  if (!description) {
+    throw new UsageError(
+      "USAGE",
+      'create needs a description: data-bridge create "create users table"',
+    );
+  }
+  const path = createMigration(description, migrationsDir(ctx), {
+    noTransaction: ctx.values["no-transaction"] === true,
+  });
+  runtime.writeStdout(ctx.json ? `${JSON.stringify({ path })}\n` : `${path}\n`);
+  return Promise.resolve(ExitCode.OK);
+}
+
+async function runStatus(ctx: Context): Promise<number> {
+  const r = runner(ctx, "status");
+  try {
+    const report = await r.status(migrationsDir(ctx));
+    runtime.writeStdout(
+      ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.colour),
+    );
+  } finally {
+    await r.close();
+  }
+  return ExitCode.OK;
+}
+
+async function runApply(ctx: Context): Promise<number> {
+  const dryRun = ctx.values["dry-run"] === true;
+  const to = version(ctx, "to", false);
+  const r = runner(ctx, "apply");
+  const started = performance.now();
+  let applied: string[];
+  try {
+    applied = await r.apply(migrationsDir(ctx), { to, dryRun, signal: ctx.signal });
+  } catch (error) {
+    failed(ctx);
+    throw error;
+  } finally {
+    await r.close();
+  }
+  if (ctx.json) {
+    runtime.writeStdout(
+      `${JSON.stringify(dryRun ? { dryRun: true, wouldApply: applied } : { applied })}\n`,
+    );
+  } else if (dryRun) {
+    runtime.writeStdout(
+      applied.length
+        ? `Would apply ${applied.length}: ${applied.join(", ")} (dry run, nothing changed)\n`
+        : "Nothing to apply (dry run).\n",
+    );
+  } else {
+    runtime.writeStdout(
+      applied.length
+        ? `Applied ${applied.length} migration${applied.length === 1 ? "" : "s"} in ${
+          formatMs(performance.now() - started)
+        }.\n`
+        : "Nothing to apply: the database is up to date.\n",
+    );
+  }
+  return ExitCode.OK;
+}
+
+async function runRollback(ctx: Context): Promise<number> {
+  const dryRun = ctx.values["dry-run"] === true;
+  const steps = wholeNumber(ctx, "steps", 1);
+  const to = version(ctx, "to", true);
+  if (steps !== undefined && to !== undefined) {
+    throw new UsageError("USAGE", "give --steps or --to, not both");
+  }
+  const r = runner(ctx, "rollback");
+  let reverted: string[];
+  try {
+    reverted = await r.rollback(migrationsDir(ctx), { steps, to, dryRun, signal: ctx.signal });
+  } catch (error) {
+    failed(ctx);
+    throw error;
+  } finally {
+    await r.close();
+  }
+  if (ctx.json) {
+    runtime.writeStdout(
+      `${JSON.stringify(dryRun ? { dryRun: true, wouldRevert: reverted } : { reverted })}\n`,
+    );
+  } else if (dryRun) {
+    runtime.writeStdout(
+      reverted.length
+        ? `Would revert ${reverted.length}: ${reverted.join(", ")} (dry run, nothing changed)\n`
+        : "Nothing to revert (dry run).\n",
+    );
+  } else {
+    runtime.writeStdout(
+      reverted.length
+        ? `Reverted ${reverted.length} migration${reverted.length === 1 ? "" : "s"}.\n`
+        : "Nothing to revert.\n",
+    );
+  }
+  return ExitCode.OK;
+}
+
+if (import.meta.main) {
+  runtime.exit(await main(runtime.args()));
+}

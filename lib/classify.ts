@@ -1,0 +1,267 @@
+/**
+ * Deciding, without any I/O, the state of every migration and what an
+ * `apply` or `rollback` would do. The runner reads files and history, calls
+ * these, then acts.
+ *
+ * @module
+ */
+import { UsageError, ValidationError } from "./errors.ts";
+import type { Migration } from "./migration.ts";
+
+/** A row of the tracking table. */
+export interface HistoryRow {
+  /** Version applied. */
+  version: string;
+  /** Description recorded when applied. */
+  description: string;
+  /** When it was applied. */
+  appliedAt: Date;
+  /** Checksum recorded when applied. */
+  checksum: string;
+  /** How long its UP took, `null` when unknown (adopted or baselined rows). */
+  executionMs: number | null;
+  /** Role that applied it, `null` when unknown. */
+  appliedBy: string | null;
+}
+
+/**
+ * - `applied`: recorded and the file matches.
+ * - `pending`: a file not yet recorded.
+ * - `modified`: recorded, but the file's checksum changed since.
+ * - `missing`: recorded, but no file has its version.
+ */
+export type MigrationState = "applied" | "pending" | "modified" | "missing";
+
+/** One line of `status`. */
+export interface MigrationStatusEntry {
+  /** Version. */
+  version: string;
+  /** Description from the file, else from the history row. */
+  description: string;
+  /** The file, `null` when missing or built in code. */
+  file: string | null;
+  /** State. */
+  state: MigrationState;
+  /** When it was applied, `null` when pending. */
+  appliedAt: Date | null;
+  /** The file's checksum, else the recorded one. */
+  checksum: string;
+  /** Recorded execution time in milliseconds. */
+  executionMs: number | null;
+  /** The migration, absent when missing. */
+  migration?: Migration;
+  /** The history row, absent when pending. */
+  row?: HistoryRow;
+}
+
+/**
+ * The state of every migration, files and history merged, sorted by version.
+ *
+ * @param migrations Migrations from the files (or code).
+ * @param history Rows of the tracking table.
+ * @returns One entry per version.
+ * @example
+ * ```ts
+ * import { classify } from "./classify.ts";
+ * import { Migration } from "./migration.ts";
+ * const m = await Migration.new({ version: "20250101_000000", name: "a", up: "SELECT 1" });
+ * console.log(classify([m], []).map((e) => e.state)); // ["pending"]
+ * ```
+ */
+export function classify(
+  migrations: readonly Migration[],
+  history: readonly HistoryRow[],
+): MigrationStatusEntry[] {
+  const rows = new Map(history.map((row) => [row.version, row]));
+  const entries: MigrationStatusEntry[] = [];
+  for (const migration of migrations) {
+    const row = rows.get(migration.version);
+    rows.delete(migration.version);
+    entries.push({
+      version: migration.version,
+      description: migration.description,
+      file: migration.file,
+      state: row ? (row.checksum === migration.checksum ? "applied" : "modified") : "pending",
+      appliedAt: row?.appliedAt ?? null,
+      checksum: migration.checksum,
+      executionMs: row?.executionMs ?? null,
+      migration,
+      row,
+    });
+  }
+  for (const row of rows.values()) {
+    entries.push({
+      version: row.version,
+      description: row.description,
+      file: null,
+      state: "missing",
+      appliedAt: row.appliedAt,
+      checksum: row.checksum,
+      executionMs: row.executionMs,
+      row,
+    });
+  }
+  return entries.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}
+
+/**
+ * The problems that forbid changing the database: applied migrations whose
+ * file changed or disappeared.
+ *
+ * @param entries Output of {@link classify}.
+ * @returns One error per modified or missing migration, empty when none.
+ * @example
+ * ```ts
+ * import { classify, historyProblems } from "./classify.ts";
+ * const row = {
+ *   version: "20250101_000000", description: "a", appliedAt: new Date(),
+ *   checksum: "x", executionMs: 1, appliedBy: null,
+ * };
+ * console.log(historyProblems(classify([], [row]))[0].code); // "MISSING_FILE"
+ * ```
+ */
+export function historyProblems(entries: readonly MigrationStatusEntry[]): ValidationError[] {
+  const problems: ValidationError[] = [];
+  for (const entry of entries) {
+    if (entry.state === "modified") {
+      problems.push(
+        new ValidationError(
+          "CHECKSUM_MISMATCH",
+          `Checksum mismatch for migration ${entry.version}. The migration file has been modified after being applied.`,
+          {
+            file: entry.file ?? undefined,
+            version: entry.version,
+            hint:
+              "restore the file from version control and put the change in a new migration (or run repair)",
+          },
+        ),
+      );
+    } else if (entry.state === "missing") {
+      problems.push(
+        new ValidationError(
+          "MISSING_FILE",
+          `Migration ${entry.version} is applied but not found in migration files`,
+          {
+            version: entry.version,
+            hint: "restore the file from version control (or run repair --remove-missing)",
+          },
+        ),
+      );
+    }
+  }
+  return problems;
+}
+
+/** What `apply` will do. */
+export interface ApplyPlan {
+  /** Migrations to apply, in version order. */
+  pending: Migration[];
+  /** Those of `pending` older than the newest applied one (merged late). */
+  outOfOrder: Migration[];
+}
+
+/**
+ * Plans an `apply`.
+ *
+ * @param entries Output of {@link classify}.
+ * @param options `to`: apply no migration after this version.
+ * @returns The migrations to apply.
+ * @throws {UsageError} `UNKNOWN_VERSION` when `to` names no migration.
+ * @example
+ * ```ts
+ * import { classify, planApply } from "./classify.ts";
+ * import { Migration } from "./migration.ts";
+ * const a = await Migration.new({ version: "20250101_000000", name: "a", up: "SELECT 1" });
+ * const b = await Migration.new({ version: "20250102_000000", name: "b", up: "SELECT 2" });
+ * const plan = planApply(classify([a, b], []), { to: "20250101_000000" });
+ * console.log(plan.pending.map((m) => m.version)); // ["20250101_000000"]
+ * ```
+ */
+export function planApply(
+  entries: readonly MigrationStatusEntry[],
+  options: { to?: string } = {},
+): ApplyPlan {
+  if (options.to !== undefined) requireKnown(entries, options.to);
+  let newestApplied = "";
+  for (const entry of entries) {
+    if (entry.state !== "pending" && entry.version > newestApplied) newestApplied = entry.version;
+  }
+  const pending = entries
+    .filter((e) => e.state === "pending" && (options.to === undefined || e.version <= options.to))
+    .map((e) => e.migration!);
+  return { pending, outOfOrder: pending.filter((m) => m.version < newestApplied) };
+}
+
+/** One migration `rollback` will revert. */
+export interface RollbackStep {
+  /** The migration, whose DOWN runs. */
+  migration: Migration;
+  /** Its history row, deleted with it. */
+  row: HistoryRow;
+}
+
+/**
+ * Plans a `rollback`: the most recently applied first.
+ *
+ * @param entries Output of {@link classify}.
+ * @param options `steps` (how many), or `to` (revert every applied
+ *   migration with a later version; `"0"` reverts all).
+ * @returns The steps in the order to run them.
+ * @throws {UsageError} `UNKNOWN_VERSION` when `to` names no migration.
+ * @throws {ValidationError} `IRREVERSIBLE` when a selected migration has an
+ *   empty DOWN, `MISSING_FILE` when one has no file.
+ * @example
+ * ```ts
+ * import { classify, planRollback } from "./classify.ts";
+ * import { Migration } from "./migration.ts";
+ * const m = await Migration.new({ version: "20250101_000000", name: "a", up: "SELECT 1", down: "SELECT 0" });
+ * const row = { ...m, appliedAt: new Date(), executionMs: 1, appliedBy: null };
+ * console.log(planRollback(classify([m], [row]), { steps: 1 }).length); // 1
+ * ```
+ */
+export function planRollback(
+  entries: readonly MigrationStatusEntry[],
+  options: { steps?: number; to?: string } = {},
+): RollbackStep[] {
+  if (options.to !== undefined && options.to !== "0") requireKnown(entries, options.to);
+  const applied = entries
+    .filter((e) => e.row !== undefined)
+    .sort((a, b) =>
+      b.row!.appliedAt.getTime() - a.row!.appliedAt.getTime() ||
+      (a.version < b.version ? 1 : a.version > b.version ? -1 : 0)
+    );
+  const selected = options.to !== undefined
+    ? applied.filter((e) => e.version > options.to!)
+    : applied.slice(0, options.steps ?? 1);
+  return selected.map((entry) => {
+    if (!entry.migration) {
+      throw new ValidationError(
+        "MISSING_FILE",
+        `Migration ${entry.version} is applied but not found in migration files; its DOWN cannot run`,
+        { version: entry.version, hint: "restore the file from version control" },
+      );
+    }
+    if (entry.migration.down === "") {
+      const where = entry.migration.file ?? entry.version;
+      throw new ValidationError(
+        "IRREVERSIBLE",
+        `Migration ${entry.version} is irreversible: the DOWN section of ${where} has no statement; nothing was rolled back`,
+        {
+          file: entry.migration.file ?? undefined,
+          version: entry.version,
+          hint: "write a DOWN section, or revert it with a new migration",
+        },
+      );
+    }
+    return { migration: entry.migration, row: entry.row! };
+  });
+}
+
+function requireKnown(entries: readonly MigrationStatusEntry[], version: string): void {
+  if (!entries.some((e) => e.version === version)) {
+    throw new UsageError(
+      "UNKNOWN_VERSION",
+      `--to ${version}: no migration has this version; run status to see the versions`,
+    );
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Defaults and the option table: the one place that says what data-bridge
+ * does when nobody says otherwise. `--help`, the README and the API read
+ * these values; nothing else hard-codes them.
+ *
+ * @module
+ */
+
+/** The version of data-bridge, printed by `--version`. */
+export const VERSION = "0.1.0";
+
+/** Default values of every setting. */
+export const DEFAULTS = {
+  /** Directory holding the migration files. */
+  migrationsDir: "migrations",
+  /** Tracking table, optionally schema-qualified. */
+  table: "_migrations",
+  /** Embedded database used when no URL or PG* variable selects a server. */
+  embeddedPath: ".data-bridge/pglite",
+  /** `application_name` shown in `pg_stat_activity`. */
+  applicationName: "data-bridge",
+  /** Seconds to wait for a connection before giving up. */
+  connectTimeoutSeconds: 10,
+  /** Seconds to wait for the migration lock; `Infinity` waits for ever. */
+  lockWaitSeconds: Infinity,
+  /** Milliseconds between two attempts to take a busy migration lock. */
+  lockPollMs: 100,
+  /** `lock_timeout` set inside each migration on servers ("0" disables). */
+  lockTimeout: "5s",
+  /** How often a migration that hit `lock_timeout` is retried whole. */
+  lockRetries: 3,
+  /** `statement_timeout` set inside each migration ("0" disables). */
+  statementTimeout: "0",
+  /** Server-side check that aborts a migration whose client died (PG 14+). */
+  clientConnectionCheckInterval: "2s",
+  /** Largest migration file accepted, in bytes. */
+  maxFileBytes: 16 * 1024 * 1024,
+  /** Steps reverted by `rollback` without `--steps` or `--to`. */
+  rollbackSteps: 1,
+} as const;
+
+/**
+ * Key of the PostgreSQL advisory lock that serialises data-bridge runs on
+ * one database. It is the 64-bit integer spelled by the ASCII bytes
+ * "databrdg" so it does not collide with small application keys.
+ */
+export const ADVISORY_LOCK_KEY = 0x6461746162726467n;
+
+/** Columns of the tracking table, in the order `status` reports them. */
+export const TRACKING_COLUMNS = [
+  "version",
+  "description",
+  "applied_at",
+  "checksum",
+  "execution_ms",
+  "applied_by",
+] as const;

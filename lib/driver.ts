@@ -1,0 +1,79 @@
+/**
+ * The one interface between the engine and a database. A driver is one
+ * database session: every call runs on the same connection, in order, so a
+ * session-level lock taken through it guards everything done through it.
+ * Two implementations exist, PostgreSQL servers through postgres.js and the
+ * embedded PGlite; nothing above this interface knows which one it has.
+ *
+ * @module
+ */
+
+/** A row as returned by a query: column name to value. */
+export type Row = Record<string, unknown>;
+
+/** What can run SQL: a driver, or a transaction opened on it. */
+export interface Queryable {
+  /**
+   * Runs one statement with `$1`, `$2`, ... parameters.
+   *
+   * @param sql One SQL statement.
+   * @param params Values for its parameters.
+   * @returns The rows.
+   * @throws {DatabaseError} When PostgreSQL reports an error.
+   */
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Runs a script of any number of statements, without parameters, as one
+   * simple query: PostgreSQL error positions count from the script's start.
+   *
+   * @param script SQL text.
+   * @throws {DatabaseError} When PostgreSQL reports an error.
+   */
+  exec(script: string): Promise<void>;
+}
+
+/** A database session. */
+export interface Driver extends Queryable {
+  /** What kind of database this is, for messages. */
+  readonly kind: "postgres" | "pglite";
+  /** The target as shown to users; never holds a password. */
+  readonly target: string;
+  /**
+   * Runs `fn` between `BEGIN` and `COMMIT`; rolls back when it throws.
+   * Queries `fn` issues without awaiting each other are pipelined where the
+   * driver can.
+   *
+   * @param fn Work to do in the transaction.
+   * @returns What `fn` returns.
+   * @throws Whatever `fn` throws, after the rollback.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Tries once to take the migration lock, without waiting.
+   *
+   * @returns `true` when this session now holds it.
+   */
+  tryLock(): Promise<boolean>;
+  /** Releases the migration lock. */
+  unlock(): Promise<void>;
+  /**
+   * Cancels the statement running now, if any (used on Ctrl-C).
+   */
+  cancel(): Promise<void>;
+  /** Ends the session and frees its resources. */
+  close(): Promise<void>;
+}
+
+/** Options every driver accepts. */
+export interface DriverOptions {
+  /** Seconds to wait for the connection. */
+  connectTimeoutSeconds?: number;
+  /** `application_name` for `pg_stat_activity`. */
+  applicationName?: string;
+  /** Called with PostgreSQL notices and warnings raised by migrations. */
+  onNotice?: (notice: { severity: string; message: string }) => void;
+  /** Password that overrides the URL's (from `--password-file`). */
+  password?: string;
+  /** Seconds to wait for another process's hold on an embedded database. */
+  lockWaitSeconds?: number;
+}

@@ -1,0 +1,164 @@
+/**
+ * Human-readable text for the CLI: the status table, progress lines and
+ * errors. Pure functions returning strings; printing is the CLI's job.
+ *
+ * @module
+ */
+import type { MigrationStatus, StatusReport } from "./runner.ts";
+import { DataBridgeError } from "./errors.ts";
+
+/** Colour functions: identity when colour is off. */
+export interface Palette {
+  /** Success. */
+  green(text: string): string;
+  /** Attention. */
+  yellow(text: string): string;
+  /** Failure. */
+  red(text: string): string;
+  /** Less important. */
+  dim(text: string): string;
+  /** Headings. */
+  bold(text: string): string;
+}
+
+/**
+ * A palette, coloured or plain.
+ *
+ * @param enabled Whether to emit ANSI colours.
+ * @returns The palette.
+ * @example
+ * ```ts
+ * import { palette } from "./format.ts";
+ * console.log(palette(false).red("x")); // "x"
+ * ```
+ */
+export function palette(enabled: boolean): Palette {
+  const wrap = (open: number, close: number) => (text: string) =>
+    enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
+  return {
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    red: wrap(31, 39),
+    dim: wrap(2, 22),
+    bold: wrap(1, 22),
+  };
+}
+
+/**
+ * `status` as an aligned table with a summary line.
+ *
+ * @param report From `MigrationRunner.status`.
+ * @param colour Palette.
+ * @returns Lines ending in a newline.
+ * @example
+ * ```ts
+ * import { formatStatus, palette } from "./format.ts";
+ * const text = formatStatus({ applied: [], pending: [], migrations: [] }, palette(false));
+ * console.log(text); // "No migrations.\n"
+ * ```
+ */
+export function formatStatus(report: StatusReport, colour: Palette): string {
+  if (report.migrations.length === 0) return "No migrations.\n";
+  const stateColour: Record<MigrationStatus["state"], (t: string) => string> = {
+    applied: colour.green,
+    pending: colour.yellow,
+    modified: colour.red,
+    missing: colour.red,
+  };
+  const rows = report.migrations.map((m) => [
+    m.version,
+    m.state,
+    m.appliedAt ? formatTime(m.appliedAt) : "",
+    m.executionMs === null ? "" : String(m.executionMs),
+    m.description,
+  ]);
+  const header = ["VERSION", "STATE", "APPLIED AT", "MS", "DESCRIPTION"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[], paint?: (t: string) => string) =>
+    cells.map((cell, i) => {
+      if (i === cells.length - 1) return cell;
+      const padded = i === 3 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
+      return i === 1 && paint ? paint(padded) : padded;
+    }).join("  ").trimEnd();
+  const out = [colour.bold(line(header))];
+  report.migrations.forEach((m, i) => out.push(line(rows[i], stateColour[m.state])));
+  const counts = (["applied", "pending", "modified", "missing"] as const)
+    .map((state) => [state, report.migrations.filter((m) => m.state === state).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `${n} ${state}`);
+  const total = report.migrations.length;
+  out.push("", `${total} migration${total === 1 ? "" : "s"}: ${counts.join(", ")}`);
+  return out.join("\n") + "\n";
+}
+
+/**
+ * A timestamp as `YYYY-MM-DD HH:MM:SS UTC`.
+ *
+ * @param date The moment.
+ * @returns The text.
+ * @example
+ * ```ts
+ * import { formatTime } from "./format.ts";
+ * console.log(formatTime(new Date("2025-01-28T12:00:00Z"))); // "2025-01-28 12:00:00 UTC"
+ * ```
+ */
+export function formatTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/**
+ * A duration in milliseconds as `12 ms` or `3.4 s`.
+ *
+ * @param ms Milliseconds.
+ * @returns The text.
+ * @example
+ * ```ts
+ * import { formatMs } from "./format.ts";
+ * console.log(formatMs(12.3), formatMs(3400)); // "12 ms" "3.4 s"
+ * ```
+ */
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * An error for the terminal: `error: cause`, then the failing line with a
+ * caret, PostgreSQL's detail and hint, and what the run completed before.
+ *
+ * @param error Any error; non-data-bridge errors are reported as internal.
+ * @param colour Palette.
+ * @param verb Past tense of what completed (`applied`, `reverted`).
+ * @returns Lines ending in a newline.
+ * @example
+ * ```ts
+ * import { formatError, palette } from "./format.ts";
+ * import { UsageError } from "./errors.ts";
+ * console.log(formatError(new UsageError("USAGE", "unknown command 'x'"), palette(false)));
+ * // "error: unknown command 'x'\n"
+ * ```
+ */
+export function formatError(error: DataBridgeError, colour: Palette, verb = "applied"): string {
+  const out = [`${colour.red("error:")} ${error.message}`];
+  if (error.excerpt && error.line !== undefined) {
+    const [text, caret] = error.excerpt.split("\n");
+    const gutter = String(error.line);
+    out.push(
+      `  ${colour.dim(`${gutter} |`)} ${text}`,
+      `  ${colour.dim(`${" ".repeat(gutter.length)} |`)} ${colour.red(caret)}`,
+    );
+  }
+  if (error.detail) out.push(`  detail: ${error.detail}`);
+  if (error.hint) out.push(`  hint: ${error.hint}`);
+  if (error instanceof DataBridgeError && "problems" in error) {
+    const problems = (error as { problems: DataBridgeError[] }).problems;
+    if (problems.length > 1) {
+      for (const problem of problems.slice(1)) {
+        out.push(`${colour.red("error:")} ${problem.message}`);
+      }
+    }
+  }
+  if (error.completed.length) {
+    out.push(`${verb} before the failure: ${error.completed.join(", ")}`);
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,171 @@
+/**
+ * The tracking table (`_migrations` by default): reading it, creating it,
+ * adopting one made by earlier tools, and the statements that record and
+ * forget a migration.
+ *
+ * ```sql
+ * CREATE TABLE _migrations (
+ *   version VARCHAR(255) PRIMARY KEY,
+ *   description TEXT NOT NULL,
+ *   applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+ *   checksum VARCHAR(64) NOT NULL,
+ *   execution_ms INTEGER,
+ *   applied_by TEXT DEFAULT current_user
+ * );
+ * ```
+ *
+ * @module
+ */
+import type { HistoryRow } from "./classify.ts";
+import { DatabaseError, ValidationError } from "./errors.ts";
+import type { Queryable } from "./driver.ts";
+import { qualifiedName, quoteIdent, type TableName } from "./ident.ts";
+
+/** Rows of the tracking table, and whether it has every current column. */
+export interface History {
+  /** Rows in version order. */
+  rows: HistoryRow[];
+  /** `false` when the table may lack `execution_ms` or `applied_by` (or is empty). */
+  current: boolean;
+}
+
+/**
+ * Reads the tracking table.
+ *
+ * @param db Where to read.
+ * @param table The table.
+ * @returns The rows, or `null` when the table does not exist.
+ * @throws {DatabaseError} For any other database error.
+ * @example
+ * ```ts ignore
+ * import { readHistory } from "./history.ts";
+ * const history = await readHistory(driver, { schema: null, name: "_migrations" });
+ * ```
+ */
+export async function readHistory(db: Queryable, table: TableName): Promise<History | null> {
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await db.query(`SELECT * FROM ${qualifiedName(table)} ORDER BY version`);
+  } catch (error) {
+    if (error instanceof DatabaseError && (error.pgCode === "42P01" || error.pgCode === "3F000")) {
+      return null;
+    }
+    throw error;
+  }
+  const first = rows[0];
+  return {
+    rows: rows.map(toHistoryRow),
+    current: first !== undefined && "execution_ms" in first && "applied_by" in first,
+  };
+}
+
+function toHistoryRow(row: Record<string, unknown>): HistoryRow {
+  const ms = row.execution_ms;
+  return {
+    version: String(row.version),
+    description: String(row.description ?? ""),
+    appliedAt: row.applied_at instanceof Date ? row.applied_at : new Date(String(row.applied_at)),
+    checksum: String(row.checksum),
+    executionMs: ms === null || ms === undefined ? null : Number(ms),
+    appliedBy: row.applied_by === null || row.applied_by === undefined
+      ? null
+      : String(row.applied_by),
+  };
+}
+
+const REQUIRED_COLUMNS = ["version", "description", "applied_at", "checksum"];
+
+/**
+ * Creates the tracking table (and its schema) when missing, and adds the
+ * `execution_ms` and `applied_by` columns to a four-column table made by
+ * earlier tools, keeping its rows. Does nothing when all is in place, and
+ * needs no privilege beyond what the missing pieces need.
+ *
+ * @param db Where to create it.
+ * @param table The table.
+ * @throws {ValidationError} `INVALID_MIGRATION` when a table of that name
+ *   exists without the columns of a tracking table.
+ * @example
+ * ```ts ignore
+ * import { ensureHistoryTable } from "./history.ts";
+ * await ensureHistoryTable(driver, { schema: "audit", name: "schema_history" });
+ * ```
+ */
+export async function ensureHistoryTable(db: Queryable, table: TableName): Promise<void> {
+  const name = qualifiedName(table);
+  if (table.schema !== null) {
+    const [schema] = await db.query<{ exists: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists",
+      [table.schema],
+    );
+    if (!schema.exists) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}`);
+  }
+  const columns = await db.query<{ name: string }>(
+    "SELECT attname::text AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+    [name],
+  );
+  if (columns.length === 0) {
+    await db.exec(
+      `CREATE TABLE IF NOT EXISTS ${name} (
+  version VARCHAR(255) PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+  checksum VARCHAR(64) NOT NULL,
+  execution_ms INTEGER,
+  applied_by TEXT DEFAULT current_user
+)`,
+    );
+    return;
+  }
+  const have = new Set(columns.map((c) => c.name));
+  const lacking = REQUIRED_COLUMNS.filter((c) => !have.has(c));
+  if (lacking.length) {
+    throw new ValidationError(
+      "INVALID_MIGRATION",
+      `table ${name} exists but is not a migrations table (no column ${
+        lacking.join(", ")
+      }); choose another --table`,
+    );
+  }
+  const add: string[] = [];
+  if (!have.has("execution_ms")) add.push("ADD COLUMN IF NOT EXISTS execution_ms INTEGER");
+  if (!have.has("applied_by")) {
+    add.push("ADD COLUMN IF NOT EXISTS applied_by TEXT DEFAULT current_user");
+  }
+  if (add.length) await db.exec(`ALTER TABLE ${name} ${add.join(", ")}`);
+}
+
+/**
+ * The statement recording an applied migration. Parameters: version,
+ * description, checksum, execution time in ms or `NULL` to measure it in
+ * the server from the start of the transaction.
+ *
+ * @param table The table.
+ * @returns SQL with `$1`..`$4`.
+ * @example
+ * ```ts
+ * import { insertHistorySql } from "./history.ts";
+ * console.log(insertHistorySql({ schema: null, name: "_migrations" }).startsWith("INSERT")); // true
+ * ```
+ */
+export function insertHistorySql(table: TableName): string {
+  return `INSERT INTO ${qualifiedName(table)} (version, description, checksum, execution_ms) ` +
+    "VALUES ($1, $2, $3, COALESCE($4::integer, " +
+    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer))";
+}
+
+/**
+ * The statement forgetting a reverted migration. Parameter: version.
+ * Returns the deleted version, so a caller sees whether the row existed.
+ *
+ * @param table The table.
+ * @returns SQL with `$1`.
+ * @example
+ * ```ts
+ * import { deleteHistorySql } from "./history.ts";
+ * console.log(deleteHistorySql({ schema: null, name: "_migrations" }).startsWith("DELETE")); // true
+ * ```
+ */
+export function deleteHistorySql(table: TableName): string {
+  return `DELETE FROM ${qualifiedName(table)} WHERE version = $1 RETURNING version`;
+}

@@ -1,0 +1,144 @@
+/**
+ * Reading a migrations directory: every `.sql` file parsed, every problem
+ * collected, versions unique, sorted by version.
+ *
+ * @module
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULTS } from "./config.ts";
+import { ValidationError } from "./errors.ts";
+import { type Migration, parseMigration } from "./migration.ts";
+
+/** Options of {@link loadMigrations}. */
+export interface LoadOptions {
+  /** Largest file accepted, in bytes. */
+  maxFileBytes?: number;
+}
+
+/**
+ * Loads and validates every migration in a directory. Files not ending in
+ * `.sql` and names starting with `.` are ignored; any `.sql` file that is not
+ * a valid migration is an error.
+ *
+ * @param dir The migrations directory.
+ * @param options Limits.
+ * @returns Migrations sorted by version.
+ * @throws {ValidationError} Listing every problem found: a missing directory,
+ *   unreadable or oversized files, bad names or contents, duplicate versions.
+ * @example
+ * ```ts
+ * import { loadMigrations } from "./load.ts";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { join } from "node:path";
+ * import { tmpdir } from "node:os";
+ * const dir = mkdtempSync(join(tmpdir(), "db-"));
+ * writeFileSync(join(dir, "20250128_120000_init.sql"), "-- UP\nSELECT 1;\n-- DOWN\n");
+ * const [migration] = await loadMigrations(dir);
+ * console.log(migration.version); // "20250128_120000"
+ * ```
+ */
+export async function loadMigrations(
+  dir: string,
+  options: LoadOptions = {},
+): Promise<Migration[]> {
+  const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
+  const names = listSqlFiles(dir);
+  const problems: ValidationError[] = [];
+  const parsed = await Promise.all(names.map(async (name) => {
+    const file = join(dir, name);
+    try {
+      return await parseMigration({ name, file, content: readMigrationFile(file, maxBytes) });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      problems.push(error);
+      return null;
+    }
+  }));
+  const migrations = parsed.filter((m): m is Migration => m !== null);
+  migrations.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  for (let i = 1; i < migrations.length; i++) {
+    const [a, b] = [migrations[i - 1], migrations[i]];
+    if (a.version === b.version) {
+      problems.push(
+        new ValidationError(
+          "DUPLICATE_VERSION",
+          `${a.file} and ${b.file} have the same version ${a.version}; rename one to a later timestamp`,
+          { file: b.file ?? undefined, version: a.version },
+        ),
+      );
+    }
+  }
+  if (problems.length) {
+    problems.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
+    throw ValidationError.of(problems);
+  }
+  return migrations;
+}
+
+function listSqlFiles(dir: string): string[] {
+  let entries: string[];
+  try {
+    const stat = statSync(dir);
+    if (!stat.isDirectory()) {
+      throw new ValidationError(
+        "DIRECTORY_NOT_FOUND",
+        `migrations directory ${dir} is not a directory; pass the directory with --migrations-dir`,
+        { file: dir },
+      );
+    }
+    entries = readdirSync(dir);
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    throw new ValidationError("DIRECTORY_NOT_FOUND", directoryProblem(dir, error), { file: dir });
+  }
+  return entries.filter((name) => !name.startsWith(".") && /\.sql$/i.test(name)).sort();
+}
+
+function directoryProblem(dir: string, error: unknown): string {
+  switch ((error as { code?: string }).code) {
+    case "ENOENT":
+      return `migrations directory ${dir} does not exist; create it (data-bridge create NAME does) or pass --migrations-dir`;
+    case "EACCES":
+    case "EPERM":
+      return `migrations directory ${dir} cannot be read: permission denied`;
+    case "ELOOP":
+      return `migrations directory ${dir} is a symbolic link loop`;
+    case "ENOTDIR":
+      return `migrations directory ${dir} is not a directory; pass the directory with --migrations-dir`;
+    default:
+      return `migrations directory ${dir} cannot be read: ${(error as Error).message}`;
+  }
+}
+
+function readMigrationFile(file: string, maxBytes: number): Uint8Array {
+  try {
+    const stat = statSync(file);
+    if (stat.isDirectory()) {
+      throw new ValidationError(
+        "FILE_UNREADABLE",
+        `${file}: is a directory, not a migration file; rename it so it does not end in .sql`,
+        { file },
+      );
+    }
+    if (stat.size > maxBytes) {
+      throw new ValidationError(
+        "FILE_TOO_LARGE",
+        `${file}: ${stat.size} bytes is over the limit of ${maxBytes}; split it into smaller migrations`,
+        { file },
+      );
+    }
+    return readFileSync(file);
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    const code = (error as { code?: string }).code;
+    const why = code === "EACCES" || code === "EPERM"
+      ? "permission denied"
+      : code === "ELOOP"
+      ? "symbolic link loop"
+      : code === "ENOENT"
+      ? "broken symbolic link"
+      : (error as Error).message;
+    throw new ValidationError("FILE_UNREADABLE", `${file}: cannot be read (${why})`, { file });
+  }
+}

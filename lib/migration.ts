@@ -1,0 +1,435 @@
+/**
+ * The migration value and its file format.
+ *
+ * A migration file is named `YYYYMMDD_HHMMSS_description.sql` and holds
+ * optional header comments, a line `-- UP`, the SQL to apply, a line
+ * `-- DOWN` and the SQL that reverts it:
+ *
+ * ```sql
+ * -- Migration: 20250128_120000_create_users_table
+ * -- Description: create users table
+ *
+ * -- UP
+ * CREATE TABLE users (id SERIAL PRIMARY KEY);
+ *
+ * -- DOWN
+ * DROP TABLE users;
+ * ```
+ *
+ * @module
+ */
+import { checksum, normalizeText } from "./checksum.ts";
+import { ValidationError } from "./errors.ts";
+import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
+import { locate } from "./location.ts";
+import { statementKind } from "./statement_kind.ts";
+import { versionProblem } from "./version.ts";
+
+/**
+ * One migration, built once from a file or from code and never changed.
+ */
+export interface Migration {
+  /** `YYYYMMDD_HHMMSS`. */
+  version: string;
+  /** The `-- Description:` header, else the file name's slug with `_` as spaces. */
+  description: string;
+  /** SQL of the UP section, as in the file. */
+  up: string;
+  /** SQL of the DOWN section; `""` when it holds no statement (irreversible). */
+  down: string;
+  /** SHA-256 of the whole file (BOM dropped, line endings LF), 64 hex chars. */
+  checksum: string;
+  /**
+   * Whether each section runs in one transaction with its history row.
+   * `false` with the header `-- Transaction: none`, or when a section
+   * controls its own transaction (`BEGIN` ... `COMMIT`): such sections run
+   * statement by statement, as written.
+   */
+  transactional: boolean;
+  /** Path of the file, or `null` for a migration built in code. */
+  file: string | null;
+  /** Line of the file where the UP section's SQL starts. */
+  upLine: number;
+  /** Line of the file where the DOWN section's SQL starts. */
+  downLine: number;
+  /** Things a user should know before running it, each naming its line. */
+  warnings: string[];
+}
+
+/** What {@link Migration.new} needs. */
+export interface MigrationInput {
+  /** `YYYYMMDD_HHMMSS`. */
+  version: string;
+  /** Human-readable description. */
+  name: string;
+  /** SQL to apply. */
+  up: string;
+  /** SQL that reverts it; empty or omitted makes the migration irreversible. */
+  down?: string;
+  /** `false` runs it statement by statement outside a transaction. Default `true`. */
+  transactional?: boolean;
+}
+
+const FILE_NAME_RE = /^(\d{8}_\d{6})_(.+)\.sql$/;
+const MARKER_RE = /^--\s*(UP|DOWN)\s*$/i;
+const HEADER_RE = /^--\s*(Description|Transaction)\s*:\s*(.*?)\s*$/i;
+
+/**
+ * The version and slug in a migration file name.
+ *
+ * @param name File name without directories, e.g. `20250128_120000_create_users.sql`.
+ * @param file How to name the file in errors (default `name`).
+ * @returns Version and slug.
+ * @throws {ValidationError} `INVALID_FILE_NAME` or `INVALID_VERSION`.
+ * @example
+ * ```ts
+ * import { parseFileName } from "./migration.ts";
+ * console.log(parseFileName("20250128_120000_create_users.sql"));
+ * // { version: "20250128_120000", slug: "create_users" }
+ * ```
+ */
+export function parseFileName(name: string, file = name): { version: string; slug: string } {
+  const m = FILE_NAME_RE.exec(name);
+  if (!m) {
+    throw new ValidationError(
+      "INVALID_FILE_NAME",
+      `${file}: file name must be YYYYMMDD_HHMMSS_description.sql (rename it, or move it out of the migrations directory)`,
+      { file },
+    );
+  }
+  const problem = versionProblem(m[1]);
+  if (problem) {
+    throw new ValidationError(
+      "INVALID_VERSION",
+      `${file}: ${m[1]} is not a valid version (${problem}); versions are UTC YYYYMMDD_HHMMSS`,
+      { file },
+    );
+  }
+  return { version: m[1], slug: m[2] };
+}
+
+/**
+ * Decodes a migration file's bytes as UTF-8.
+ *
+ * @param content File bytes.
+ * @param file How to name the file in errors.
+ * @returns The text.
+ * @throws {ValidationError} `INVALID_ENCODING` for invalid UTF-8 or binary content.
+ * @example
+ * ```ts
+ * import { decodeMigration } from "./migration.ts";
+ * console.log(decodeMigration(new TextEncoder().encode("-- UP"), "a.sql")); // "-- UP"
+ * ```
+ */
+export function decodeMigration(content: Uint8Array, file: string): string {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(content);
+  } catch {
+    throw new ValidationError(
+      "INVALID_ENCODING",
+      `${file}: not valid UTF-8 text; save the file as UTF-8`,
+      { file },
+    );
+  }
+  const nul = text.indexOf("\0");
+  if (nul !== -1) {
+    const { line } = locate(text, nul);
+    throw new ValidationError(
+      "INVALID_ENCODING",
+      `${file}:${line}: contains a NUL byte; a migration must be a SQL text file`,
+      { file, line },
+    );
+  }
+  return text;
+}
+
+/**
+ * Parses a migration file.
+ *
+ * @param source `name` is the file name (which gives the version), `file`
+ *   how errors name it (usually its path), `content` its bytes or text.
+ * @returns The migration.
+ * @throws {ValidationError} With `file` and, where it applies, `line`, for a
+ *   bad name, bad encoding, missing or repeated markers, SQL before `-- UP`,
+ *   an empty UP, an unterminated string or comment, `COPY FROM STDIN`, or a
+ *   statement that cannot run in a transaction without `-- Transaction: none`.
+ * @example
+ * ```ts
+ * import { parseMigration } from "./migration.ts";
+ * const migration = await parseMigration({
+ *   name: "20250128_120000_create_users.sql",
+ *   content: "-- UP\nCREATE TABLE users (id int);\n-- DOWN\nDROP TABLE users;\n",
+ * });
+ * console.log(migration.version, migration.description); // "20250128_120000" "create users"
+ * ```
+ */
+export async function parseMigration(
+  source: { name: string; file?: string; content: Uint8Array | string },
+): Promise<Migration> {
+  const file = source.file ?? source.name;
+  const { version, slug } = parseFileName(source.name, file);
+  const raw = typeof source.content === "string"
+    ? source.content
+    : decodeMigration(source.content, file);
+  const text = normalizeText(raw);
+  const parsed = parseSections(text, file, version, slug.replaceAll("_", " "));
+  return { ...parsed, checksum: await checksum(text), file: source.file ?? null };
+}
+
+/**
+ * Builds the text of a migration file.
+ *
+ * @param input Version, description, SQL and transaction mode.
+ * @returns The file's text, as `create` writes it.
+ * @example
+ * ```ts
+ * import { renderMigration } from "./migration.ts";
+ * const text = renderMigration({
+ *   version: "20250128_120000",
+ *   name: "create users",
+ *   up: "CREATE TABLE users (id int);",
+ *   down: "DROP TABLE users;",
+ * });
+ * console.log(text.includes("-- UP\nCREATE TABLE users (id int);")); // true
+ * ```
+ */
+export function renderMigration(input: MigrationInput): string {
+  const slug = slugify(input.name);
+  const header = [
+    `-- Migration: ${input.version}_${slug}`,
+    `-- Description: ${input.name.replace(/\s+/g, " ").trim()}`,
+  ];
+  if (input.transactional === false) header.push("-- Transaction: none");
+  const body = (sql: string | undefined) => {
+    const trimmed = (sql ?? "").trim();
+    return trimmed ? `${trimmed}\n` : "";
+  };
+  return `${header.join("\n")}\n\n-- UP\n${body(input.up)}\n-- DOWN\n${body(input.down)}`;
+}
+
+/**
+ * A file-name slug for a description: lowercase `[a-z0-9_]`, at most 80
+ * characters.
+ *
+ * @param description Free text.
+ * @returns The slug, `migration` when nothing usable remains.
+ * @example
+ * ```ts
+ * import { slugify } from "./migration.ts";
+ * console.log(slugify("Create Users table!")); // "create_users_table"
+ * ```
+ */
+export function slugify(description: string): string {
+  const slug = description.normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "").slice(0, 80).replace(/_+$/, "");
+  return slug || "migration";
+}
+
+/**
+ * Builds a migration in code. Its checksum is that of the file
+ * {@link renderMigration} would write, and it is validated like a file.
+ */
+export const Migration: {
+  /** Builds a migration from its version, name and SQL. */
+  new: (input: MigrationInput) => Promise<Migration>;
+} = {
+  /**
+   * @param input Version, name, SQL and transaction mode.
+   * @returns The migration (`file` is `null`).
+   * @throws {ValidationError} For an invalid version or SQL, as for files.
+   * @example
+   * ```ts
+   * import { Migration } from "./migration.ts";
+   * const migration = await Migration.new({
+   *   version: "20250128_120000",
+   *   name: "create users",
+   *   up: "CREATE TABLE users (id SERIAL PRIMARY KEY);",
+   *   down: "DROP TABLE users;",
+   * });
+   * console.log(migration.checksum.length); // 64
+   * ```
+   */
+  async new(input: MigrationInput): Promise<Migration> {
+    const name = `${input.version}_${slugify(input.name)}.sql`;
+    return await parseMigration({ name, content: renderMigration(input) });
+  },
+};
+
+interface Parsed {
+  version: string;
+  description: string;
+  up: string;
+  down: string;
+  transactional: boolean;
+  upLine: number;
+  downLine: number;
+  warnings: string[];
+}
+
+function parseSections(text: string, file: string, version: string, slug: string): Parsed {
+  const fail = (code: "INVALID_MIGRATION" | "EMPTY_UP", offset: number, message: string) => {
+    const { line } = locate(text, offset);
+    return new ValidationError(code, `${file}:${line}: ${message}`, { file, line, version });
+  };
+  let tokens: Token[];
+  try {
+    tokens = tokenize(text);
+  } catch (error) {
+    if (!(error instanceof LexError)) throw error;
+    const { line } = locate(text, error.offset);
+    throw new ValidationError(
+      "UNTERMINATED",
+      `${file}:${line}: unterminated ${error.what} opens here; close it`,
+      { file, line, version },
+    );
+  }
+
+  let up = -1;
+  let down = -1;
+  let description = slug;
+  let transactional = true;
+  for (let t = 0; t < tokens.length; t++) {
+    const token = tokens[t];
+    if (token.kind !== "line_comment") {
+      if (up === -1 && token.kind !== "block_comment") {
+        throw fail(
+          "INVALID_MIGRATION",
+          token.start,
+          "SQL before '-- UP'; a migration starts with header comments, then a line '-- UP'",
+        );
+      }
+      continue;
+    }
+    const comment = text.slice(token.start, token.end);
+    const marker = MARKER_RE.exec(comment);
+    if (marker && startsLine(text, token.start)) {
+      const which = marker[1].toUpperCase();
+      if (which === "UP") {
+        if (up !== -1) throw fail("INVALID_MIGRATION", token.start, "'-- UP' appears twice");
+        if (down !== -1) {
+          throw fail("INVALID_MIGRATION", token.start, "'-- UP' must come before '-- DOWN'");
+        }
+        up = t;
+      } else {
+        if (down !== -1) throw fail("INVALID_MIGRATION", token.start, "'-- DOWN' appears twice");
+        if (up === -1) {
+          throw fail("INVALID_MIGRATION", token.start, "'-- DOWN' comes before '-- UP'");
+        }
+        down = t;
+      }
+      continue;
+    }
+    if (up !== -1) continue;
+    const header = HEADER_RE.exec(comment);
+    if (!header) continue;
+    if (header[1].toLowerCase() === "description") {
+      if (header[2]) description = header[2];
+    } else if (header[2].toLowerCase() === "none") {
+      transactional = false;
+    } else {
+      throw fail(
+        "INVALID_MIGRATION",
+        token.start,
+        `unknown '-- Transaction: ${header[2]}'; the only value is 'none'`,
+      );
+    }
+  }
+  if (up === -1 || down === -1) {
+    const missing = up === -1 ? "-- UP" : "-- DOWN";
+    throw new ValidationError(
+      "INVALID_MIGRATION",
+      `${file}: missing the '${missing}' line; a migration needs a line '-- UP' and a line '-- DOWN'`,
+      { file, version },
+    );
+  }
+
+  const upStart = lineEnd(text, tokens[up].end);
+  const downMarker = tokens[down];
+  const upEnd = lineStart(text, downMarker.start);
+  const downStart = lineEnd(text, downMarker.end);
+  const warnings: string[] = [];
+  const sections = [
+    { name: "UP", from: up + 1, to: down, start: upStart, end: upEnd },
+    { name: "DOWN", from: down + 1, to: tokens.length, start: downStart, end: text.length },
+  ];
+  let ownTransaction = false;
+  const sql: string[] = [];
+  for (const section of sections) {
+    const statements = splitStatements(text, tokens.slice(section.from, section.to));
+    if (statements.length === 0) {
+      if (section.name === "UP") {
+        throw fail("EMPTY_UP", section.start, "UP section is empty; add the SQL to apply");
+      }
+      sql.push("");
+      continue;
+    }
+    for (const statement of statements) {
+      const kind = statementKind(statement);
+      const words = statementHead(statement.words);
+      if (kind === "copy_stdin") {
+        throw fail(
+          "INVALID_MIGRATION",
+          statement.start,
+          "COPY ... FROM STDIN is not supported in migrations; use INSERT, or COPY from a file on the server",
+        );
+      }
+      if (kind === "no_transaction" && transactional) {
+        throw new ValidationError(
+          "NEEDS_NO_TRANSACTION",
+          `${file}:${
+            locate(text, statement.start).line
+          }: ${words} cannot run inside a transaction; ` +
+            "add the header line '-- Transaction: none' before '-- UP'",
+          { file, line: locate(text, statement.start).line, version },
+        );
+      }
+      if (kind === "transaction_control" && transactional && !ownTransaction) {
+        ownTransaction = true;
+        warnings.push(
+          `${file}:${locate(text, statement.start).line}: ${
+            statement.words[0]
+          } controls the transaction; the migration runs as written, outside data-bridge's transaction, and is recorded after it succeeds`,
+        );
+      }
+    }
+    sql.push(text.slice(section.start, section.end).trimEnd());
+  }
+  return {
+    version,
+    description,
+    up: sql[0],
+    down: sql[1],
+    transactional: transactional && !ownTransaction,
+    upLine: locate(text, upStart).line,
+    downLine: locate(text, downStart).line,
+    warnings,
+  };
+}
+
+/** The leading words that name a statement, e.g. `CREATE UNIQUE INDEX CONCURRENTLY`. */
+function statementHead(words: string[]): string {
+  const concurrently = words.indexOf("CONCURRENTLY");
+  return words.slice(0, concurrently >= 0 && concurrently < 6 ? concurrently + 1 : 2).join(" ");
+}
+
+/** Whether only blanks stand between the previous line break and `offset`. */
+function startsLine(text: string, offset: number): boolean {
+  for (let i = offset - 1; i >= 0; i--) {
+    const c = text[i];
+    if (c === "\n") return true;
+    if (c !== " " && c !== "\t") return false;
+  }
+  return true;
+}
+
+/** Offset just past the line break ending the line that holds `offset`. */
+function lineEnd(text: string, offset: number): number {
+  const nl = text.indexOf("\n", offset);
+  return nl === -1 ? text.length : nl + 1;
+}
+
+/** Offset of the start of the line that holds `offset`. */
+function lineStart(text: string, offset: number): number {
+  return text.lastIndexOf("\n", offset - 1) + 1;
+}

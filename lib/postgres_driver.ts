@@ -1,0 +1,360 @@
+/**
+ * The driver for PostgreSQL servers, on postgres.js. It owns one connection
+ * (or one reserved from a pool the caller passes) for the whole session, so
+ * the session advisory lock covers everything done through it.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { readFileSync } from "node:fs";
+import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
+import { DatabaseError, DataBridgeError, RuntimeError, UsageError } from "./errors.ts";
+import type { Driver, DriverOptions, Queryable, Row } from "./driver.ts";
+import { describeTarget } from "./target.ts";
+import { env } from "./runtime.ts";
+
+type Sql = postgres.Sql<Record<string, never>>;
+type ReservedSql = postgres.ReservedSql<Record<string, never>>;
+/** A query postgres.js has queued or sent, which can be cancelled. */
+type Pending = Promise<unknown> & { cancel(): unknown };
+
+/** Errors raised while no connection could be made, or after it broke. */
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNRESET",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+]);
+
+/** SQLSTATEs that mean the server refused or dropped the session. */
+const SESSION_SQLSTATES = /^(08|28|3D000|53300|57P)/;
+
+const LOCK_KEY = ADVISORY_LOCK_KEY.toString();
+
+/**
+ * Opens a session on a PostgreSQL server.
+ *
+ * @param url A `postgres://` or `postgresql://` URL; `""` reads the libpq
+ *   variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`).
+ *   `sslmode` (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`)
+ *   and `sslrootcert` are understood as libpq does, also from `PGSSLMODE`
+ *   and `PGSSLROOTCERT`.
+ * @param options Timeouts, application name, notice handler, password.
+ * @returns The driver. The connection is made by the first query.
+ * @throws {UsageError} `INVALID_URL` when `sslrootcert` cannot be read.
+ * @example
+ * ```ts ignore
+ * import { openPostgres } from "./postgres_driver.ts";
+ * const driver = await openPostgres("postgres://postgres@127.0.0.1:5432/postgres", {});
+ * console.log(await driver.query("SELECT 1 AS one"));
+ * await driver.close();
+ * ```
+ */
+export function openPostgres(url: string, options: DriverOptions = {}): Promise<Driver> {
+  return Promise.resolve(new PostgresDriver(url, options));
+}
+
+/**
+ * A session on a connection reserved from a postgres.js pool the caller
+ * owns; closing the driver releases the connection, not the pool.
+ *
+ * @param sql A postgres.js instance.
+ * @returns The driver.
+ * @example
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { postgresDriverFromSql } from "./postgres_driver.ts";
+ * const sql = postgres("postgres://postgres@127.0.0.1:5432/postgres");
+ * const driver = await postgresDriverFromSql(sql);
+ * await driver.close();
+ * await sql.end();
+ * ```
+ */
+export async function postgresDriverFromSql(sql: postgres.Sql): Promise<Driver> {
+  const reserved = await sql.reserve();
+  const o = sql.options as { host?: string[]; port?: number[]; database?: string; user?: string };
+  const target = `postgres://${o.user ?? ""}@${o.host?.[0] ?? "localhost"}:${o.port?.[0] ?? 5432}/${
+    o.database ?? ""
+  }`;
+  return new PostgresDriver(target, {}, reserved as unknown as ReservedSql);
+}
+
+class PostgresDriver implements Driver {
+  readonly kind = "postgres" as const;
+  readonly target: string;
+  #url: string;
+  #options: DriverOptions;
+  #sql: Sql | ReservedSql;
+  #owned: boolean;
+  #established = false;
+  #lost = false;
+  #checkInterval = true;
+  #running = new Set<Pending>();
+
+  constructor(url: string, options: DriverOptions, reserved?: ReservedSql) {
+    this.#url = url;
+    this.#options = options;
+    this.target = describeTarget({ kind: "postgres", url, source: "api" }, env);
+    this.#owned = reserved === undefined;
+    this.#sql = reserved ?? this.#connect();
+    if (reserved) this.#established = true;
+  }
+
+  #connect(): Sql {
+    const { url, ssl } = sslOptions(this.#url);
+    const connection: Record<string, string> = {
+      application_name: this.#options.applicationName ?? DEFAULTS.applicationName,
+    };
+    if (this.#checkInterval) {
+      connection.client_connection_check_interval = DEFAULTS.clientConnectionCheckInterval;
+    }
+    const config = {
+      max: 1,
+      fetch_types: false,
+      idle_timeout: 0,
+      max_lifetime: null,
+      connect_timeout: this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
+      connection,
+      ...(ssl === undefined ? {} : { ssl }),
+      ...(this.#options.password === undefined ? {} : { password: this.#options.password }),
+      onnotice: (notice: postgres.Notice) => {
+        this.#options.onNotice?.({
+          severity: String(notice.severity ?? "NOTICE"),
+          message: String(notice.message ?? ""),
+        });
+      },
+      onclose: () => {
+        if (this.#established) this.#lost = true;
+      },
+    };
+    // postgres.js reads PGHOST, PGUSER, ... itself when the URL is empty.
+    return (url ? postgres(url, config) : postgres(config)) as unknown as Sql;
+  }
+
+  async #run<T>(
+    work: (sql: Sql | ReservedSql) => Pending,
+  ): Promise<T> {
+    if (this.#lost) throw this.#lostError();
+    for (;;) {
+      const pending = work(this.#sql);
+      this.#running.add(pending);
+      try {
+        const rows = await pending;
+        this.#established = true;
+        return rows as unknown as T;
+      } catch (error) {
+        if (!this.#established && this.#checkInterval && isUnknownCheckInterval(error)) {
+          // PostgreSQL before 14 has no client_connection_check_interval.
+          this.#checkInterval = false;
+          await (this.#sql as Sql).end({ timeout: 0 }).catch(() => {});
+          this.#sql = this.#connect();
+          continue;
+        }
+        throw this.#translate(error);
+      } finally {
+        this.#running.delete(pending);
+      }
+    }
+  }
+
+  query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.#run((s) =>
+      params.length === 0
+        ? s.unsafe(sql, [], { prepare: true })
+        : s.unsafe(sql, params as postgres.ParameterOrJSON<never>[], { prepare: true })
+    );
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.#run((s) => s.unsafe(script).simple());
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    // BEGIN is not awaited first: it is pipelined with the work's queries.
+    const begin = this.exec("BEGIN");
+    begin.catch(() => {});
+    let result: T;
+    try {
+      result = await fn(this);
+      await begin;
+    } catch (error) {
+      if (!this.#lost) await this.exec("ROLLBACK").catch(() => {});
+      throw error;
+    }
+    await this.exec("COMMIT");
+    return result;
+  }
+
+  async tryLock(): Promise<boolean> {
+    const [row] = await this.query<{ locked: boolean }>(
+      "SELECT pg_try_advisory_lock($1::bigint) AS locked",
+      [LOCK_KEY],
+    );
+    return row.locked === true;
+  }
+
+  async unlock(): Promise<void> {
+    if (this.#lost) return;
+    await this.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
+  }
+
+  async cancel(): Promise<void> {
+    await Promise.all([...this.#running].map((q) => q.cancel()));
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await (this.#sql as Sql).end({ timeout: 5 });
+    else (this.#sql as ReservedSql).release();
+  }
+
+  #lostError(): RuntimeError {
+    return new RuntimeError(
+      "CONNECTION_LOST",
+      `the connection to ${this.target} was lost; the server ended the session or the network failed`,
+    );
+  }
+
+  #translate(error: unknown): DataBridgeError {
+    if (error instanceof DataBridgeError) return error;
+    const e = error as {
+      code?: string;
+      message?: string;
+      detail?: string;
+      hint?: string;
+      position?: string | number;
+      severity?: string;
+    };
+    const code = typeof e.code === "string" ? e.code : "";
+    const isServerError = e.severity !== undefined && /^[0-9A-Z]{5}$/.test(code);
+    if (isServerError && !SESSION_SQLSTATES.test(code)) {
+      return new DatabaseError(e.message ?? "unknown error", {
+        pgCode: code,
+        detail: e.detail,
+        hint: e.hint,
+        position: e.position === undefined ? undefined : Number(e.position) || undefined,
+        cause: error,
+      });
+    }
+    if (isServerError || CONNECTION_CODES.has(code)) {
+      if (this.#established || this.#lost) {
+        this.#lost = true;
+        const why = isServerError ? `: ${e.message} (SQLSTATE ${code})` : "";
+        return new RuntimeError(
+          "CONNECTION_LOST",
+          `the connection to ${this.target} was lost${why}`,
+          { pgCode: isServerError ? code : undefined, cause: error },
+        );
+      }
+      return new RuntimeError(
+        "CONNECTION_FAILED",
+        `cannot connect to ${this.target}: ${connectionAdvice(code, e.message ?? "", this.target)}`,
+        { pgCode: isServerError ? code : undefined, cause: error },
+      );
+    }
+    return new RuntimeError("INTERNAL", `${e.message ?? String(error)}`, { cause: error });
+  }
+}
+
+function connectionAdvice(code: string, message: string, target: string): string {
+  const where = /@([^/?]*)/.exec(target)?.[1] ?? "the server";
+  switch (code) {
+    case "ECONNREFUSED":
+      return `connection refused at ${where}; check that PostgreSQL is running there and accepts TCP connections`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `host of ${where} not found; check the host name`;
+    case "CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      return `no answer from ${where} within the connect timeout; check the host, port and firewall (--connect-timeout)`;
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `${where} is unreachable; check the network`;
+    case "28P01":
+    case "28000":
+      return `${message}; check the user name and password`;
+    case "3D000":
+      return `${message}; create the database or fix the URL`;
+    default:
+      return `${message || code}; check the URL, that the server at ${where} is up, and its logs`;
+  }
+}
+
+function isUnknownCheckInterval(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e.code === "42704" && /client_connection_check_interval/.test(e.message ?? "");
+}
+
+type SslOption = boolean | "prefer" | "require" | {
+  ca?: string;
+  rejectUnauthorized: boolean;
+  servername?: string;
+  checkServerIdentity?: () => undefined;
+};
+
+/**
+ * libpq's `sslmode` and `sslrootcert` as postgres.js `ssl` options. Removes
+ * them from the URL so postgres.js does not send them to the server.
+ */
+function sslOptions(url: string): { url: string; ssl?: SslOption } {
+  let mode = env("PGSSLMODE");
+  let rootCert = env("PGSSLROOTCERT");
+  let cleaned = url;
+  if (url) {
+    const parsed = new URL(url);
+    mode = parsed.searchParams.get("sslmode") ?? mode;
+    rootCert = parsed.searchParams.get("sslrootcert") ?? rootCert;
+    if (parsed.searchParams.has("sslmode") || parsed.searchParams.has("sslrootcert")) {
+      parsed.searchParams.delete("sslmode");
+      parsed.searchParams.delete("sslrootcert");
+      cleaned = parsed.toString();
+    }
+  }
+  if (mode === undefined && rootCert === undefined) return { url: cleaned };
+  const ca = rootCert === undefined || rootCert === "system" ? undefined : readCert(rootCert);
+  switch (mode ?? "verify-full") {
+    case "disable":
+      return { url: cleaned, ssl: false };
+    case "allow":
+    case "prefer":
+      return { url: cleaned, ssl: "prefer" };
+    case "require":
+      // As libpq: with a root certificate, require verifies the CA.
+      return {
+        url: cleaned,
+        ssl: ca === undefined
+          ? "require"
+          : { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined },
+      };
+    case "verify-ca":
+      return {
+        url: cleaned,
+        ssl: { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined },
+      };
+    case "verify-full":
+      return { url: cleaned, ssl: { ca, rejectUnauthorized: true } };
+    default:
+      throw new UsageError(
+        "INVALID_URL",
+        `sslmode=${mode} is not known; use disable, prefer, require, verify-ca or verify-full`,
+      );
+  }
+}
+
+function readCert(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      "INVALID_URL",
+      `sslrootcert=${path} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
+    );
+  }
+}

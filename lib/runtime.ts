@@ -1,0 +1,206 @@
+/**
+ * The few things that differ between Deno, Bun and Node, behind one small
+ * surface. Everything here goes through `node:` modules, which all three
+ * runtimes provide, so the rest of data-bridge never touches `Deno.*` or
+ * `Bun.*`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { writeSync } from "node:fs";
+
+/** Name of the JavaScript runtime running data-bridge. */
+export type RuntimeName = "deno" | "bun" | "node";
+
+/**
+ * Which runtime this is.
+ *
+ * @returns `"deno"`, `"bun"` or `"node"`.
+ * @example
+ * ```ts
+ * import { runtimeName } from "./runtime.ts";
+ * console.log(runtimeName());
+ * ```
+ */
+export function runtimeName(): RuntimeName {
+  const g = globalThis as Record<string, unknown>;
+  if (typeof g.Deno === "object") return "deno";
+  if (typeof g.Bun === "object") return "bun";
+  return "node";
+}
+
+/**
+ * Reads an environment variable.
+ *
+ * @param name Variable name.
+ * @returns Its value, or `undefined` when unset or empty.
+ * @example
+ * ```ts
+ * import { env } from "./runtime.ts";
+ * const url = env("DATABASE_URL");
+ * ```
+ */
+export function env(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/**
+ * The command-line arguments after the script name.
+ *
+ * @returns The user's arguments.
+ * @example
+ * ```ts
+ * import { args } from "./runtime.ts";
+ * const argv = args();
+ * ```
+ */
+export function args(): string[] {
+  const g = globalThis as { Deno?: { args: string[] } };
+  if (g.Deno) return [...g.Deno.args];
+  return process.argv.slice(2);
+}
+
+/**
+ * Writes text to standard output synchronously, so nothing is lost when the
+ * process exits right after.
+ *
+ * @param text Text to write, written as is.
+ * @example
+ * ```ts
+ * import { writeStdout } from "./runtime.ts";
+ * writeStdout("done\n");
+ * ```
+ */
+export function writeStdout(text: string): void {
+  writeAll(1, text);
+}
+
+/**
+ * Writes text to standard error synchronously.
+ *
+ * @param text Text to write, written as is.
+ * @example
+ * ```ts
+ * import { writeStderr } from "./runtime.ts";
+ * writeStderr("warning\n");
+ * ```
+ */
+export function writeStderr(text: string): void {
+  writeAll(2, text);
+}
+
+function writeAll(fd: number, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (error) {
+      // A non-blocking pipe that is full: try again; a closed pipe: give up.
+      if ((error as { code?: string }).code !== "EAGAIN") return;
+    }
+  }
+}
+
+/**
+ * Whether a standard stream is a terminal.
+ *
+ * @param stream `"stdout"`, `"stderr"` or `"stdin"`.
+ * @returns `true` for a TTY.
+ * @example
+ * ```ts
+ * import { isTerminal } from "./runtime.ts";
+ * const colour = isTerminal("stdout");
+ * ```
+ */
+export function isTerminal(stream: "stdout" | "stderr" | "stdin"): boolean {
+  return Boolean((process[stream] as { isTTY?: boolean }).isTTY);
+}
+
+/**
+ * Ends the process with an exit code.
+ *
+ * @param code Exit code.
+ * @returns Never.
+ * @example
+ * ```ts ignore
+ * import { exit } from "./runtime.ts";
+ * exit(0);
+ * ```
+ */
+export function exit(code: number): never {
+  process.exit(code);
+}
+
+/**
+ * Registers a handler for SIGINT or SIGTERM.
+ *
+ * @param signal The signal.
+ * @param handler Called when the signal arrives.
+ * @returns A function that removes the handler.
+ * @example
+ * ```ts
+ * import { onSignal } from "./runtime.ts";
+ * const off = onSignal("SIGINT", () => console.log("interrupted"));
+ * off();
+ * ```
+ */
+export function onSignal(
+  signal: "SIGINT" | "SIGTERM",
+  handler: () => void,
+): () => void {
+  process.on(signal, handler);
+  return () => {
+    process.off(signal, handler);
+  };
+}
+
+/**
+ * The current working directory.
+ *
+ * @returns An absolute path.
+ * @example
+ * ```ts
+ * import { cwd } from "./runtime.ts";
+ * console.log(cwd());
+ * ```
+ */
+export function cwd(): string {
+  return process.cwd();
+}
+
+/**
+ * Whether a process with this id is alive on this machine.
+ *
+ * @param pid Process id.
+ * @returns `false` when no such process exists.
+ * @example
+ * ```ts
+ * import { processAlive } from "./runtime.ts";
+ * import process from "node:process";
+ * console.log(processAlive(process.pid)); // true
+ * ```
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * This process's id.
+ *
+ * @returns The pid.
+ * @example
+ * ```ts
+ * import { pid } from "./runtime.ts";
+ * console.log(pid());
+ * ```
+ */
+export function pid(): number {
+  return process.pid;
+}

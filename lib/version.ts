@@ -1,0 +1,83 @@
+/**
+ * Migration versions: `YYYYMMDD_HHMMSS`, a real UTC date and time. Versions
+ * sort as strings in time order.
+ *
+ * @module
+ */
+
+const VERSION_RE = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
+
+/**
+ * Why a string is not a valid version, or `null` when it is one.
+ *
+ * @param version Candidate such as `20250128_120000`.
+ * @returns `null`, or a short reason such as `"month 13 does not exist"`.
+ * @example
+ * ```ts
+ * import { versionProblem } from "./version.ts";
+ * console.log(versionProblem("20250128_120000")); // null
+ * console.log(versionProblem("20251399_250000")); // "month 13 does not exist"
+ * ```
+ */
+export function versionProblem(version: string): string | null {
+  const m = VERSION_RE.exec(version);
+  if (!m) return "expected YYYYMMDD_HHMMSS";
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+  if (month < 1 || month > 12) return `month ${month} does not exist`;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > daysInMonth) return `day ${day} does not exist in ${m[1]}-${m[2]}`;
+  if (hour > 23) return `hour ${hour} does not exist`;
+  if (minute > 59) return `minute ${minute} does not exist`;
+  if (second > 59) return `second ${second} does not exist`;
+  return null;
+}
+
+/**
+ * Whether a string is a valid version.
+ *
+ * @param version Candidate.
+ * @returns `true` for a valid `YYYYMMDD_HHMMSS` date and time.
+ * @example
+ * ```ts
+ * import { isVersion } from "./version.ts";
+ * console.log(isVersion("20250128_120000"), isVersion("2025")); // true false
+ * ```
+ */
+export function isVersion(version: string): boolean {
+  return versionProblem(version) === null;
+}
+
+/**
+ * The version for a moment, in UTC.
+ *
+ * @param date The moment.
+ * @returns `YYYYMMDD_HHMMSS`.
+ * @example
+ * ```ts
+ * import { versionFromDate } from "./version.ts";
+ * console.log(versionFromDate(new Date("2025-01-28T12:00:00Z"))); // "20250128_120000"
+ * ```
+ */
+export function versionFromDate(date: Date): string {
+  const p = (n: number, width = 2) => String(n).padStart(width, "0");
+  return `${p(date.getUTCFullYear(), 4)}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}_` +
+    `${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+}
+
+/**
+ * The moment a version names.
+ *
+ * @param version A valid version.
+ * @returns The UTC date.
+ * @example
+ * ```ts
+ * import { dateFromVersion } from "./version.ts";
+ * console.log(dateFromVersion("20250128_120000").toISOString()); // "2025-01-28T12:00:00.000Z"
+ * ```
+ */
+export function dateFromVersion(version: string): Date {
+  const m = VERSION_RE.exec(version);
+  if (!m) throw new RangeError(`not a version: ${version}`);
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+}

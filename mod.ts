@@ -1,0 +1,107 @@
+/**
+ * data-bridge: PostgreSQL schema migrations in plain SQL files.
+ *
+ * Files named `YYYYMMDD_HHMMSS_description.sql` hold a `-- UP` and a
+ * `-- DOWN` section; they are applied in version order, each in its own
+ * transaction, and recorded in a `_migrations` table with SHA-256 checksums.
+ *
+ * Quick start, with the seed's module-level API:
+ *
+ * ```ts ignore
+ * import { postgres } from "./mod.ts";
+ *
+ * await postgres.init("postgresql://localhost/mydb"); // or "pglite:./data"
+ * await postgres.migrationInit();
+ * const path = postgres.migrationCreate("create users table", "migrations");
+ * const status = await postgres.migrationStatus("migrations"); // { applied, pending, migrations }
+ * const applied = await postgres.migrationApply("migrations"); // ["20250128_120000"]
+ * const reverted = await postgres.migrationRollback("migrations", 1);
+ * await postgres.close();
+ * ```
+ *
+ * Or with a runner and migrations built in code:
+ *
+ * ```ts ignore
+ * import { Migration, MigrationRunner } from "./mod.ts";
+ *
+ * const runner = new MigrationRunner("pglite:memory", { migrationsTable: "_migrations" });
+ * const migration = await Migration.new({
+ *   version: "20250128_120000",
+ *   name: "create users",
+ *   up: "CREATE TABLE users (id SERIAL PRIMARY KEY);",
+ *   down: "DROP TABLE users;",
+ * });
+ * await runner.apply(migration);
+ * await runner.close();
+ * ```
+ *
+ * @module
+ */
+export { postgres, type PostgresApi } from "./lib/api.ts";
+export {
+  type ApplyOptions,
+  type DatabaseSource,
+  MigrationRunner,
+  type MigrationSource,
+  type MigrationStatus,
+  type RollbackOptions,
+  type RunEvent,
+  type RunnerOptions,
+  type StatusReport,
+} from "./lib/runner.ts";
+export {
+  decodeMigration,
+  Migration,
+  type MigrationInput,
+  parseFileName,
+  parseMigration,
+  renderMigration,
+  slugify,
+} from "./lib/migration.ts";
+export { loadMigrations, type LoadOptions } from "./lib/load.ts";
+export { createMigration, type CreateOptions } from "./lib/create.ts";
+export { checksum, normalizeText } from "./lib/checksum.ts";
+export {
+  type ApplyPlan,
+  classify,
+  historyProblems,
+  type HistoryRow,
+  type MigrationState,
+  type MigrationStatusEntry,
+  planApply,
+  planRollback,
+  type RollbackStep,
+} from "./lib/classify.ts";
+export {
+  DatabaseError,
+  DataBridgeError,
+  type ErrorCode,
+  type ErrorDetails,
+  ExitCode,
+  MigrationError,
+  RuntimeError,
+  UsageError,
+  ValidationError,
+} from "./lib/errors.ts";
+export {
+  LexError,
+  splitStatements,
+  type Statement,
+  type Token,
+  tokenize,
+  type TokenKind,
+} from "./lib/lexer.ts";
+export { type StatementKind, statementKind } from "./lib/statement_kind.ts";
+export type { Driver, DriverOptions, Queryable, Row } from "./lib/driver.ts";
+export { connect } from "./lib/connect.ts";
+export {
+  describeTarget,
+  maskUrl,
+  parseTarget,
+  resolveTarget,
+  type Target,
+  type TargetSource,
+} from "./lib/target.ts";
+export { parseTableName, qualifiedName, quoteIdent, type TableName } from "./lib/ident.ts";
+export { DEFAULTS, VERSION } from "./lib/config.ts";
+export { dateFromVersion, isVersion, versionFromDate, versionProblem } from "./lib/version.ts";
