@@ -1,0 +1,236 @@
+import { LexError, splitStatements, tokenize } from "../lib/lexer.ts";
+import { assertEquals, assertThrows } from "./support/assert.ts";
+
+/** The statements' texts, as the lexer cuts them. */
+function texts(sql: string): string[] {
+  return splitStatements(sql).map((s) => sql.slice(s.start, s.end));
+}
+
+const SPLIT_CASES: Array<{ name: string; sql: string; expected: string[] }> = [
+  { name: "plain statements", sql: "SELECT 1; SELECT 2;", expected: ["SELECT 1;", "SELECT 2;"] },
+  {
+    name: "last statement without ;",
+    sql: "SELECT 1;\nSELECT 2",
+    expected: ["SELECT 1;", "SELECT 2"],
+  },
+  { name: "empty statements are dropped", sql: ";;SELECT 1;;", expected: ["SELECT 1;"] },
+  { name: "only comments", sql: "-- a; b\n/* c; d */\n", expected: [] },
+  { name: "; in a string", sql: "SELECT 'a;b'; SELECT 2", expected: ["SELECT 'a;b';", "SELECT 2"] },
+  {
+    name: "doubled quote in a string",
+    sql: "SELECT 'it''s;'; SELECT 2",
+    expected: ["SELECT 'it''s;';", "SELECT 2"],
+  },
+  {
+    name: "-- inside a string is not a comment",
+    sql: "SELECT '-- not a comment;'; SELECT 2",
+    expected: ["SELECT '-- not a comment;';", "SELECT 2"],
+  },
+  {
+    name: "E string with backslash-escaped quote",
+    sql: "SELECT E'a\\';b'; SELECT 2",
+    expected: ["SELECT E'a\\';b';", "SELECT 2"],
+  },
+  {
+    name: "E string with escaped backslash before the closing quote",
+    sql: "SELECT E'a\\\\'; SELECT 2",
+    expected: ["SELECT E'a\\\\';", "SELECT 2"],
+  },
+  {
+    name: "backslash in a standard string does not escape",
+    sql: "SELECT 'a\\'; SELECT 2",
+    expected: ["SELECT 'a\\';", "SELECT 2"],
+  },
+  {
+    name: "dollar-quoted body",
+    sql: "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; SELECT 2; $$ LANGUAGE sql; SELECT f()",
+    expected: [
+      "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; SELECT 2; $$ LANGUAGE sql;",
+      "SELECT f()",
+    ],
+  },
+  {
+    name: "tagged dollar quote holding $$ and another tag",
+    sql: "DO $body$ BEGIN PERFORM $x$;$x$; RAISE NOTICE '$$'; END $body$; SELECT 1",
+    expected: ["DO $body$ BEGIN PERFORM $x$;$x$; RAISE NOTICE '$$'; END $body$;", "SELECT 1"],
+  },
+  {
+    name: "positional parameter is not a dollar quote",
+    sql: "PREPARE p AS SELECT $1; EXECUTE p(1)",
+    expected: ["PREPARE p AS SELECT $1;", "EXECUTE p(1)"],
+  },
+  {
+    name: "identifier containing $",
+    sql: "SELECT a$b$c FROM t; SELECT 2",
+    expected: ["SELECT a$b$c FROM t;", "SELECT 2"],
+  },
+  {
+    name: "quoted identifier with ; and doubled quote",
+    sql: 'CREATE TABLE "we;ird""t" (id int); SELECT 2',
+    expected: ['CREATE TABLE "we;ird""t" (id int);', "SELECT 2"],
+  },
+  {
+    name: "nested block comments",
+    sql: "SELECT /* a /* b; */ c; */ 1; SELECT 2",
+    expected: ["SELECT /* a /* b; */ c; */ 1;", "SELECT 2"],
+  },
+  {
+    name: "line comment with ;",
+    sql: "SELECT 1 -- x; y\n; SELECT 2",
+    expected: ["SELECT 1 -- x; y\n;", "SELECT 2"],
+  },
+  {
+    name: "; inside parentheses (rule body)",
+    sql:
+      "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); SELECT 1",
+    expected: [
+      "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));",
+      "SELECT 1",
+    ],
+  },
+  {
+    name: "BEGIN ATOMIC body of a SQL-standard function",
+    sql:
+      "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT a; SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; END; SELECT 2",
+    expected: [
+      "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT a; SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; END;",
+      "SELECT 2",
+    ],
+  },
+  {
+    name: "CREATE OR REPLACE PROCEDURE with BEGIN ATOMIC",
+    sql:
+      "CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (1); END; CALL p()",
+    expected: [
+      "CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO t VALUES (1); END;",
+      "CALL p()",
+    ],
+  },
+  {
+    name: "BEGIN outside a routine is a statement of its own",
+    sql: "BEGIN; CREATE TABLE t (id int); COMMIT;",
+    expected: ["BEGIN;", "CREATE TABLE t (id int);", "COMMIT;"],
+  },
+  {
+    name: "U& string and identifier",
+    sql: "SELECT U&'d\\0061t;' AS U&\"a;b\"; SELECT 2",
+    expected: ["SELECT U&'d\\0061t;' AS U&\"a;b\";", "SELECT 2"],
+  },
+  {
+    name: "bit and hex strings",
+    sql: "SELECT B'1;0', X'1F;'; SELECT 2",
+    expected: ["SELECT B'1;0', X'1F;';", "SELECT 2"],
+  },
+  {
+    name: "-- DOWN inside a dollar body is text",
+    sql: "CREATE FUNCTION f() RETURNS void AS $$\n-- DOWN\nBEGIN NULL; END;\n$$ LANGUAGE plpgsql;",
+    expected: [
+      "CREATE FUNCTION f() RETURNS void AS $$\n-- DOWN\nBEGIN NULL; END;\n$$ LANGUAGE plpgsql;",
+    ],
+  },
+  {
+    name: "operator next to a comment start",
+    sql: "SELECT 1 +-- comment;\n2; SELECT 3",
+    expected: ["SELECT 1 +-- comment;\n2;", "SELECT 3"],
+  },
+  { name: "CRLF line ends", sql: "SELECT 1;\r\nSELECT 2\r\n", expected: ["SELECT 1;", "SELECT 2"] },
+];
+
+for (const c of SPLIT_CASES) {
+  Deno.test(`splitStatements: ${c.name}`, () => {
+    assertEquals(texts(c.sql), c.expected);
+  });
+}
+
+const UNTERMINATED: Array<{ sql: string; what: string; offset: number }> = [
+  { sql: "SELECT 'abc", what: "string '...'", offset: 7 },
+  { sql: "SELECT E'abc\\'", what: "escape string E'...'", offset: 7 },
+  { sql: 'SELECT "abc', what: 'quoted identifier "..."', offset: 7 },
+  { sql: "SELECT 1 /* a /* b */", what: "block comment /* ... */", offset: 9 },
+  { sql: "DO $body$ BEGIN END $bod$", what: "dollar-quoted string $body$", offset: 3 },
+  { sql: "SELECT $$abc", what: "dollar-quoted string $$", offset: 7 },
+];
+
+for (const c of UNTERMINATED) {
+  Deno.test(`tokenize reports an unterminated ${c.what}`, () => {
+    const error = assertThrows<LexError>(() => tokenize(c.sql));
+    assertEquals(error instanceof LexError, true);
+    assertEquals([error.what, error.offset, error.code], [c.what, c.offset, "UNTERMINATED"]);
+  });
+}
+
+Deno.test("splitStatements collects leading words outside parentheses", () => {
+  const [s] = splitStatements("COPY users (id, name) FROM STDIN;");
+  assertEquals(s.words, ["COPY", "USERS", "FROM", "STDIN"]);
+});
+
+Deno.test("tokenize keeps comments as tokens with offsets", () => {
+  const sql = "-- UP\nSELECT 1; /* x */";
+  const tokens = tokenize(sql).map((t) => [t.kind, sql.slice(t.start, t.end)]);
+  assertEquals(tokens, [
+    ["line_comment", "-- UP"],
+    ["word", "SELECT"],
+    ["number", "1"],
+    ["punct", ";"],
+    ["block_comment", "/* x */"],
+  ]);
+});
+
+// A seeded generator of random SQL statements holding every tricky construct.
+function random(seed: number) {
+  let state = seed >>> 0;
+  return (n: number) => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state % n;
+  };
+}
+
+const PIECES = [
+  "SELECT 1",
+  "SELECT 'a;b'",
+  "SELECT 'it''s; -- fine'",
+  "SELECT E'x\\';y'",
+  'SELECT "semi;colon" FROM t',
+  "SELECT $$ ; $$",
+  "SELECT $tag$ $$ ; $tag$",
+  "DO $do$ BEGIN RAISE NOTICE ';'; END $do$",
+  "SELECT /* ; /* ; */ ; */ 2",
+  "SELECT 3 -- trailing ; comment\n",
+  "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END",
+  "INSERT INTO t VALUES ('--', ';', '''')",
+  "CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2)",
+];
+
+Deno.test("property: split then re-join gives the input back and counts statements", () => {
+  const next = random(20250128);
+  for (let round = 0; round < 500; round++) {
+    const count = 1 + next(8);
+    const statements: string[] = [];
+    for (let i = 0; i < count; i++) statements.push(PIECES[next(PIECES.length)]);
+    const separators = statements.map(() =>
+      [";\n", ";", " ;\r\n", ";\n\n-- note ; here\n"][next(4)]
+    );
+    const withLast = next(2) === 0;
+    let sql = "";
+    statements.forEach((s, i) => {
+      const last = i === statements.length - 1;
+      sql += s + (last && !withLast ? "" : separators[i]);
+    });
+    const split = splitStatements(sql);
+    assertEquals(split.length, count, `statement count of ${JSON.stringify(sql)}`);
+    // Re-joining the pieces between boundaries gives the input back exactly.
+    let rebuilt = "";
+    let from = 0;
+    for (const s of split) {
+      rebuilt += sql.slice(from, s.start) + sql.slice(s.start, s.end);
+      from = s.end;
+    }
+    rebuilt += sql.slice(from);
+    assertEquals(rebuilt, sql);
+    // Each statement starts with the generated text.
+    split.forEach((s, i) => {
+      const text = sql.slice(s.start, s.end);
+      assertEquals(text.startsWith(statements[i].trimEnd()), true, `${text} / ${statements[i]}`);
+    });
+  }
+});
