@@ -42,9 +42,9 @@ export function locate(text: string, offset: number, firstLine = 1): Location {
     /\r$/,
     "",
   );
-  const before = text.slice(lineStart, at);
-  const column = [...before].length + 1;
-  const pad = before.replace(/[^\t]/g, " ");
+  const before = [...text.slice(lineStart, at)];
+  const column = before.length + 1;
+  const pad = before.map((c) => (c === "\t" ? "\t" : " ")).join("");
   return { line, column, excerpt: `${lineText}\n${pad}^` };
 }
 

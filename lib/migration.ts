@@ -221,7 +221,8 @@ export function renderMigration(input: MigrationInput): string {
  * ```
  */
 export function slugify(description: string): string {
-  const slug = description.normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "_")
+  const slug = description.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
     .replace(/^_+|_+$/g, "").slice(0, 80).replace(/_+$/, "");
   return slug || "migration";
 }

@@ -165,12 +165,14 @@ class PostgresDriver implements Driver {
     }
   }
 
-  query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.#run((s) =>
+  async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    // postgres.js returns a Result (an Array subclass); callers get plain arrays.
+    const rows = await this.#run<T[]>((s) =>
       params.length === 0
         ? s.unsafe(sql, [], { prepare: true })
         : s.unsafe(sql, params as postgres.ParameterOrJSON<never>[], { prepare: true })
     );
+    return Array.from(rows);
   }
 
   async exec(script: string): Promise<void> {

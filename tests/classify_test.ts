@@ -1,0 +1,83 @@
+import {
+  classify,
+  historyProblems,
+  type HistoryRow,
+  planApply,
+  planRollback,
+} from "../lib/classify.ts";
+import { Migration } from "../lib/migration.ts";
+import { UsageError, ValidationError } from "../lib/errors.ts";
+import { assertEquals, assertMatch, assertThrows } from "./support/assert.ts";
+
+const m = (version: string, down = "SELECT 0;") =>
+  Migration.new({ version, name: `m ${version}`, up: "SELECT 1;", down });
+const A = await m("20250101_000000");
+const B = await m("20250102_000000");
+const C = await m("20250103_000000");
+const D = await m("20250104_000000");
+
+function row(migration: Migration, at: number, checksum = migration.checksum): HistoryRow {
+  return {
+    version: migration.version,
+    description: migration.description,
+    appliedAt: new Date(at),
+    checksum,
+    executionMs: 1,
+    appliedBy: "app",
+  };
+}
+
+Deno.test("classify finds applied, pending, modified and missing migrations", () => {
+  const entries = classify([A, B, C], [row(A, 1), row(B, 2, "0".repeat(64)), row(D, 3)]);
+  assertEquals(entries.map((e) => [e.version, e.state]), [
+    [A.version, "applied"],
+    [B.version, "modified"],
+    [C.version, "pending"],
+    [D.version, "missing"],
+  ]);
+  const problems = historyProblems(entries);
+  assertEquals(problems.map((p) => p.code), ["CHECKSUM_MISMATCH", "MISSING_FILE"]);
+  assertEquals(
+    problems[0].message,
+    `Checksum mismatch for migration ${B.version}. The migration file has been modified after being applied.`,
+  );
+  assertEquals(
+    problems[1].message,
+    `Migration ${D.version} is applied but not found in migration files`,
+  );
+});
+
+Deno.test("planApply selects pending migrations up to --to and flags late merges", () => {
+  const entries = classify([A, B, C, D], [row(A, 1), row(C, 2)]);
+  const plan = planApply(entries);
+  assertEquals(plan.pending.map((x) => x.version), [B.version, D.version]);
+  assertEquals(plan.outOfOrder.map((x) => x.version), [B.version]);
+  assertEquals(planApply(entries, { to: B.version }).pending.map((x) => x.version), [B.version]);
+  const error = assertThrows<UsageError>(() => planApply(entries, { to: "20990101_000000" }));
+  assertEquals([error.code, error.exitCode], ["UNKNOWN_VERSION", 2]);
+});
+
+Deno.test("planRollback reverts the most recently applied first", () => {
+  // B was merged late: applied after C.
+  const entries = classify([A, B, C], [row(A, 1), row(C, 2), row(B, 3)]);
+  assertEquals(planRollback(entries).map((s) => s.migration.version), [B.version]);
+  assertEquals(planRollback(entries, { steps: 2 }).map((s) => s.migration.version), [
+    B.version,
+    C.version,
+  ]);
+  assertEquals(planRollback(entries, { steps: 10 }).length, 3);
+  assertEquals(planRollback(entries, { to: A.version }).map((s) => s.migration.version), [
+    B.version,
+    C.version,
+  ]);
+  assertEquals(planRollback(entries, { to: "0" }).length, 3);
+});
+
+Deno.test("planRollback refuses an irreversible migration before anything runs", async () => {
+  const irreversible = await m("20250105_000000", "");
+  const entries = classify([A, irreversible], [row(A, 1), row(irreversible, 2)]);
+  const error = assertThrows<ValidationError>(() => planRollback(entries, { steps: 2 }));
+  assertEquals([error.code, error.exitCode], ["IRREVERSIBLE", 3]);
+  assertMatch(error.message, /Migration 20250105_000000 is irreversible/);
+  assertEquals(planRollback(entries, { to: irreversible.version }).length, 0);
+});

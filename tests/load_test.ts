@@ -1,0 +1,113 @@
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { userInfo } from "node:os";
+import { loadMigrations } from "../lib/load.ts";
+import { ValidationError } from "../lib/errors.ts";
+import { assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
+import { migrationText, tempMigrations } from "./support/files.ts";
+
+Deno.test("loadMigrations sorts by version and ignores non-.sql files and dotfiles", async () => {
+  const t = tempMigrations({
+    "20250129_093000_c.sql": migrationText("SELECT 3;"),
+    "20250128_120000_a.sql": migrationText("SELECT 1;"),
+    "20250128_130000_b.sql": migrationText("SELECT 2;"),
+    "README.md": "not a migration",
+    "data-bridge.sum": "x",
+    ".20250101_000000_editor_swap.sql": "garbage",
+  });
+  try {
+    mkdirSync(join(t.dir, "archive"));
+    const migrations = await loadMigrations(t.dir);
+    assertEquals(migrations.map((m) => m.version), [
+      "20250128_120000",
+      "20250128_130000",
+      "20250129_093000",
+    ]);
+    assertEquals(migrations[0].file, join(t.dir, "20250128_120000_a.sql"));
+  } finally {
+    t.remove();
+  }
+});
+
+Deno.test("duplicate versions are an error naming both files", async () => {
+  const t = tempMigrations({
+    "20250128_120000_alice_feature.sql": migrationText("SELECT 1;"),
+    "20250128_120000_bob_feature.sql": migrationText("SELECT 2;"),
+  });
+  try {
+    const error = await assertRejects<ValidationError>(() => loadMigrations(t.dir));
+    assertEquals([error.code, error.exitCode], ["DUPLICATE_VERSION", 3]);
+    assertMatch(
+      error.message,
+      /alice_feature\.sql and .*bob_feature\.sql have the same version 20250128_120000/,
+    );
+  } finally {
+    t.remove();
+  }
+});
+
+Deno.test("every bad file is listed, not just the first", async () => {
+  const t = tempMigrations({
+    "20250128_120000_good.sql": migrationText("SELECT 1;"),
+    "bad_name.sql": migrationText("SELECT 1;"),
+    "20250128_130000_no_markers.sql": "SELECT 1;",
+    "20251399_250000_bad_date.sql": migrationText("SELECT 1;"),
+  });
+  try {
+    const error = await assertRejects<ValidationError>(() => loadMigrations(t.dir));
+    assertEquals(error.problems.map((p) => p.code).sort(), [
+      "INVALID_FILE_NAME",
+      "INVALID_MIGRATION",
+      "INVALID_VERSION",
+    ]);
+    assertMatch(error.message, /\(and 2 more problems\)$/);
+  } finally {
+    t.remove();
+  }
+});
+
+const DIRECTORY_CASES: Array<[string, (root: string) => string, RegExp]> = [
+  ["missing", (root) => join(root, "nope"), /does not exist/],
+  ["a file", (root) => {
+    writeFileSync(join(root, "file"), "x");
+    return join(root, "file");
+  }, /is not a directory/],
+  ["a symlink loop", (root) => {
+    symlinkSync(join(root, "loop"), join(root, "loop"));
+    return join(root, "loop");
+  }, /symbolic link loop/],
+];
+for (const [what, make, message] of DIRECTORY_CASES) {
+  Deno.test(`a migrations directory that is ${what} is a validation error naming it`, async () => {
+    const t = tempMigrations();
+    try {
+      const dir = make(t.root);
+      const error = await assertRejects<ValidationError>(() => loadMigrations(dir));
+      assertEquals([error.code, error.exitCode], ["DIRECTORY_NOT_FOUND", 3]);
+      assertMatch(error.message, new RegExp(`^migrations directory ${dir} `));
+      assertMatch(error.message, message);
+    } finally {
+      t.remove();
+    }
+  });
+}
+
+Deno.test("oversized, unreadable and looping files are errors naming the file", async () => {
+  const t = tempMigrations({ "20250128_120000_big.sql": migrationText("SELECT 1;".repeat(20)) });
+  try {
+    symlinkSync(join(t.dir, "20250128_130000_loop.sql"), join(t.dir, "20250128_130000_loop.sql"));
+    const locked = t.write("20250128_140000_locked.sql", migrationText("SELECT 1;"));
+    chmodSync(locked, 0);
+    const error = await assertRejects<ValidationError>(() =>
+      loadMigrations(t.dir, { maxFileBytes: 100 })
+    );
+    const messages = error.problems.map((p) => p.message).join("\n");
+    assertMatch(messages, /20250128_120000_big\.sql: \d+ bytes is over the limit of 100/);
+    assertMatch(messages, /20250128_130000_loop\.sql: cannot be read \(symbolic link loop\)/);
+    if (userInfo().uid !== 0) {
+      assertMatch(messages, /20250128_140000_locked\.sql: cannot be read \(permission denied\)/);
+    }
+  } finally {
+    t.remove();
+  }
+});

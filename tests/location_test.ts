@@ -1,0 +1,22 @@
+import { locate, offsetOfPosition } from "../lib/location.ts";
+import { assertEquals } from "./support/assert.ts";
+
+Deno.test("locate gives line, column and a caret excerpt", () => {
+  const text = "SELECT 1;\n  SELEC 2;\n";
+  assertEquals(locate(text, 12), { line: 2, column: 3, excerpt: "  SELEC 2;\n  ^" });
+  assertEquals(locate(text, 0, 10).line, 10);
+});
+
+Deno.test("locate counts columns in code points and keeps tabs in the caret line", () => {
+  const text = "\t'😀' x";
+  const { column, excerpt } = locate(text, text.indexOf("x"));
+  assertEquals(column, 6);
+  assertEquals(excerpt.split("\n")[1], "\t    ^");
+});
+
+Deno.test("offsetOfPosition converts PostgreSQL character positions to UTF-16 offsets", () => {
+  const text = "SELECT '😀', nope";
+  // PostgreSQL counts the emoji as one character: "nope" is at position 13.
+  assertEquals(text.slice(offsetOfPosition(text, 13)), "nope");
+  assertEquals(offsetOfPosition(text, 1), 0);
+});

@@ -1,0 +1,281 @@
+import {
+  Migration,
+  parseFileName,
+  parseMigration,
+  renderMigration,
+  slugify,
+} from "../lib/migration.ts";
+import { checksum } from "../lib/checksum.ts";
+import { ValidationError } from "../lib/errors.ts";
+import { assertEquals, assertMatch, assertRejects, assertThrows } from "./support/assert.ts";
+
+const NAME = "20250128_120000_create_users_table.sql";
+
+function parse(content: string | Uint8Array, name = NAME) {
+  return parseMigration({ name, file: `migrations/${name}`, content });
+}
+
+Deno.test("parses header, sections, description and lines", async () => {
+  const text = [
+    "-- Migration: 20250128_120000_create_users_table",
+    "-- Description: Create users table with basic columns",
+    "",
+    "-- UP",
+    "CREATE TABLE users (id SERIAL PRIMARY KEY);",
+    "CREATE INDEX idx_users_id ON users (id);",
+    "",
+    "-- DOWN",
+    "DROP TABLE IF EXISTS users CASCADE;",
+    "",
+  ].join("\n");
+  const m = await parse(text);
+  assertEquals(m.version, "20250128_120000");
+  assertEquals(m.description, "Create users table with basic columns");
+  assertEquals(
+    m.up,
+    "CREATE TABLE users (id SERIAL PRIMARY KEY);\nCREATE INDEX idx_users_id ON users (id);",
+  );
+  assertEquals(m.down, "DROP TABLE IF EXISTS users CASCADE;");
+  assertEquals([m.upLine, m.downLine], [5, 9]);
+  assertEquals(m.transactional, true);
+  assertEquals(m.file, `migrations/${NAME}`);
+  assertEquals(m.checksum, await checksum(text));
+  assertEquals(m.warnings, []);
+});
+
+Deno.test("description falls back to the file name's slug", async () => {
+  const m = await parse("-- UP\nSELECT 1;\n-- DOWN\nSELECT 2;\n");
+  assertEquals(m.description, "create users table");
+});
+
+Deno.test("markers are case-insensitive and may have blanks around them", async () => {
+  const m = await parse("  --   up  \nSELECT 1;\n\t-- Down\t\nSELECT 2;\n");
+  assertEquals([m.up, m.down], ["SELECT 1;", "SELECT 2;"]);
+});
+
+Deno.test("CRLF files parse and have the checksum of their LF form", async () => {
+  const lf = await parse("-- UP\nSELECT 1;\n-- DOWN\nSELECT 2;\n");
+  const crlf = await parse("\uFEFF-- UP\r\nSELECT 1;\r\n-- DOWN\r\nSELECT 2;\r\n");
+  assertEquals(crlf.checksum, lf.checksum);
+  assertEquals([crlf.up, crlf.down], [lf.up, lf.down]);
+});
+
+Deno.test("an empty or comment-only DOWN makes the migration irreversible", async () => {
+  assertEquals((await parse("-- UP\nSELECT 1;\n-- DOWN\n")).down, "");
+  assertEquals(
+    (await parse("-- UP\nSELECT 1;\n-- DOWN\n-- Down migrations are not available; sorry\n")).down,
+    "",
+  );
+  assertEquals((await parse("-- UP\nSELECT 1;\n-- DOWN\n/* ; */ ;;\n")).down, "");
+});
+
+Deno.test("markers inside strings, dollar bodies and block comments are SQL", async () => {
+  const text = [
+    "-- UP",
+    "CREATE FUNCTION f() RETURNS text AS $body$",
+    "-- DOWN",
+    "BEGIN RETURN ';'; END;",
+    "$body$ LANGUAGE plpgsql;",
+    "SELECT '",
+    "-- DOWN",
+    "';",
+    "/*",
+    "-- DOWN",
+    "*/",
+    "-- DOWN",
+    "DROP FUNCTION f();",
+  ].join("\n");
+  const m = await parse(text);
+  assertEquals(m.up.split("\n").length, 10);
+  assertEquals(m.down, "DROP FUNCTION f();");
+  assertEquals(m.downLine, 13);
+});
+
+Deno.test("-- Transaction: none makes a migration non-transactional", async () => {
+  const m = await parse(
+    "-- Transaction: none\n-- UP\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- DOWN\nDROP INDEX CONCURRENTLY i;\n",
+  );
+  assertEquals(m.transactional, false);
+  assertEquals(m.warnings, []);
+});
+
+Deno.test("a file controlling its own transaction runs as written, with a warning naming the line", async () => {
+  const m = await parse(
+    "-- UP\nBEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n-- DOWN\nDROP TABLE t;\n",
+  );
+  assertEquals(m.transactional, false);
+  assertEquals(m.warnings.length, 1);
+  assertMatch(
+    m.warnings[0],
+    /^migrations\/20250128_120000_create_users_table\.sql:2: BEGIN controls/,
+  );
+});
+
+const FILE_ERRORS: Array<{ name: string; content: string; code: string; message: RegExp }> = [
+  {
+    name: "no markers",
+    content: "CREATE TABLE t (id int);\n",
+    code: "INVALID_MIGRATION",
+    message: /:1: SQL before '-- UP'/,
+  },
+  {
+    name: "missing DOWN",
+    content: "-- UP\nSELECT 1;\n",
+    code: "INVALID_MIGRATION",
+    message: /missing the '-- DOWN' line/,
+  },
+  {
+    name: "missing UP",
+    content: "-- just a comment\n",
+    code: "INVALID_MIGRATION",
+    message: /missing the '-- UP' line/,
+  },
+  {
+    name: "DOWN before UP",
+    content: "-- DOWN\nSELECT 2;\n-- UP\nSELECT 1;\n",
+    code: "INVALID_MIGRATION",
+    message: /:1: '-- DOWN' comes before '-- UP'/,
+  },
+  {
+    name: "UP twice",
+    content: "-- UP\nSELECT 1;\n-- UP\nSELECT 1;\n-- DOWN\n",
+    code: "INVALID_MIGRATION",
+    message: /:3: '-- UP' appears twice/,
+  },
+  {
+    name: "DOWN twice",
+    content: "-- UP\nSELECT 1;\n-- DOWN\nSELECT 2;\n-- DOWN\n",
+    code: "INVALID_MIGRATION",
+    message: /:5: '-- DOWN' appears twice/,
+  },
+  {
+    name: "UP after DOWN",
+    content: "-- UP\nSELECT 1;\n-- DOWN\nSELECT 2;\n-- UP\n",
+    code: "INVALID_MIGRATION",
+    message: /:5: '-- UP' appears twice/,
+  },
+  {
+    name: "SQL before UP",
+    content: "-- Description: x\nSELECT 0;\n-- UP\nSELECT 1;\n-- DOWN\n",
+    code: "INVALID_MIGRATION",
+    message: /:2: SQL before '-- UP'/,
+  },
+  {
+    name: "empty UP",
+    content: "-- UP\n\n-- DOWN\nSELECT 2;\n",
+    code: "EMPTY_UP",
+    message: /:2: UP section is empty/,
+  },
+  {
+    name: "comment-only UP",
+    content: "-- UP\n-- nothing; really\n-- DOWN\nSELECT 2;\n",
+    code: "EMPTY_UP",
+    message: /UP section is empty/,
+  },
+  {
+    name: "unterminated string",
+    content: "-- UP\nSELECT 1;\nSELECT 'abc;\n-- DOWN\nSELECT 2;\n",
+    code: "UNTERMINATED",
+    message: /:3: unterminated string '\.\.\.' opens here/,
+  },
+  {
+    name: "unterminated dollar quote",
+    content: "-- UP\nDO $body$ BEGIN NULL; END $bod$;\n-- DOWN\n",
+    code: "UNTERMINATED",
+    message: /:2: unterminated dollar-quoted string \$body\$/,
+  },
+  {
+    name: "unterminated block comment",
+    content: "-- UP\nSELECT 1;\n/* /* */\n-- DOWN\n",
+    code: "UNTERMINATED",
+    message: /:3: unterminated block comment/,
+  },
+  {
+    name: "unterminated quoted identifier",
+    content: '-- UP\nSELECT "abc;\n-- DOWN\n',
+    code: "UNTERMINATED",
+    message: /:2: unterminated quoted identifier/,
+  },
+  {
+    name: "CONCURRENTLY without -- Transaction: none",
+    content: "-- UP\nCREATE TABLE t (a int);\n\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- DOWN\n",
+    code: "NEEDS_NO_TRANSACTION",
+    message:
+      /:4: CREATE INDEX CONCURRENTLY cannot run inside a transaction; add the header line '-- Transaction: none'/,
+  },
+  {
+    name: "VACUUM in DOWN without -- Transaction: none",
+    content: "-- UP\nSELECT 1;\n-- DOWN\nVACUUM t;\n",
+    code: "NEEDS_NO_TRANSACTION",
+    message: /:4: VACUUM T cannot run inside a transaction/,
+  },
+  {
+    name: "COPY FROM STDIN",
+    content: "-- UP\nCOPY t (a) FROM stdin;\n1\n\\.\n-- DOWN\n",
+    code: "INVALID_MIGRATION",
+    message: /:2: COPY \.\.\. FROM STDIN is not supported/,
+  },
+  {
+    name: "unknown transaction header",
+    content: "-- Transaction: maybe\n-- UP\nSELECT 1;\n-- DOWN\n",
+    code: "INVALID_MIGRATION",
+    message: /:1: unknown '-- Transaction: maybe'/,
+  },
+];
+
+for (const c of FILE_ERRORS) {
+  Deno.test(`a file with ${c.name} is refused naming the file and line`, async () => {
+    const error = await assertRejects<ValidationError>(() => parse(c.content));
+    assertEquals([error instanceof ValidationError, error.code, error.exitCode], [true, c.code, 3]);
+    assertMatch(error.message, /^migrations\/20250128_120000_create_users_table\.sql/);
+    assertMatch(error.message, c.message);
+    assertEquals(error.message.includes("\n"), false);
+  });
+}
+
+const NAME_ERRORS: Array<[string, string, RegExp]> = [
+  ["create_users.sql", "INVALID_FILE_NAME", /must be YYYYMMDD_HHMMSS_description\.sql/],
+  ["2025-01-28_create.sql", "INVALID_FILE_NAME", /must be YYYYMMDD_HHMMSS/],
+  ["20250128_120000.sql", "INVALID_FILE_NAME", /must be YYYYMMDD_HHMMSS/],
+  ["20250128_120000_x.SQL", "INVALID_FILE_NAME", /must be YYYYMMDD_HHMMSS/],
+  ["20251399_250000_x.sql", "INVALID_VERSION", /month 13 does not exist/],
+  ["20250230_120000_x.sql", "INVALID_VERSION", /day 30 does not exist/],
+];
+for (const [name, code, message] of NAME_ERRORS) {
+  Deno.test(`file name ${name} is refused with ${code}`, () => {
+    const error = assertThrows<ValidationError>(() => parseFileName(name, `migrations/${name}`));
+    assertEquals([error.code, error.exitCode, error.file], [code, 3, `migrations/${name}`]);
+    assertMatch(error.message, message);
+  });
+}
+
+Deno.test("invalid UTF-8 and binary content are refused naming the file", async () => {
+  const invalid = new Uint8Array([0x2d, 0x2d, 0x20, 0x55, 0x50, 0x0a, 0xff, 0xfe, 0x0a]);
+  const e1 = await assertRejects<ValidationError>(() => parse(invalid));
+  assertEquals(e1.code, "INVALID_ENCODING");
+  assertMatch(e1.message, /20250128_120000_create_users_table\.sql: not valid UTF-8/);
+  const binary = new TextEncoder().encode("-- UP\nSELECT 1;\0\n-- DOWN\n");
+  const e2 = await assertRejects<ValidationError>(() => parse(binary));
+  assertMatch(e2.message, /:2: contains a NUL byte/);
+});
+
+Deno.test("Migration.new builds a migration with the checksum of its rendered file", async () => {
+  const input = {
+    version: "20250128_120000",
+    name: "create users",
+    up: "CREATE TABLE users (id int);",
+    down: "DROP TABLE users;",
+  };
+  const m = await Migration.new(input);
+  assertEquals(m.file, null);
+  assertEquals(m.description, "create users");
+  assertEquals(m.checksum, await checksum(renderMigration(input)));
+  await assertRejects(() => Migration.new({ ...input, version: "2025" }));
+  await assertRejects(() => Migration.new({ ...input, up: "" }));
+});
+
+Deno.test("slugify makes lowercase [a-z0-9_] slugs", () => {
+  assertEquals(slugify("Create Users table!"), "create_users_table");
+  assertEquals(slugify("  Ünïcode — names  "), "unicode_names");
+  assertEquals(slugify("!!!"), "migration");
+});

@@ -1,0 +1,493 @@
+/**
+ * The engine's behaviour, one body per rule, run on both drivers
+ * (PostgreSQL server and PGlite).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { MigrationRunner, type RunEvent } from "../lib/runner.ts";
+import { Migration } from "../lib/migration.ts";
+import { MigrationError, ValidationError } from "../lib/errors.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
+import { type DriverContext, driverTest } from "./support/db.ts";
+import { migrationText, tempMigrations } from "./support/files.ts";
+
+const USERS = migrationText(
+  "CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT NOT NULL);\nCREATE INDEX idx_users_email ON users (email);",
+  "DROP TABLE users;",
+  "-- Description: create users",
+);
+const POSTS = migrationText(
+  "CREATE TABLE posts (id SERIAL PRIMARY KEY, user_id INT REFERENCES users (id));",
+  "DROP TABLE posts;",
+);
+const TAGS = migrationText("CREATE TABLE tags (id INT);", "DROP TABLE tags;");
+
+async function tables(ctx: DriverContext): Promise<string[]> {
+  const rows = await ctx.sql<{ name: string }>(
+    "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+  );
+  return rows.map((r) => r.name);
+}
+
+async function recorded(ctx: DriverContext, table = "_migrations"): Promise<string[]> {
+  const rows = await ctx.sql<{ version: string }>(`SELECT version FROM ${table} ORDER BY version`);
+  return rows.map((r) => r.version);
+}
+
+function withFiles(files: Record<string, string>) {
+  return tempMigrations(files);
+}
+
+driverTest("apply runs pending migrations in version order and records each", async (ctx) => {
+  const t = withFiles({
+    "20250128_130000_posts.sql": POSTS,
+    "20250128_120000_users.sql": USERS,
+  });
+  try {
+    const events: RunEvent[] = [];
+    const runner = new MigrationRunner(ctx.driver, { onEvent: (e) => events.push(e) });
+    assertEquals(await runner.apply(t.dir), ["20250128_120000", "20250128_130000"]);
+    assertEquals(await tables(ctx), ["public._migrations", "public.posts", "public.users"]);
+    const rows = await ctx.sql<Record<string, unknown>>(
+      "SELECT version, description, checksum, execution_ms, applied_by, applied_at FROM _migrations ORDER BY version",
+    );
+    assertEquals(rows.map((r) => r.description), ["create users", "posts"]);
+    assert(rows.every((r) => /^[0-9a-f]{64}$/.test(String(r.checksum))));
+    assert(rows.every((r) => typeof r.execution_ms === "number" && r.execution_ms >= 0));
+    assert(rows.every((r) => typeof r.applied_by === "string" && r.applied_by !== ""));
+    assertEquals(
+      events.filter((e) => e.type === "done").map((e) => e.type === "done" && e.migration.version),
+      ["20250128_120000", "20250128_130000"],
+    );
+    assertEquals(await runner.apply(t.dir), [], "a second apply has nothing to do");
+  } finally {
+    t.remove();
+  }
+});
+
+driverTest(
+  "status is read-only: without the table everything is pending and nothing is created",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      const status = await runner.status(t.dir);
+      assertEquals(status.applied, []);
+      assertEquals(status.pending, ["20250128_120000"]);
+      assertEquals(status.migrations[0].state, "pending");
+      assertEquals(status.migrations[0].file, join(t.dir, "20250128_120000_users.sql"));
+      assertEquals(await tables(ctx), []);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest("init creates the tracking table idempotently, also schema-qualified", async (ctx) => {
+  const runner = new MigrationRunner(ctx.driver, { migrationsTable: "audit.schema_history" });
+  await runner.init();
+  await runner.init();
+  assertEquals(await tables(ctx), ["audit.schema_history"]);
+  const columns = await ctx.sql<{ column_name: string }>(
+    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'audit' AND table_name = 'schema_history' ORDER BY ordinal_position",
+  );
+  assertEquals(columns.map((c) => c.column_name), [
+    "version",
+    "description",
+    "applied_at",
+    "checksum",
+    "execution_ms",
+    "applied_by",
+  ]);
+});
+
+driverTest("a four-column table from earlier tools is adopted with its rows kept", async (ctx) => {
+  const t = withFiles({ "20250128_120000_users.sql": USERS, "20250128_130000_posts.sql": POSTS });
+  try {
+    const runner = new MigrationRunner(ctx.driver);
+    const [users] = await runner.status(t.dir).then((s) => s.migrations);
+    await ctx.driver.exec(`
+      CREATE TABLE _migrations (
+        version VARCHAR(255) PRIMARY KEY, description TEXT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW(), checksum VARCHAR(64) NOT NULL);
+      CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT NOT NULL);`);
+    await ctx.sql("INSERT INTO _migrations (version, description, checksum) VALUES ($1, $2, $3)", [
+      users.version,
+      "create users",
+      users.checksum,
+    ]);
+    assertEquals(await runner.apply(t.dir), ["20250128_130000"]);
+    const rows = await ctx.sql<{ version: string; execution_ms: number | null }>(
+      "SELECT version, execution_ms FROM _migrations ORDER BY version",
+    );
+    assertEquals(rows.map((r) => [r.version, r.execution_ms === null]), [
+      ["20250128_120000", true],
+      ["20250128_130000", false],
+    ]);
+  } finally {
+    t.remove();
+  }
+});
+
+driverTest(
+  "apply keeps earlier migrations when a later one fails, and locates the error",
+  async (ctx) => {
+    const bad =
+      "-- UP\nCREATE TABLE half (id INT);\n\nINSERT INTO half\n  VALUES (1), ('x');\n-- DOWN\nDROP TABLE half;\n";
+    const t = withFiles({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_bad.sql": bad,
+      "20250128_140000_tags.sql": TAGS,
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      const error = await assertRejects<MigrationError>(() => runner.apply(t.dir));
+      assert(error instanceof MigrationError);
+      assertEquals([error.code, error.exitCode, error.version, error.pgCode], [
+        "MIGRATION_FAILED",
+        1,
+        "20250128_130000",
+        "22P02",
+      ]);
+      assertEquals([error.file, error.line, error.column], [
+        join(t.dir, "20250128_130000_bad.sql"),
+        5,
+        16,
+      ]);
+      assertEquals(error.excerpt, "  VALUES (1), ('x');\n               ^");
+      assertEquals(error.completed, ["20250128_120000"]);
+      assertMatch(
+        error.message,
+        /_bad\.sql:5:16: migration 20250128_130000 failed: .*; it was rolled back$/,
+      );
+      assertEquals(await recorded(ctx), ["20250128_120000"]);
+      assertEquals(await tables(ctx), ["public._migrations", "public.users"]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest("apply --to stops after that version; --dry-run changes nothing", async (ctx) => {
+  const t = withFiles({
+    "20250128_120000_users.sql": USERS,
+    "20250128_130000_posts.sql": POSTS,
+    "20250128_140000_tags.sql": TAGS,
+  });
+  try {
+    const runner = new MigrationRunner(ctx.driver);
+    assertEquals(await runner.apply(t.dir, { dryRun: true }), [
+      "20250128_120000",
+      "20250128_130000",
+      "20250128_140000",
+    ]);
+    assertEquals(await tables(ctx), []);
+    assertEquals(await runner.apply(t.dir, { to: "20250128_130000" }), [
+      "20250128_120000",
+      "20250128_130000",
+    ]);
+    assertEquals((await runner.status(t.dir)).pending, ["20250128_140000"]);
+    assertEquals(await runner.rollback(t.dir, { steps: 2, dryRun: true }), [
+      "20250128_130000",
+      "20250128_120000",
+    ]);
+    assertEquals(await recorded(ctx), ["20250128_120000", "20250128_130000"]);
+  } finally {
+    t.remove();
+  }
+});
+
+driverTest("rollback reverts by steps and --to, most recent first, with the rows", async (ctx) => {
+  const t = withFiles({
+    "20250128_120000_users.sql": USERS,
+    "20250128_130000_posts.sql": POSTS,
+    "20250128_140000_tags.sql": TAGS,
+  });
+  try {
+    const runner = new MigrationRunner(ctx.driver);
+    await runner.apply(t.dir);
+    assertEquals(await runner.rollback(t.dir), ["20250128_140000"]);
+    assertEquals(await recorded(ctx), ["20250128_120000", "20250128_130000"]);
+    await runner.apply(t.dir);
+    assertEquals(await runner.rollback(t.dir, { to: "20250128_120000" }), [
+      "20250128_140000",
+      "20250128_130000",
+    ]);
+    assertEquals(await tables(ctx), ["public._migrations", "public.users"]);
+    assertEquals(await runner.rollback(t.dir, { to: "0" }), ["20250128_120000"]);
+    assertEquals(await tables(ctx), ["public._migrations"]);
+    assertEquals(await runner.rollback(t.dir), []);
+  } finally {
+    t.remove();
+  }
+});
+
+driverTest("a failing DOWN is rolled back and the migration stays applied", async (ctx) => {
+  const t = withFiles({
+    "20250128_120000_users.sql": USERS,
+    "20250128_130000_bad_down.sql": migrationText(
+      "CREATE TABLE b (id INT);",
+      "DROP TABLE b;\nSELECT no_such_column FROM pg_class;",
+    ),
+  });
+  try {
+    const runner = new MigrationRunner(ctx.driver);
+    await runner.apply(t.dir);
+    const error = await assertRejects<MigrationError>(() => runner.rollback(t.dir, 2));
+    assertEquals([error.version, error.pgCode, error.line], ["20250128_130000", "42703", 5]);
+    assertMatch(error.message, /rollback of migration 20250128_130000 failed/);
+    assertEquals(await recorded(ctx), ["20250128_120000", "20250128_130000"]);
+    assertEquals((await tables(ctx)).includes("public.b"), true);
+  } finally {
+    t.remove();
+  }
+});
+
+driverTest(
+  "modified and missing migrations refuse apply and rollback before anything runs",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      await runner.apply(t.dir);
+      const file = join(t.dir, "20250128_120000_users.sql");
+      writeFileSync(file, USERS.replace("email TEXT", "email VARCHAR(100)"));
+      t.write("20250128_130000_tags.sql", TAGS);
+      const modified = await assertRejects<ValidationError>(() => runner.apply(t.dir));
+      assertEquals([modified.code, modified.exitCode], ["CHECKSUM_MISMATCH", 3]);
+      assertEquals(
+        modified.message,
+        "Checksum mismatch for migration 20250128_120000. The migration file has been modified after being applied.",
+      );
+      await assertRejects(() => runner.rollback(t.dir));
+      assertEquals((await runner.status(t.dir)).migrations.map((m) => m.state), [
+        "modified",
+        "pending",
+      ]);
+
+      await ctx.driver.exec("DELETE FROM _migrations");
+      await ctx.sql(
+        "INSERT INTO _migrations (version, description, checksum) VALUES ('20240101_000000', 'gone', 'x')",
+      );
+      const missing = await assertRejects<ValidationError>(() => runner.apply(t.dir));
+      assertEquals(missing.code, "MISSING_FILE");
+      assertEquals(
+        missing.message,
+        "Migration 20240101_000000 is applied but not found in migration files",
+      );
+      assertEquals(await recorded(ctx), ["20240101_000000"]);
+      assertEquals((await tables(ctx)).includes("public.tags"), false);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "an empty or comment-only DOWN is refused as irreversible, not recorded as done",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_forever.sql": migrationText(
+        "CREATE TABLE forever (id INT);",
+        "-- Down migrations are not available; this cannot be undone.",
+      ),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      await runner.apply(t.dir);
+      const error = await assertRejects<ValidationError>(() => runner.rollback(t.dir, 2));
+      assertEquals([error.code, error.exitCode, error.version], [
+        "IRREVERSIBLE",
+        3,
+        "20250128_130000",
+      ]);
+      assertEquals(await recorded(ctx), ["20250128_120000", "20250128_130000"]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest("a migration merged late is applied with a warning naming it", async (ctx) => {
+  const t = withFiles({ "20250128_120000_users.sql": USERS, "20250128_140000_tags.sql": TAGS });
+  try {
+    const events: RunEvent[] = [];
+    const runner = new MigrationRunner(ctx.driver, { onEvent: (e) => events.push(e) });
+    await runner.apply(t.dir);
+    t.write("20250128_130000_posts.sql", POSTS);
+    assertEquals(await runner.apply(t.dir), ["20250128_130000"]);
+    const warnings = events.filter((e) => e.type === "warning").map((e) =>
+      e.type === "warning" && e.message
+    );
+    assertEquals(warnings.length, 1);
+    assertMatch(
+      String(warnings[0]),
+      /20250128_130000_posts\.sql is older than the newest applied migration 20250128_140000/,
+    );
+  } finally {
+    t.remove();
+  }
+});
+
+driverTest(
+  "CREATE INDEX CONCURRENTLY runs in a -- Transaction: none migration, both ways",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_index.sql": migrationText(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_users_id ON users (id);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS idx_users_id_email ON users (id, email);",
+        "DROP INDEX CONCURRENTLY IF EXISTS idx_users_id_email;\nDROP INDEX CONCURRENTLY IF EXISTS idx_users_id;",
+        "-- Transaction: none",
+      ),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      assertEquals(await runner.apply(t.dir), ["20250128_120000", "20250128_130000"]);
+      const indexes = () =>
+        ctx.sql<{ indexname: string }>(
+          "SELECT indexname FROM pg_indexes WHERE tablename = 'users' ORDER BY 1",
+        ).then((r) => r.map((x) => x.indexname));
+      assertEquals(await indexes(), [
+        "idx_users_email",
+        "idx_users_id",
+        "idx_users_id_email",
+        "users_pkey",
+      ]);
+      assertEquals(await runner.rollback(t.dir), ["20250128_130000"]);
+      assertEquals(await indexes(), ["idx_users_email", "users_pkey"]);
+      assertEquals(await recorded(ctx), ["20250128_120000"]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "a failing non-transactional migration names the statement and line and records nothing",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_index.sql": migrationText(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_a ON users (id);\n\nCREATE INDEX CONCURRENTLY idx_b ON users (no_such_column);",
+        "DROP INDEX CONCURRENTLY IF EXISTS idx_b;\nDROP INDEX CONCURRENTLY IF EXISTS idx_a;",
+        "-- Transaction: none",
+      ),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      const error = await assertRejects<MigrationError>(() => runner.apply(t.dir));
+      assertEquals([error.version, error.pgCode, error.line], ["20250128_130000", "42703", 5]);
+      assertMatch(
+        error.message,
+        /statement 2 of 2 failed: .*statements 1\.\.1 were committed and were not rolled back; nothing was recorded/,
+      );
+      assertEquals(await recorded(ctx), ["20250128_120000"]);
+      // Statement 1 stays; the fixed file re-runs thanks to IF NOT EXISTS.
+      const [{ n }] = await ctx.sql<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'idx_a'",
+      );
+      assertEquals(n, 1);
+      t.write(
+        "20250128_130000_index.sql",
+        migrationText(
+          "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_a ON users (id);\n\nCREATE INDEX CONCURRENTLY idx_b ON users (email);",
+          "DROP INDEX CONCURRENTLY IF EXISTS idx_b;\nDROP INDEX CONCURRENTLY IF EXISTS idx_a;",
+          "-- Transaction: none",
+        ),
+      );
+      assertEquals(await runner.apply(t.dir), ["20250128_130000"]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "a file with its own BEGIN/COMMIT applies as written, is recorded once and warns",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_own.sql": migrationText(
+        "BEGIN;\nCREATE TABLE own (id INT);\nINSERT INTO own VALUES (1);\nCOMMIT;",
+        "BEGIN;\nDROP TABLE own;\nCOMMIT;",
+      ),
+    });
+    try {
+      const events: RunEvent[] = [];
+      const runner = new MigrationRunner(ctx.driver, { onEvent: (e) => events.push(e) });
+      assertEquals(await runner.apply(t.dir), ["20250128_120000"]);
+      assertEquals(await recorded(ctx), ["20250128_120000"]);
+      const warnings = events.filter((e) => e.type === "warning");
+      assertEquals(warnings.length, 1);
+      assertMatch(JSON.stringify(warnings[0]), /_own\.sql:2: BEGIN controls the transaction/);
+      assertEquals(await runner.rollback(t.dir), ["20250128_120000"]);
+      assertEquals(await tables(ctx), ["public._migrations"]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "a failing file with its own transaction is rolled back and not recorded",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_own.sql": migrationText(
+        "BEGIN;\nCREATE TABLE own (id INT);\nINSERT INTO own VALUES ('x');\nCOMMIT;",
+        "DROP TABLE own;",
+      ),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      const error = await assertRejects<MigrationError>(() => runner.apply(t.dir));
+      assertEquals([error.line, error.pgCode], [4, "22P02"]);
+      assertEquals(await tables(ctx), ["public._migrations"]);
+      assertEquals(await recorded(ctx), []);
+      // The session is usable again: the open transaction was ended.
+      assertEquals(await ctx.sql("SELECT 1 AS one"), [{ one: 1 }]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest("a PL/pgSQL body holding -- DOWN and semicolons applies intact", async (ctx) => {
+  const t = withFiles({
+    "20250128_120000_fn.sql": [
+      "-- UP",
+      "CREATE FUNCTION shout(t TEXT) RETURNS TEXT AS $body$",
+      "-- DOWN",
+      "DECLARE s TEXT := ';';",
+      "BEGIN",
+      "  RETURN upper(t) || s || '-- DOWN';",
+      "END;",
+      "$body$ LANGUAGE plpgsql;",
+      "-- DOWN",
+      "DROP FUNCTION shout(TEXT);",
+    ].join("\n"),
+  });
+  try {
+    const runner = new MigrationRunner(ctx.driver);
+    await runner.apply(t.dir);
+    assertEquals(await ctx.sql("SELECT shout('hi') AS v"), [{ v: "HI;-- DOWN" }]);
+    await runner.rollback(t.dir);
+    assertEquals(await ctx.sql("SELECT to_regproc('shout') AS f"), [{ f: null }]);
+  } finally {
+    t.remove();
+  }
+});
+
+driverTest("migrations built in code apply through the runner", async (ctx) => {
+  const runner = new MigrationRunner(ctx.driver, { migrationsTable: "my_custom_migrations" });
+  const migration = await Migration.new({
+    version: "20250128_120000",
+    name: "create users",
+    up: "CREATE TABLE users (id SERIAL PRIMARY KEY);",
+    down: "DROP TABLE users;",
+  });
+  await runner.init();
+  assertEquals(await runner.apply(migration), ["20250128_120000"]);
+  assertEquals(await recorded(ctx, "my_custom_migrations"), ["20250128_120000"]);
+  assertEquals(await runner.rollback([migration], 1), ["20250128_120000"]);
+  assertEquals(await recorded(ctx, "my_custom_migrations"), []);
+});

@@ -1,0 +1,87 @@
+import { describeTarget, maskUrl, parseTarget, resolveTarget } from "../lib/target.ts";
+import { UsageError } from "../lib/errors.ts";
+import { assertEquals, assertMatch, assertNotMatch, assertThrows } from "./support/assert.ts";
+
+const MASKS: Array<[string, string]> = [
+  ["postgres://app:s3cret@db:5432/prod", "postgres://app:***@db:5432/prod"],
+  [
+    "postgresql://app:p%40ss@db/prod?sslmode=require",
+    "postgresql://app:***@db/prod?sslmode=require",
+  ],
+  ["postgres://app:we@ird/pw@db/prod", "postgres://app:***@db/prod"],
+  ["postgres://app@db/prod", "postgres://app@db/prod"],
+  ["postgres://db/prod?password=s3cret&x=1", "postgres://db/prod?password=***&x=1"],
+  ["pglite:./data", "pglite:./data"],
+];
+for (const [url, masked] of MASKS) {
+  Deno.test(`maskUrl hides the password of ${masked}`, () => assertEquals(maskUrl(url), masked));
+}
+
+Deno.test("parseTarget knows servers and the embedded database", () => {
+  assertEquals(parseTarget("postgres://a@b/c", "flag").kind, "postgres");
+  assertEquals(parseTarget("postgresql://a@b/c", "flag").kind, "postgres");
+  assertEquals(parseTarget("pglite:memory", "flag"), {
+    kind: "pglite",
+    path: null,
+    source: "flag",
+  });
+  assertEquals(parseTarget("pglite:./db", "flag"), {
+    kind: "pglite",
+    path: "./db",
+    source: "flag",
+  });
+});
+
+const BAD: Array<[string, RegExp]> = [
+  ["mysql://root@localhost/db", /unknown scheme 'mysql:'/],
+  ["localhost:5432", /unknown scheme 'localhost:'/],
+  ["not a url", /unknown value/],
+  ["postgres://user:secret@host:99999/db", /not a valid URL/],
+  ["postgres://user:secret@host:0/db", /port 0 is out of range/],
+  ["postgres://user:secret@ho st/db", /not a valid URL/],
+  ["pglite:", /pglite: needs a folder/],
+];
+for (const [url, message] of BAD) {
+  Deno.test(`parseTarget refuses ${maskUrl(url)} without showing a password`, () => {
+    const error = assertThrows<UsageError>(() => parseTarget(url, "flag"));
+    assertEquals([error.code, error.exitCode], ["INVALID_URL", 2]);
+    assertMatch(error.message, /^--database-url: /);
+    assertMatch(error.message, message);
+    assertNotMatch(error.message, /secret/);
+  });
+}
+
+Deno.test("resolveTarget: flag, then DATABASE_URL, then PG variables, then the embedded default", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assertEquals(
+    resolveTarget("pglite:memory", env({ DATABASE_URL: "postgres://x/y" })).source,
+    "flag",
+  );
+  assertEquals(
+    resolveTarget(undefined, env({ DATABASE_URL: "postgres://x/y", PGHOST: "h" })).source,
+    "DATABASE_URL",
+  );
+  assertEquals(resolveTarget(undefined, env({ PGHOST: "h" })), {
+    kind: "postgres",
+    url: "",
+    source: "PG environment",
+  });
+  assertEquals(resolveTarget(undefined, env({ PGDATABASE: "d" })).kind, "postgres");
+  assertEquals(resolveTarget(undefined, env({})), {
+    kind: "pglite",
+    path: ".data-bridge/pglite",
+    source: "default",
+  });
+});
+
+Deno.test("describeTarget shows libpq-style targets without the password", () => {
+  const env = (name: string) =>
+    ({ PGHOST: "db", PGUSER: "app", PGPASSWORD: "pw", PGDATABASE: "prod" } as Record<
+      string,
+      string
+    >)[name];
+  assertEquals(
+    describeTarget({ kind: "postgres", url: "", source: "PG environment" }, env),
+    "postgres://app:***@db:5432/prod",
+  );
+});
