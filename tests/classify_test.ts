@@ -6,7 +6,7 @@ import {
   planRollback,
 } from "../lib/classify.ts";
 import { Migration } from "../lib/migration.ts";
-import { UsageError, ValidationError } from "../lib/errors.ts";
+import type { UsageError, ValidationError } from "../lib/errors.ts";
 import { assertEquals, assertMatch, assertThrows } from "./support/assert.ts";
 
 const m = (version: string, down = "SELECT 0;") =>

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userInfo } from "node:os";
 import { loadMigrations } from "../lib/load.ts";
-import { ValidationError } from "../lib/errors.ts";
+import type { ValidationError } from "../lib/errors.ts";
 import { assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MigrationRunner, type RunEvent } from "../lib/runner.ts";
 import { Migration } from "../lib/migration.ts";
-import { MigrationError, ValidationError } from "../lib/errors.ts";
+import { MigrationError, type ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { type DriverContext, driverTest } from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";

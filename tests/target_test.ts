@@ -1,5 +1,5 @@
 import { describeTarget, maskUrl, parseTarget, resolveTarget } from "../lib/target.ts";
-import { UsageError } from "../lib/errors.ts";
+import type { UsageError } from "../lib/errors.ts";
 import { assertEquals, assertMatch, assertNotMatch, assertThrows } from "./support/assert.ts";
 
 const MASKS: Array<[string, string]> = [
