@@ -179,9 +179,10 @@ interface Context {
  * @param argv Arguments after the program name.
  * @returns The exit code.
  * @example
- * ```ts ignore
+ * ```ts
  * import { main } from "./cli.ts";
- * const code = await main(["--version"]);
+ * const code = await main(["--version"]); // prints "data-bridge 0.1.0"
+ * console.log(code); // 0
  * ```
  */
 export async function main(argv: string[]): Promise<number> {
@@ -436,14 +437,18 @@ function target(ctx: Context): Target {
 function runner(ctx: Context, verb: string): MigrationRunner {
   const table = text(ctx, "table") ?? DEFAULTS.table;
   parseTableName(table);
-  const t = target(ctx);
-  return new MigrationRunner(t, {
+  // Every flag is checked before the target is chosen and announced.
+  const options = {
     migrationsTable: table,
     lockWaitSeconds: seconds(ctx, "lock-wait", true),
     lockTimeout: duration(ctx, "lock-timeout"),
     lockRetries: wholeNumber(ctx, "lock-retries", 0),
     statementTimeout: duration(ctx, "statement-timeout"),
     driver: { connectTimeoutSeconds: seconds(ctx, "connect-timeout", false) },
+  };
+  const t = target(ctx);
+  return new MigrationRunner(t, {
+    ...options,
     onEvent: (event) => progress(ctx, verb, event, describeTarget(t, runtime.env)),
   });
 }

@@ -7,21 +7,26 @@
  *
  * Quick start, with the seed's module-level API:
  *
- * ```ts ignore
+ * ```ts
  * import { postgres } from "./mod.ts";
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  *
- * await postgres.init("postgresql://localhost/mydb"); // or "pglite:./data"
+ * const dir = join(mkdtempSync(join(tmpdir(), "app-")), "migrations");
+ * await postgres.init("pglite:memory"); // or "postgresql://localhost/mydb"
  * await postgres.migrationInit();
- * const path = postgres.migrationCreate("create users table", "migrations");
- * const status = await postgres.migrationStatus("migrations"); // { applied, pending, migrations }
- * const applied = await postgres.migrationApply("migrations"); // ["20250128_120000"]
- * const reverted = await postgres.migrationRollback("migrations", 1);
+ * const path = postgres.migrationCreate("create users table", dir); // edit its SQL
+ * const status = await postgres.migrationStatus(dir); // { applied, pending, migrations }
+ * const applied = await postgres.migrationApply(dir); // ["20250128_120000"]
+ * const reverted = await postgres.migrationRollback(dir, 1); // ["20250128_120000"]
  * await postgres.close();
+ * console.log(path, status.pending, applied, reverted);
  * ```
  *
  * Or with a runner and migrations built in code:
  *
- * ```ts ignore
+ * ```ts
  * import { Migration, MigrationRunner } from "./mod.ts";
  *
  * const runner = new MigrationRunner("pglite:memory", { migrationsTable: "_migrations" });

@@ -46,15 +46,19 @@ export interface PostgresApi {
  * Module-level migration API, as in the seed's `data_bridge.postgres`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { postgres } from "./api.ts";
- * await postgres.init("postgresql://localhost/mydb");
- * await postgres.migrationInit();
- * const status = await postgres.migrationStatus("migrations");
- * const applied = await postgres.migrationApply("migrations");
- * const reverted = await postgres.migrationRollback("migrations", 1);
- * const path = postgres.migrationCreate("create users table", "migrations");
- * await postgres.close();
+ * async function deploy(url: string): Promise<string[]> {
+ *   await postgres.init(url); // e.g. "postgresql://localhost/mydb"
+ *   try {
+ *     await postgres.migrationInit();
+ *     const status = await postgres.migrationStatus("migrations");
+ *     console.log(`pending: ${status.pending.join(", ")}`);
+ *     return await postgres.migrationApply("migrations");
+ *   } finally {
+ *     await postgres.close();
+ *   }
+ * }
  * ```
  */
 export const postgres: PostgresApi = {

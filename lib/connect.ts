@@ -15,10 +15,12 @@ import type { Target } from "./target.ts";
  * @returns The driver.
  * @throws {RuntimeError} When the embedded database cannot be opened.
  * @example
- * ```ts ignore
+ * ```ts
  * import { connect } from "./connect.ts";
  * import { parseTarget } from "./target.ts";
- * const driver = await connect(parseTarget("pglite:memory", "api"));
+ * // A server session connects on its first query; PGlite starts at once.
+ * const driver = await connect(parseTarget("postgres://app@db.example.com/app", "api"));
+ * console.log(driver.kind); // "postgres"
  * await driver.close();
  * ```
  */

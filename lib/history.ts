@@ -37,9 +37,13 @@ export interface History {
  * @returns The rows, or `null` when the table does not exist.
  * @throws {DatabaseError} For any other database error.
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { Queryable } from "./driver.ts";
  * import { readHistory } from "./history.ts";
- * const history = await readHistory(driver, { schema: null, name: "_migrations" });
+ * async function appliedVersions(db: Queryable): Promise<string[]> {
+ *   const history = await readHistory(db, { schema: null, name: "_migrations" });
+ *   return history?.rows.map((row) => row.version) ?? [];
+ * }
  * ```
  */
 export async function readHistory(db: Queryable, table: TableName): Promise<History | null> {
@@ -86,9 +90,12 @@ const REQUIRED_COLUMNS = ["version", "description", "applied_at", "checksum"];
  * @throws {ValidationError} `INVALID_MIGRATION` when a table of that name
  *   exists without the columns of a tracking table.
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { Queryable } from "./driver.ts";
  * import { ensureHistoryTable } from "./history.ts";
- * await ensureHistoryTable(driver, { schema: "audit", name: "schema_history" });
+ * async function prepare(db: Queryable): Promise<void> {
+ *   await ensureHistoryTable(db, { schema: "audit", name: "schema_history" });
+ * }
  * ```
  */
 export async function ensureHistoryTable(db: Queryable, table: TableName): Promise<void> {

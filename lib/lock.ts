@@ -40,11 +40,14 @@ export interface LockOptions {
  * @returns What `fn` returns.
  * @throws {RuntimeError} `LOCK_TIMEOUT` when the wait limit passes.
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { Driver } from "./driver.ts";
  * import { withLock } from "./lock.ts";
- * await withLock(driver, async () => {
- *   // only one data-bridge run gets here at a time
- * }, { waitSeconds: 30 });
+ * async function exclusively(driver: Driver): Promise<void> {
+ *   await withLock(driver, async () => {
+ *     // only one data-bridge run at a time gets here
+ *   }, { waitSeconds: 30, onWait: (holder) => console.log("waiting for", holder) });
+ * }
  * ```
  */
 export async function withLock<T>(
@@ -85,9 +88,13 @@ export async function withLock<T>(
  * @param driver A session on the database.
  * @returns The holder, or `null` when nobody (or nobody visible) holds it.
  * @example
- * ```ts ignore
- * import { lockHolder } from "./lock.ts";
- * console.log(await lockHolder(driver));
+ * ```ts
+ * import type { Driver } from "./driver.ts";
+ * import { describeHolder, lockHolder } from "./lock.ts";
+ * async function whoHolds(driver: Driver): Promise<string> {
+ *   const holder = await lockHolder(driver);
+ *   return holder ? describeHolder(holder) : "nobody";
+ * }
  * ```
  */
 export async function lockHolder(driver: Driver): Promise<LockHolder | null> {

@@ -29,7 +29,7 @@ interface PGliteLike {
  * @throws {RuntimeError} `LOCK_TIMEOUT` when another process keeps the folder
  *   past the wait limit; `CONNECTION_FAILED` when PGlite cannot start.
  * @example
- * ```ts ignore
+ * ```ts
  * import { openPGlite } from "./pglite_driver.ts";
  * const driver = await openPGlite(null);
  * console.log(await driver.query("SELECT 1 AS one")); // [{ one: 1 }]

@@ -51,10 +51,11 @@ const LOCK_KEY = ADVISORY_LOCK_KEY.toString();
  * @returns The driver. The connection is made by the first query.
  * @throws {UsageError} `INVALID_URL` when `sslrootcert` cannot be read.
  * @example
- * ```ts ignore
+ * ```ts
  * import { openPostgres } from "./postgres_driver.ts";
- * const driver = await openPostgres("postgres://postgres@127.0.0.1:5432/postgres", {});
- * console.log(await driver.query("SELECT 1 AS one"));
+ * // Nothing connects until the first query.
+ * const driver = await openPostgres("postgres://app:secret@db.example.com:5432/app", {});
+ * console.log(driver.target); // "postgres://app:***@db.example.com:5432/app"
  * await driver.close();
  * ```
  */
@@ -69,13 +70,18 @@ export function openPostgres(url: string, options: DriverOptions = {}): Promise<
  * @param sql A postgres.js instance.
  * @returns The driver.
  * @example
- * ```ts ignore
- * import postgres from "postgres";
+ * ```ts
+ * import type postgres from "postgres";
  * import { postgresDriverFromSql } from "./postgres_driver.ts";
- * const sql = postgres("postgres://postgres@127.0.0.1:5432/postgres");
- * const driver = await postgresDriverFromSql(sql);
- * await driver.close();
- * await sql.end();
+ * async function serverVersion(sql: postgres.Sql): Promise<string> {
+ *   const driver = await postgresDriverFromSql(sql);
+ *   try {
+ *     const [row] = await driver.query<{ v: string }>("SHOW server_version");
+ *     return row.v;
+ *   } finally {
+ *     await driver.close(); // releases the connection, the pool stays open
+ *   }
+ * }
  * ```
  */
 export async function postgresDriverFromSql(sql: postgres.Sql): Promise<Driver> {

@@ -130,14 +130,24 @@ export type DatabaseSource = string | Target | Driver | postgres.Sql;
  * Runs migrations against one database.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { MigrationRunner } from "./runner.ts";
- * const runner = new MigrationRunner("postgres://localhost/mydb", { migrationsTable: "_migrations" });
- * await runner.init();
- * console.log(await runner.status("migrations"));
- * console.log(await runner.apply("migrations"));
- * console.log(await runner.rollback("migrations", 1));
- * await runner.close();
+ * import { Migration } from "./migration.ts";
+ * // A server URL works the same: "postgres://localhost/mydb".
+ * const runner = new MigrationRunner("pglite:memory", { migrationsTable: "_migrations" });
+ * const users = await Migration.new({
+ *   version: "20250128_120000",
+ *   name: "create users",
+ *   up: "CREATE TABLE users (id SERIAL PRIMARY KEY);",
+ *   down: "DROP TABLE users;",
+ * });
+ * try {
+ *   console.log(await runner.apply([users])); // ["20250128_120000"]
+ *   console.log((await runner.status([users])).applied); // ["20250128_120000"]
+ *   console.log(await runner.rollback([users], 1)); // ["20250128_120000"]
+ * } finally {
+ *   await runner.close();
+ * }
  * ```
  */
 export class MigrationRunner {

@@ -124,9 +124,11 @@ export function isTerminal(stream: "stdout" | "stderr" | "stdin"): boolean {
  * @param code Exit code.
  * @returns Never.
  * @example
- * ```ts ignore
+ * ```ts
  * import { exit } from "./runtime.ts";
- * exit(0);
+ * function fail(): never {
+ *   return exit(1);
+ * }
  * ```
  */
 export function exit(code: number): never {

@@ -80,7 +80,7 @@ try {
   const tests = await run(deno, ["test", "-A", ...(userArgs.length ? userArgs : ["tests/"])], env);
   count(tests.output, tests.code);
   if (userArgs.length === 0) {
-    const docs = await run(deno, ["test", "-A", "--doc", "mod.ts", "lib/"], env);
+    const docs = await run(deno, ["test", "-A", "--doc", "mod.ts", "lib/", "cli.ts"], env);
     count(docs.output, docs.code);
   }
 } finally {

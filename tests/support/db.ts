@@ -67,7 +67,7 @@ export async function adminQuery<T = Record<string, unknown>>(
 ): Promise<T[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return (await sql.unsafe(text, params as never[])) as unknown as T[];
+    return Array.from(await sql.unsafe(text, params as never[])) as unknown as T[];
   } finally {
     await sql.end();
   }

@@ -1,0 +1,390 @@
+/**
+ * The command line as users run it: separate processes, exit codes, output
+ * shapes, against the test PostgreSQL server and the embedded default.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
+import { cli, type Result, type Runtime } from "./support/cli.ts";
+import { adminQuery, freshDatabase, serverUrl } from "./support/db.ts";
+import { migrationText, tempMigrations } from "./support/files.ts";
+
+const USERS = migrationText("CREATE TABLE users (id SERIAL PRIMARY KEY);", "DROP TABLE users;");
+const POSTS = migrationText(
+  "CREATE TABLE posts (id SERIAL PRIMARY KEY, user_id INT REFERENCES users (id));",
+  "DROP TABLE posts;",
+);
+
+function json(result: Result): Record<string, unknown> {
+  return JSON.parse(result.stdout);
+}
+
+function oneLineError(result: Result, code: number, pattern: RegExp): void {
+  assertEquals(result.code, code, `exit code; stderr: ${result.stderr}`);
+  const lines = result.stderr.trimEnd().split("\n");
+  assertEquals(lines.length, 1, `one line: ${result.stderr}`);
+  assertMatch(lines[0], /^error: /);
+  assertMatch(lines[0], pattern);
+  assertNotMatch(result.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+}
+
+async function tableExists(url: string, table = "_migrations"): Promise<boolean> {
+  const [row] = await adminQuery<{ t: string | null }>(url, "SELECT to_regclass($1)::text AS t", [
+    table,
+  ]);
+  return row.t !== null;
+}
+
+Deno.test("--version, --help and help need no database", async () => {
+  const version = await cli(["--version"]);
+  assertEquals([version.code, version.stdout], [0, "data-bridge 0.1.0\n"]);
+  const help = await cli(["--help"]);
+  assertEquals(help.code, 0);
+  for (
+    const word of [
+      "init",
+      "create",
+      "status",
+      "apply (up, migrate)",
+      "rollback (down)",
+      "--database-url",
+      "--migrations-dir",
+      "--table",
+      "--json",
+      "Exit codes",
+    ]
+  ) {
+    assert(help.stdout.includes(word), `--help mentions ${word}`);
+  }
+  const applyHelp = await cli(["apply", "--help"]);
+  assertEquals(applyHelp.code, 0);
+  assertMatch(applyHelp.stdout, /--to VERSION/);
+  assertMatch(applyHelp.stdout, /--dry-run/);
+  assertEquals((await cli(["help", "rollback"])).stdout.includes("--steps N"), true);
+  assertEquals((await cli([])).code, 2);
+});
+
+const USAGE_ERRORS: Array<[string[], RegExp]> = [
+  [["frobnicate"], /unknown command 'frobnicate'/],
+  [["status", "--nope"], /unknown option --nope/],
+  [["rollback", "--steps"], /option --steps needs a value/],
+  [["rollback", "--steps", "0"], /--steps must be a whole number of at least 1, got '0'/],
+  [["rollback", "--steps", "-1"], /--steps/],
+  [["rollback", "--steps", "abc"], /--steps must be a whole number of at least 1, got 'abc'/],
+  [["rollback", "--steps", "1", "--to", "0"], /give --steps or --to, not both/],
+  [["status", "--steps", "1"], /--steps is not an option of status/],
+  [
+    ["apply", "--to", "yesterday"],
+    /--to must be a migration version YYYYMMDD_HHMMSS, got 'yesterday'/,
+  ],
+  [["apply", "--lock-timeout", "soon"], /--lock-timeout must be a duration/],
+  [["apply", "--lock-wait", "-5"], /--lock-wait/],
+  [["create"], /create needs a description/],
+  [["status", "extra"], /status takes no argument, got 'extra'/],
+  [["status", "--table", "x; drop table y"], /--table "x; drop table y": names may hold only/],
+  [["status", "--table", "a".repeat(64)], /longer than PostgreSQL's 63 characters/],
+  [["status", "--database-url", "mysql://root:hunter2@db/x"], /unknown scheme 'mysql:'/],
+];
+
+for (const [args, message] of USAGE_ERRORS) {
+  Deno.test(`usage error: data-bridge ${args.join(" ").slice(0, 60)} exits 2 with one line`, async () => {
+    const result = await cli(args);
+    oneLineError(result, 2, message);
+    assertNotMatch(result.stderr, /hunter2/);
+  });
+}
+
+Deno.test("--json errors are one JSON document on stdout", async () => {
+  const result = await cli(["frobnicate", "--json"]);
+  assertEquals(result.code, 2);
+  assertEquals(json(result), {
+    error: { code: "USAGE", message: "unknown command 'frobnicate'; run data-bridge --help" },
+    completed: [],
+  });
+});
+
+Deno.test("quick start: create, status, apply, rollback and --json shapes on a server", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations();
+  const env = { DATABASE_URL: db.url };
+  const cwd = t.root;
+  try {
+    const created = await cli(["create", "create users table"], { cwd, env });
+    assertEquals(created.code, 0, created.stderr);
+    const path = created.stdout.trim();
+    assertMatch(path, /^migrations\/\d{8}_\d{6}_create_users_table\.sql$/);
+    writeFileSync(join(cwd, path), USERS);
+    const createdJson = await cli(["create", "add posts", "--json"], { cwd, env });
+    const postsPath = String(json(createdJson).path);
+    writeFileSync(join(cwd, postsPath), POSTS);
+    assertEquals(await tableExists(db.url), false);
+
+    const status = await cli(["status"], { cwd, env });
+    assertEquals(status.code, 0, status.stderr);
+    assertMatch(status.stdout, /^VERSION\s+STATE\s+APPLIED AT\s+MS\s+DESCRIPTION\n/);
+    assertMatch(status.stdout, /2 migrations: 2 pending\n$/);
+    assertEquals(await tableExists(db.url), false, "status creates nothing");
+    assertNotMatch(status.stdout + status.stderr, /\x1b\[/, "no colour when not a terminal");
+
+    const dry = await cli(["apply", "--dry-run", "--json"], { cwd, env });
+    assertEquals(Object.keys(json(dry)), ["dryRun", "wouldApply"]);
+    assertEquals(await tableExists(db.url), false, "dry run creates nothing");
+
+    const apply = await cli(["apply"], { cwd, env });
+    assertEquals(apply.code, 0, apply.stderr);
+    assertMatch(apply.stdout, /applying \d{8}_\d{6} create users table \.\.\. done \(\d+ ms\)\n/);
+    assertMatch(apply.stdout, /Applied 2 migrations in /);
+
+    const statusJson = json(await cli(["status", "--json"], { cwd, env }));
+    assertEquals(Object.keys(statusJson), ["applied", "pending", "migrations"]);
+    const migrations = statusJson.migrations as Record<string, unknown>[];
+    assertEquals(Object.keys(migrations[0]), [
+      "version",
+      "description",
+      "file",
+      "state",
+      "appliedAt",
+      "checksum",
+      "executionMs",
+    ]);
+    assertEquals(migrations.map((m) => m.state), ["applied", "applied"]);
+    assertEquals((statusJson.pending as string[]).length, 0);
+
+    const rollback = json(await cli(["rollback", "--json"], { cwd, env }));
+    assertEquals(rollback, { reverted: [migrations[1].version] });
+    const again = json(await cli(["up", "--json"], { cwd, env }));
+    assertEquals(again, { applied: [migrations[1].version] });
+    const nothing = await cli(["migrate"], { cwd, env });
+    assertEquals(nothing.stdout, "Nothing to apply: the database is up to date.\n");
+    const down = json(await cli(["down", "--steps", "2", "--json"], { cwd, env }));
+    assertEquals((down.reverted as string[]).length, 2);
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("a bad file is exit 3 naming it, and the database is not touched", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_users.sql": USERS,
+    "20250128_130000_bad.sql": "-- UP\nSELECT 1;\n",
+  });
+  try {
+    const result = await cli(["apply"], { cwd: t.root, env: { DATABASE_URL: db.url } });
+    oneLineError(result, 3, /migrations\/20250128_130000_bad\.sql: missing the '-- DOWN' line/);
+    assertEquals(await tableExists(db.url), false);
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("a failing migration exits 1 with file:line:column, a caret and what was applied", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_users.sql": USERS,
+    "20250128_130000_bad.sql":
+      "-- UP\nCREATE TABLE x (id INT);\nSELECT nope FROM x;\n-- DOWN\nDROP TABLE x;\n",
+  });
+  try {
+    const env = { DATABASE_URL: db.url };
+    const human = await cli(["apply"], { cwd: t.root, env });
+    assertEquals(human.code, 1);
+    assertMatch(human.stdout, /applying 20250128_130000 bad \.\.\. FAILED\n/);
+    assertEquals(
+      human.stderr,
+      [
+        'error: migrations/20250128_130000_bad.sql:3:8: migration 20250128_130000 failed: column "nope" does not exist (SQLSTATE 42703); it was rolled back',
+        "  3 | SELECT nope FROM x;",
+        "    |        ^",
+        "applied before the failure: 20250128_120000",
+        "",
+      ].join("\n"),
+    );
+    await cli(["rollback"], { cwd: t.root, env });
+    const machine = await cli(["apply", "--json"], { cwd: t.root, env });
+    assertEquals(machine.code, 1);
+    assertEquals(json(machine), {
+      error: {
+        code: "MIGRATION_FAILED",
+        message:
+          'migrations/20250128_130000_bad.sql:3:8: migration 20250128_130000 failed: column "nope" does not exist (SQLSTATE 42703); it was rolled back',
+        file: "migrations/20250128_130000_bad.sql",
+        line: 3,
+        column: 8,
+        version: "20250128_130000",
+        pgCode: "42703",
+      },
+      completed: ["20250128_120000"],
+    });
+    const [{ n }] = await adminQuery<{ n: number }>(
+      db.url,
+      "SELECT count(*)::int AS n FROM _migrations",
+    );
+    assertEquals(n, 1);
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("checksum mismatch and missing files exit 3 with the seed's messages", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({ "20250128_120000_users.sql": USERS });
+  try {
+    const env = { DATABASE_URL: db.url };
+    assertEquals((await cli(["apply"], { cwd: t.root, env })).code, 0);
+    t.write("20250128_120000_users.sql", USERS.replace("SERIAL", "BIGSERIAL"));
+    const modified = await cli(["apply"], { cwd: t.root, env });
+    assertEquals(modified.code, 3);
+    assertMatch(
+      modified.stderr,
+      /^error: Checksum mismatch for migration 20250128_120000\. The migration file has been modified after being applied\.\n  hint: /,
+    );
+    const status = await cli(["status"], { cwd: t.root, env });
+    assertEquals(status.code, 0);
+    assertMatch(status.stdout, /20250128_120000\s+modified/);
+    t.remove();
+    const t2 = tempMigrations({});
+    const missing = await cli(["apply"], { cwd: t2.root, env });
+    assertEquals(missing.code, 3);
+    assertMatch(
+      missing.stderr,
+      /^error: Migration 20250128_120000 is applied but not found in migration files\n/,
+    );
+    t2.remove();
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("rollback --to an unknown version is a usage error and changes nothing", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({ "20250128_120000_users.sql": USERS });
+  try {
+    const env = { DATABASE_URL: db.url };
+    await cli(["apply"], { cwd: t.root, env });
+    const result = await cli(["rollback", "--to", "20200101_000000"], { cwd: t.root, env });
+    oneLineError(result, 2, /--to 20200101_000000: no migration has this version/);
+    const [{ n }] = await adminQuery<{ n: number }>(
+      db.url,
+      "SELECT count(*)::int AS n FROM _migrations",
+    );
+    assertEquals(n, 1);
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("passwords never appear in output, and connection failures name host and port", async () => {
+  const server = new URL(await serverUrl());
+  const password = "Sup3r-Secret-Pw";
+  const refused = `postgres://app:${password}@127.0.0.1:1/db`;
+  const t = tempMigrations({ "20250128_120000_users.sql": USERS });
+  try {
+    for (const args of [["status"], ["apply", "--json"]]) {
+      const result = await cli([...args, "--database-url", refused], { cwd: t.root });
+      assertEquals(result.code, 1);
+      const out = result.stdout + result.stderr;
+      assertNotMatch(out, new RegExp(password));
+      assertMatch(
+        out,
+        /cannot connect to postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/db: connection refused at 127\.0\.0\.1:1/,
+      );
+    }
+    const wrong = `postgres://postgres:${password}@${server.host}/postgres`;
+    const auth = await cli(["status", "--database-url", wrong], { cwd: t.root });
+    assertEquals(auth.code, 1);
+    assertNotMatch(auth.stdout + auth.stderr, new RegExp(password));
+    assertMatch(
+      auth.stderr,
+      /password authentication failed for user "postgres"; check the user name and password/,
+    );
+    const viaEnv = await cli(["status"], { cwd: t.root, env: { DATABASE_URL: wrong } });
+    assertNotMatch(viaEnv.stdout + viaEnv.stderr, new RegExp(password));
+  } finally {
+    t.remove();
+  }
+});
+
+Deno.test("8 concurrent apply processes apply each migration exactly once and all exit 0", async () => {
+  const db = await freshDatabase();
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) {
+    const version = `20250128_1200${String(i).padStart(2, "0")}`;
+    files[`${version}_t${i}.sql`] = migrationText(
+      `CREATE TABLE t${i} (id INT);\nSELECT pg_sleep(0.02);`,
+      `DROP TABLE t${i};`,
+    );
+  }
+  const t = tempMigrations(files);
+  try {
+    const runs = await Promise.all(
+      Array.from(
+        { length: 8 },
+        () => cli(["apply", "--json"], { cwd: t.root, env: { DATABASE_URL: db.url } }),
+      ),
+    );
+    for (const run of runs) assertEquals(run.code, 0, run.stderr);
+    const applied = runs.flatMap((r) => json(r).applied as string[]);
+    assertEquals(applied.sort(), Object.keys(files).map((f) => f.slice(0, 15)).sort());
+    const rows = await adminQuery<{ version: string }>(
+      db.url,
+      "SELECT version FROM _migrations ORDER BY 1",
+    );
+    assertEquals(rows.length, 12);
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("without DATABASE_URL the embedded database is used and said so on stderr", async () => {
+  const t = tempMigrations({ "20250128_120000_users.sql": USERS });
+  try {
+    const apply = await cli(["apply"], { cwd: t.root });
+    assertEquals(apply.code, 0, apply.stderr);
+    assertEquals(
+      apply.stderr,
+      "No DATABASE_URL: using the embedded database at .data-bridge/pglite\n",
+    );
+    assert(existsSync(join(t.root, ".data-bridge", "pglite", "PG_VERSION")));
+    const status = await cli(["status", "--json"], { cwd: t.root });
+    assertEquals(json(status).applied, ["20250128_120000"]);
+  } finally {
+    t.remove();
+  }
+});
+
+for (const runtime of ["deno", "bun"] as Runtime[]) {
+  Deno.test(`the seed's quick-start flow runs under ${runtime}`, async () => {
+    const db = await freshDatabase();
+    const t = tempMigrations();
+    const env = { DATABASE_URL: db.url };
+    try {
+      const run = (args: string[]) => cli(args, { cwd: t.root, env, runtime });
+      const created = await run(["create", "create users table"]);
+      assertEquals(created.code, 0, created.stderr);
+      const path = join(t.root, created.stdout.trim());
+      assertMatch(readFileSync(path, "utf8"), /-- UP\nCREATE TABLE example/);
+      writeFileSync(path, USERS);
+      assertEquals((await run(["init"])).code, 0);
+      assertEquals(json(await run(["status", "--json"])).pending, [
+        created.stdout.trim().slice(11, 26),
+      ]);
+      assertEquals((await run(["apply"])).code, 0);
+      assertEquals(json(await run(["rollback", "--json"])).reverted, [
+        created.stdout.trim().slice(11, 26),
+      ]);
+      assertEquals((await run(["apply"])).code, 0);
+      const rows = await adminQuery(db.url, "SELECT * FROM users");
+      assertEquals(rows, []);
+    } finally {
+      t.remove();
+      await db.drop();
+    }
+  });
+}

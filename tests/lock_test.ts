@@ -1,0 +1,73 @@
+/** The migration lock: waiting, reporting the holder, giving up. */
+import postgresJs from "postgres";
+import { ADVISORY_LOCK_KEY } from "../lib/config.ts";
+import { assertEquals, assertMatch } from "./support/assert.ts";
+import { cli } from "./support/cli.ts";
+import { freshDatabase } from "./support/db.ts";
+import { migrationText, tempMigrations } from "./support/files.ts";
+
+async function holdLock(url: string) {
+  const sql = postgresJs(url, { max: 1, connection: { application_name: "holder-app" } });
+  const [{ pid }] =
+    await sql`SELECT pg_backend_pid() AS pid, pg_advisory_lock(${ADVISORY_LOCK_KEY.toString()}::bigint)`;
+  return { pid: Number(pid), release: () => sql.end() };
+}
+
+Deno.test("a waiting run names the lock holder once, then proceeds when it is released", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_a.sql": migrationText("CREATE TABLE a (id INT);", "DROP TABLE a;"),
+  });
+  const holder = await holdLock(db.url);
+  try {
+    const run = cli(["apply"], { cwd: t.root, env: { DATABASE_URL: db.url } });
+    await new Promise((r) => setTimeout(r, 1500));
+    await holder.release();
+    const result = await run;
+    assertEquals(result.code, 0, result.stderr);
+    const waits = result.stderr.split("\n").filter((l) => l.startsWith("waiting"));
+    assertEquals(waits.length, 1);
+    assertMatch(
+      waits[0],
+      new RegExp(
+        `^waiting for the migration lock on postgres://postgres:\\*\\*\\*@.*, held by pid ${holder.pid} \\(holder-app\\) since \\d{4}-`,
+      ),
+    );
+    assertMatch(result.stdout, /Applied 1 migration/);
+  } finally {
+    await holder.release();
+    t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("--lock-wait bounds the wait: exit 1 naming the holder, nothing applied", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_a.sql": migrationText("CREATE TABLE a (id INT);", "DROP TABLE a;"),
+  });
+  const holder = await holdLock(db.url);
+  try {
+    const result = await cli(["apply", "--lock-wait", "1", "--json"], {
+      cwd: t.root,
+      env: { DATABASE_URL: db.url },
+    });
+    assertEquals(result.code, 1);
+    const error = JSON.parse(result.stdout).error;
+    assertEquals(error.code, "LOCK_TIMEOUT");
+    assertMatch(
+      error.message,
+      new RegExp(
+        `gave up after 1s waiting for the migration lock .*held by pid ${holder.pid} \\(holder-app\\)`,
+      ),
+    );
+    const sql = postgresJs(db.url, { max: 1 });
+    const [{ t: table }] = await sql`SELECT to_regclass('_migrations')::text AS t`;
+    await sql.end();
+    assertEquals(table, null);
+  } finally {
+    await holder.release();
+    t.remove();
+    await db.drop();
+  }
+});
