@@ -1,7 +1,7 @@
 /**
- * Where the `deno` and `bun` executables are: on `PATH`, else in
- * `node_modules/.bin` (the npm packages `deno` and `bun` in
- * `devDependencies` bring both).
+ * Where the `deno` and `bun` executables are: `DENO_PATH`/`BUN_PATH`, else
+ * `tools/node_modules/.bin` (`npm ci --prefix tools` brings both from the
+ * npm registry), else `PATH`.
  *
  * @module
  */
@@ -21,13 +21,15 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export function toolPath(name: "deno" | "bun"): string {
   const env = process.env[`${name.toUpperCase()}_PATH`];
   if (env && existsSync(env)) return env;
-  const local = join(ROOT, "node_modules", ".bin", name);
+  const local = join(ROOT, "tools", "node_modules", ".bin", name);
   if (existsSync(local)) return local;
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     const candidate = join(dir, name);
     if (dir && existsSync(candidate)) return candidate;
   }
-  throw new Error(`${name} not found: run 'npm install' in ${ROOT} (it brings deno and bun)`);
+  throw new Error(
+    `${name} not found: run 'npm ci --prefix tools' in ${ROOT} (it brings deno and bun), or put ${name} on PATH`,
+  );
 }
 
 /** The repository's root directory. */
