@@ -37,6 +37,34 @@ export const DEFAULTS = {
   maxFileBytes: 16 * 1024 * 1024,
   /** Steps reverted by `rollback` without `--steps` or `--to`. */
   rollbackSteps: 1,
+  /** Integrity file in the migrations directory (see `data-bridge sum`). */
+  sumFile: "data-bridge.sum",
+  /** Project file whose `lint` key sets rule levels, read from the working directory. */
+  lintConfigFile: "data-bridge.json",
+  /** Scratch database of `verify` when `--scratch-url` is not given. */
+  scratchUrl: "pglite:memory",
+} as const;
+
+/**
+ * Level of each lint rule when neither `data-bridge.json` nor a flag says
+ * otherwise: `error` stops `lint` (exit 3) and `apply`; `warning` is
+ * reported by `lint` only.
+ */
+export const LINT_LEVELS = {
+  "index-not-concurrently": "warning",
+  "add-column-not-null": "error",
+  "alter-column-type": "warning",
+  "set-not-null": "warning",
+  "constraint-not-valid": "warning",
+  "drop-table": "error",
+  "drop-column": "error",
+  "rename": "warning",
+  "concurrently-in-transaction": "error",
+  "irreversible": "warning",
+  "down-incomplete": "error",
+  "delete-all-rows": "error",
+  "invalid-ignore": "error",
+  "invalid-migration": "error",
 } as const;
 
 /**
