@@ -1,0 +1,479 @@
+/**
+ * `lint`: reads migration files with the project's lexer and reports the
+ * rules of `lint_rules.ts` they break, with `file:line`, rule id, why and
+ * the safe alternative; applies `-- lint:ignore RULE reason` comments and
+ * the level (error, warning, off) of each rule.
+ *
+ * A `-- lint:ignore RULE[,RULE] reason` comment applies to the statement it
+ * is in, else to a statement ending earlier on its line, else to the next
+ * statement of its section; in a section with no statement after it, to the
+ * section itself (e.g. `irreversible` in an empty DOWN). A comment without
+ * a reason or naming an unknown rule ignores nothing and is reported
+ * (`invalid-ignore`).
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { DEFAULTS, LINT_LEVELS } from "./config.ts";
+import { UsageError, ValidationError } from "./errors.ts";
+import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
+import {
+  checkFile,
+  type FileModel,
+  type RuleId,
+  RULES,
+  type Stmt,
+  type Tok,
+} from "./lint_rules.ts";
+import { locate } from "./location.ts";
+import { parseMigration } from "./migration.ts";
+import { statementKind } from "./statement_kind.ts";
+
+export { type RuleId, RULES } from "./lint_rules.ts";
+
+/** How much a rule matters: `error` fails `lint` and stops `apply`. */
+export type LintLevel = "error" | "warning" | "off";
+
+/** The level of every rule. */
+export type LintLevels = Record<RuleId, LintLevel>;
+
+/** One rule broken at one place. */
+export interface LintFinding {
+  /** File as given. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** Rule. */
+  rule: RuleId;
+  /** `error` or `warning`. */
+  level: "error" | "warning";
+  /** What is wrong here. */
+  message: string;
+  /** Why it matters. */
+  why: string;
+  /** The safe alternative. */
+  fix: string;
+}
+
+/** What {@link lintFiles} returns. */
+export interface LintReport {
+  /** Files linted. */
+  files: string[];
+  /** Findings, by file then line. */
+  findings: LintFinding[];
+  /** Number of errors. */
+  errors: number;
+  /** Number of warnings. */
+  warnings: number;
+}
+
+const MARKER_RE = /^--\s*(UP|DOWN)\s*$/i;
+const NO_TRANSACTION_RE = /^--\s*Transaction\s*:\s*none\s*$/i;
+const IGNORE_RE = /^--\s*lint:ignore\b\s*(.*)$/i;
+const MIGRATION_NAME_RE = /^\d{8}_\d{6}_.+\.sql$/;
+
+/**
+ * Every rule id, in documentation order.
+ *
+ * @returns The ids.
+ * @example
+ * ```ts
+ * import { ruleIds } from "./lint.ts";
+ * console.log(ruleIds().includes("drop-table")); // true
+ * ```
+ */
+export function ruleIds(): RuleId[] {
+  return Object.keys(RULES) as RuleId[];
+}
+
+/**
+ * The level of each rule: the defaults of `lib/config.ts`, then the `lint`
+ * key of `data-bridge.json` (`{"lint": {"rules": {"drop-table": "warning"}}}`),
+ * then the given overrides (from `--error`, `--warn`, `--off`).
+ *
+ * @param overrides Levels that win, e.g. `{ "index-not-concurrently": "error" }`.
+ * @param configFile The project file (default `data-bridge.json` in the working directory).
+ * @returns Every rule's level.
+ * @throws {UsageError} For an unknown rule or level, or an unreadable config file.
+ * @example
+ * ```ts
+ * import { lintLevels } from "./lint.ts";
+ * const levels = lintLevels({ "rename": "error" }, "/nonexistent/data-bridge.json");
+ * console.log(levels["rename"], levels["drop-table"]); // "error" "error"
+ * ```
+ */
+export function lintLevels(
+  overrides: Partial<Record<string, LintLevel>> = {},
+  configFile: string = DEFAULTS.lintConfigFile,
+): LintLevels {
+  const levels = { ...LINT_LEVELS } as LintLevels;
+  const set = (rule: string, level: unknown, where: string) => {
+    if (!(rule in RULES)) {
+      throw new UsageError(
+        "USAGE",
+        `${where}: unknown lint rule '${rule}'; rules are ${ruleIds().join(", ")}`,
+      );
+    }
+    if (level !== "error" && level !== "warning" && level !== "off") {
+      throw new UsageError(
+        "USAGE",
+        `${where}: level of ${rule} must be "error", "warning" or "off", got ${
+          JSON.stringify(level)
+        }`,
+      );
+    }
+    levels[rule as RuleId] = level;
+  };
+  if (existsSync(configFile)) {
+    let config: { lint?: { rules?: Record<string, unknown> } };
+    try {
+      config = JSON.parse(readFileSync(configFile, "utf8"));
+    } catch (error) {
+      throw new UsageError(
+        "USAGE",
+        `${configFile}: cannot be read as JSON (${(error as Error).message})`,
+      );
+    }
+    for (const [rule, level] of Object.entries(config?.lint?.rules ?? {})) {
+      set(rule, level, configFile);
+    }
+  }
+  for (const [rule, level] of Object.entries(overrides)) set(rule, level, "lint option");
+  return levels;
+}
+
+/**
+ * Lints one file's text.
+ *
+ * @param file How to name the file (its path); a migration file name also
+ *   gets the checks of `apply` (markers, header, encoding...).
+ * @param text The file's text.
+ * @param levels Rule levels (default: {@link lintLevels} of the defaults only).
+ * @returns Findings of the rules not `off`, by line.
+ * @example
+ * ```ts
+ * import { lintText } from "./lint.ts";
+ * const findings = await lintText(
+ *   "20250101_000000_index.sql",
+ *   "-- UP\nCREATE INDEX users_email ON users (email);\n-- DOWN\nDROP INDEX users_email;\n",
+ * );
+ * console.log(findings.map((f) => `${f.line} ${f.rule}`)); // ["2 index-not-concurrently"]
+ * ```
+ */
+export async function lintText(
+  file: string,
+  text: string,
+  levels: LintLevels = { ...LINT_LEVELS } as LintLevels,
+): Promise<LintFinding[]> {
+  const raw: { rule: RuleId; line: number; message: string }[] = [];
+  let tokens: Token[];
+  try {
+    tokens = tokenize(text);
+  } catch (error) {
+    if (!(error instanceof LexError)) throw error;
+    const { line } = locate(text, error.offset);
+    raw.push({ rule: "invalid-migration", line, message: `unterminated ${error.what} opens here` });
+    return finish(file, raw, [], levels);
+  }
+  if (MIGRATION_NAME_RE.test(basename(file))) {
+    try {
+      await parseMigration({ name: basename(file), file, content: text });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      // Reported by the rule concurrently-in-transaction, with more precision.
+      if (error.code !== "NEEDS_NO_TRANSACTION") {
+        raw.push({
+          rule: "invalid-migration",
+          line: error.line ?? 1,
+          message: error.message.replace(`${file}:${error.line}: `, "").replace(`${file}: `, ""),
+        });
+      }
+    }
+  }
+  const model = fileModel(text, tokens);
+  raw.push(...checkFile(model.model));
+  return finish(file, raw, suppressions(text, tokens, model), levels);
+}
+
+/**
+ * Lints files.
+ *
+ * @param paths Files to lint.
+ * @param levels Rule levels.
+ * @returns The report.
+ * @throws {ValidationError} `FILE_UNREADABLE` when a file cannot be read.
+ * @example
+ * ```ts
+ * import { lintFiles } from "./lint.ts";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { join } from "node:path";
+ * import { tmpdir } from "node:os";
+ * const path = join(mkdtempSync(join(tmpdir(), "db-")), "20250101_000000_drop.sql");
+ * writeFileSync(path, "-- UP\nDROP TABLE users;\n-- DOWN\n-- lint:ignore irreversible data is gone\n");
+ * const report = await lintFiles([path]);
+ * console.log(report.errors, report.findings[0].rule); // 1 "drop-table"
+ * ```
+ */
+export async function lintFiles(
+  paths: readonly string[],
+  levels: LintLevels = { ...LINT_LEVELS } as LintLevels,
+): Promise<LintReport> {
+  const findings: LintFinding[] = [];
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = new TextDecoder().decode(readFileSync(path));
+    } catch (error) {
+      throw new ValidationError(
+        "FILE_UNREADABLE",
+        `${path}: cannot be read (${(error as Error).message})`,
+        { file: path },
+      );
+    }
+    findings.push(...await lintText(path, text, levels));
+  }
+  return {
+    files: [...paths],
+    findings,
+    errors: findings.filter((f) => f.level === "error").length,
+    warnings: findings.filter((f) => f.level === "warning").length,
+  };
+}
+
+// ---------------------------------------------------------------- file model
+
+interface Section {
+  name: "up" | "down";
+  from: number;
+  to: number;
+  statements: Stmt[];
+  ranges: { start: number; end: number }[];
+  /** Offset where the section's text starts. */
+  start: number;
+}
+
+function fileModel(text: string, tokens: Token[]): { model: FileModel; sections: Section[] } {
+  let up = -1;
+  let down = -1;
+  let transactional = true;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.kind !== "line_comment") continue;
+    const comment = text.slice(t.start, t.end);
+    const marker = MARKER_RE.exec(comment);
+    if (marker && startsLine(text, t.start)) {
+      if (marker[1].toUpperCase() === "UP" && up === -1) up = i;
+      else if (marker[1].toUpperCase() === "DOWN" && down === -1 && up !== -1) down = i;
+    } else if (up === -1 && NO_TRANSACTION_RE.test(comment)) transactional = false;
+  }
+  const sections: Section[] = [];
+  const section = (name: "up" | "down", from: number, to: number, start: number) => {
+    const slice = tokens.slice(from, to);
+    const statements = splitStatements(text, slice);
+    sections.push({
+      name,
+      from,
+      to,
+      start,
+      ranges: statements.map((s) => ({ start: s.start, end: s.end })),
+      statements: statements.map((s) => ({
+        toks: toks(text, slice.filter((t) => t.start >= s.start && t.end <= s.end)),
+        line: locate(text, s.start).line,
+        kind: statementKind(s),
+      })),
+    });
+  };
+  if (up === -1) {
+    section("up", 0, tokens.length, 0);
+  } else {
+    section("up", up + 1, down === -1 ? tokens.length : down, tokens[up].end);
+    if (down !== -1) section("down", down + 1, tokens.length, tokens[down].end);
+  }
+  return {
+    model: {
+      transactional,
+      up: sections[0].statements,
+      down: sections[1]?.statements ?? null,
+      downLine: down === -1 ? 0 : locate(text, tokens[down].start).line,
+    },
+    sections,
+  };
+}
+
+/** A statement's tokens, comments dropped, with parenthesis depth. */
+function toks(text: string, tokens: Token[]): Tok[] {
+  const out: Tok[] = [];
+  let depth = 0;
+  for (const t of tokens) {
+    if (t.kind === "line_comment" || t.kind === "block_comment") continue;
+    const raw = text.slice(t.start, t.end);
+    if (t.kind === "punct" && raw === ")") depth = Math.max(0, depth - 1);
+    out.push({ kind: t.kind, text: raw, up: t.kind === "word" ? raw.toUpperCase() : raw, depth });
+    if (t.kind === "punct" && raw === "(") depth++;
+  }
+  return out;
+}
+
+function startsLine(text: string, offset: number): boolean {
+  for (let i = offset - 1; i >= 0; i--) {
+    if (text[i] === "\n") return true;
+    if (text[i] !== " " && text[i] !== "\t") return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- suppressions
+
+/** Lines a suppression covers, and its rules. */
+interface Suppression {
+  rules: Set<RuleId>;
+  from: number;
+  to: number;
+}
+
+function suppressions(
+  text: string,
+  tokens: Token[],
+  model: { sections: Section[] },
+): Suppression[] & { invalid?: { line: number; message: string }[] } {
+  const out: Suppression[] & { invalid?: { line: number; message: string }[] } = [];
+  out.invalid = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.kind !== "line_comment") continue;
+    const m = IGNORE_RE.exec(text.slice(t.start, t.end));
+    if (!m) continue;
+    const line = locate(text, t.start).line;
+    const [list, ...reason] = m[1].trim().split(/\s+/);
+    const names = (list ?? "").split(",").filter(Boolean);
+    const unknown = names.filter((n) => !(n in RULES));
+    if (names.length === 0 || unknown.length || reason.join("").length === 0) {
+      out.invalid.push({
+        line,
+        message: names.length === 0
+          ? "'-- lint:ignore' names no rule"
+          : unknown.length
+          ? `'-- lint:ignore' names unknown rule ${unknown.join(", ")}`
+          : `'-- lint:ignore ${names.join(",")}' gives no reason`,
+      });
+      continue;
+    }
+    const rules = new Set(names as RuleId[]);
+    const section = [...model.sections].reverse().find((s) => t.start >= s.start);
+    if (!section) {
+      out.push({ rules, from: line, to: line });
+      continue;
+    }
+    const ranges = section.ranges;
+    const inside = ranges.find((r) => r.start <= t.start && t.end <= r.end);
+    const before = [...ranges].reverse().find((r) =>
+      r.end <= t.start && locate(text, r.end).line === line
+    );
+    const after = ranges.find((r) => r.start >= t.end);
+    const target = inside ?? before ?? after;
+    if (target) {
+      out.push({
+        rules,
+        from: locate(text, target.start).line,
+        to: locate(text, target.end).line,
+      });
+    } else {
+      // No statement after it in its section: covers the section (and its marker line).
+      const markerLine = locate(text, section.start - 1).line;
+      out.push({ rules, from: markerLine, to: locate(text, text.length).line });
+    }
+  }
+  return out;
+}
+
+function finish(
+  file: string,
+  raw: { rule: RuleId; line: number; message: string }[],
+  suppressed: Suppression[] & { invalid?: { line: number; message: string }[] },
+  levels: LintLevels,
+): LintFinding[] {
+  const all = [
+    ...raw,
+    ...(suppressed.invalid ?? []).map((x) => ({ rule: "invalid-ignore" as RuleId, ...x })),
+  ];
+  return all
+    .filter((f) => levels[f.rule] !== "off")
+    .filter((f) =>
+      f.rule === "invalid-ignore" || f.rule === "invalid-migration" ||
+      !suppressed.some((s) => s.rules.has(f.rule) && f.line >= s.from && f.line <= s.to)
+    )
+    .sort((a, b) => a.line - b.line)
+    .map((f) => ({
+      file,
+      line: f.line,
+      rule: f.rule,
+      level: levels[f.rule] as "error" | "warning",
+      message: f.message,
+      why: RULES[f.rule].why,
+      fix: RULES[f.rule].fix,
+    }));
+}
+
+// ---------------------------------------------------------------- output
+
+/**
+ * A report as text, one finding per line with its why and fix below, then
+ * a summary line.
+ *
+ * @param report From {@link lintFiles}.
+ * @returns Lines ending in a newline.
+ * @example
+ * ```ts
+ * import { formatLintText } from "./lint.ts";
+ * console.log(formatLintText({ files: ["a.sql"], findings: [], errors: 0, warnings: 0 }));
+ * // "1 file linted: no problems.\n"
+ * ```
+ */
+export function formatLintText(report: LintReport): string {
+  const out: string[] = [];
+  for (const f of report.findings) {
+    out.push(`${f.file}:${f.line}: ${f.level} [${f.rule}] ${f.message}`);
+    out.push(`  why: ${f.why}`, `  fix: ${f.fix}`);
+  }
+  const n = report.files.length;
+  const files = `${n} file${n === 1 ? "" : "s"} linted`;
+  out.push(
+    report.findings.length === 0
+      ? `${files}: no problems.`
+      : `${files}: ${report.errors} error${
+        report.errors === 1 ? "" : "s"
+      }, ${report.warnings} warning${report.warnings === 1 ? "" : "s"}.`,
+  );
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * A report as GitHub Actions workflow commands (`::error file=...,line=...::msg`),
+ * which GitHub shows as annotations on the pull request.
+ *
+ * @param report From {@link lintFiles}.
+ * @returns One line per finding.
+ * @example
+ * ```ts
+ * import { formatLintGithub } from "./lint.ts";
+ * const line = formatLintGithub({
+ *   files: ["m.sql"], errors: 1, warnings: 0,
+ *   findings: [{
+ *     file: "m.sql", line: 2, rule: "drop-table", level: "error",
+ *     message: "DROP TABLE users", why: "data is lost", fix: "acknowledge",
+ *   }],
+ * });
+ * console.log(line);
+ * // "::error file=m.sql,line=2,title=drop-table::DROP TABLE users: data is lost. Fix: acknowledge\n"
+ * ```
+ */
+export function formatLintGithub(report: LintReport): string {
+  const data = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+  const prop = (s: string) => data(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
+  return report.findings.map((f) =>
+    `::${f.level === "error" ? "error" : "warning"} file=${prop(f.file)},line=${f.line},title=${
+      prop(f.rule)
+    }::${data(`${f.message}: ${f.why}. Fix: ${f.fix}`)}\n`
+  ).join("");
+}

@@ -1,0 +1,633 @@
+/**
+ * The lint rules: each reads the statements of one migration file (as the
+ * project's lexer cuts them) and reports where a migration would lock,
+ * rewrite or lose data in production, or where its DOWN does not undo its
+ * UP. Pure functions; `lint.ts` reads files, applies suppressions and levels.
+ *
+ * A table is *new* when the same file's UP created it earlier; every other
+ * table is *existing*, because each migration file may reach production on
+ * its own, long after the one that created the table. Statements inside
+ * strings, `DO` blocks and function bodies are not linted.
+ *
+ * @module
+ */
+import type { TokenKind } from "./lexer.ts";
+import type { StatementKind } from "./statement_kind.ts";
+
+/** A rule's id, as used in `-- lint:ignore`, flags and `data-bridge.json`. */
+export type RuleId =
+  | "index-not-concurrently"
+  | "add-column-not-null"
+  | "alter-column-type"
+  | "set-not-null"
+  | "constraint-not-valid"
+  | "drop-table"
+  | "drop-column"
+  | "rename"
+  | "concurrently-in-transaction"
+  | "irreversible"
+  | "down-incomplete"
+  | "delete-all-rows"
+  | "invalid-ignore"
+  | "invalid-migration";
+
+/** What a rule is about: why it matters and what to do instead. */
+export interface RuleInfo {
+  /** One line: what goes wrong in production. */
+  why: string;
+  /** One line: the safe alternative. */
+  fix: string;
+}
+
+/** Every rule, with its reason and safe alternative. */
+export const RULES: Record<RuleId, RuleInfo> = {
+  "index-not-concurrently": {
+    why:
+      "CREATE INDEX without CONCURRENTLY blocks every write to the table until the index is built",
+    fix: "use CREATE INDEX CONCURRENTLY in a migration with '-- Transaction: none' " +
+      "(and DROP INDEX CONCURRENTLY IF EXISTS in its DOWN)",
+  },
+  "add-column-not-null": {
+    why: "adding a NOT NULL column without a DEFAULT fails on a table that has rows",
+    fix: "add the column with a DEFAULT, or add it nullable, backfill it, then SET NOT NULL",
+  },
+  "alter-column-type": {
+    why: "changing a column's type usually rewrites the table and its indexes under an " +
+      "ACCESS EXCLUSIVE lock, blocking reads and writes",
+    fix: "add a new column, backfill it in batches, switch the code to it, then drop the old one",
+  },
+  "set-not-null": {
+    why: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
+    fix: "first ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT c " +
+      "(in an earlier statement or migration), then SET NOT NULL and DROP CONSTRAINT c",
+  },
+  "constraint-not-valid": {
+    why: "adding a FOREIGN KEY or CHECK constraint checks every row while holding a lock " +
+      "that blocks writes",
+    fix: "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later statement " +
+      "(validation does not block writes)",
+  },
+  "drop-table": {
+    why: "dropping a table deletes its data for good, and running code that uses it breaks",
+    fix: "stop using the table in code first, back it up, then acknowledge with " +
+      "'-- lint:ignore drop-table <reason>'",
+  },
+  "drop-column": {
+    why: "dropping a column deletes its data for good, and running code that selects it breaks",
+    fix: "stop using the column in code first (deploy), then drop it and acknowledge with " +
+      "'-- lint:ignore drop-column <reason>'",
+  },
+  "rename": {
+    why: "renaming a table or column breaks the code that is running while the migration deploys",
+    fix: "add the new name (column, or a view for a table), move the code to it, " +
+      "then remove the old name in a later migration",
+  },
+  "concurrently-in-transaction": {
+    why: "CONCURRENTLY (and VACUUM, ...) cannot run inside a transaction block: " +
+      "the migration fails",
+    fix: "put the header line '-- Transaction: none' before '-- UP', " +
+      "and keep such statements out of BEGIN ... COMMIT",
+  },
+  "irreversible": {
+    why: "the DOWN section is empty: this migration cannot be rolled back",
+    fix: "write a DOWN that reverts the UP, or acknowledge with " +
+      "'-- lint:ignore irreversible <reason>' in the DOWN section",
+  },
+  "down-incomplete": {
+    why: "the DOWN leaves behind an object the UP created, so rolling back and applying " +
+      "again fails",
+    fix: "drop the object in the DOWN section (in reverse order of creation)",
+  },
+  "delete-all-rows": {
+    why: "TRUNCATE, or DELETE without WHERE, removes every row of a table that exists in " +
+      "production",
+    fix: "add a WHERE clause, or acknowledge with '-- lint:ignore delete-all-rows <reason>'",
+  },
+  "invalid-ignore": {
+    why: "a '-- lint:ignore' comment names no known rule or gives no reason, so it ignores nothing",
+    fix: "write '-- lint:ignore RULE[,RULE] reason' with rule ids from 'data-bridge lint --help'",
+  },
+  "invalid-migration": {
+    why: "the file is not a valid migration, so apply refuses it",
+    fix: "fix the file as the message says",
+  },
+};
+
+/** A token of a statement, comments left out. */
+export interface Tok {
+  /** Kind. */
+  kind: TokenKind;
+  /** Text as written. */
+  text: string;
+  /** Upper-cased text of a word; a quoted identifier's name as written. */
+  up: string;
+  /** Parenthesis depth. */
+  depth: number;
+}
+
+/** A statement of a section. */
+export interface Stmt {
+  /** Its tokens. */
+  toks: Tok[];
+  /** Line of its first token. */
+  line: number;
+  /** What running it needs. */
+  kind: StatementKind;
+}
+
+/** A migration file, cut into statements. */
+export interface FileModel {
+  /** Whether its sections run in a transaction (no `-- Transaction: none`). */
+  transactional: boolean;
+  /** UP statements (the whole file when it has no `-- UP` line). */
+  up: Stmt[];
+  /** DOWN statements; `null` when the file has no `-- DOWN` line. */
+  down: Stmt[] | null;
+  /** Line of the `-- DOWN` marker. */
+  downLine: number;
+}
+
+/** A finding before suppressions and levels. */
+export interface RawFinding {
+  /** Rule. */
+  rule: RuleId;
+  /** Line in the file. */
+  line: number;
+  /** What is wrong here, naming the object. */
+  message: string;
+}
+
+// ---------------------------------------------------------------- statement helpers
+
+/** Unquoted, case-folded name of an identifier token. */
+function ident(t: Tok | undefined): string | null {
+  if (!t) return null;
+  if (t.kind === "word") return t.text.toLowerCase();
+  if (t.kind === "ident") return t.text.slice(1, -1).replaceAll('""', '"');
+  return null;
+}
+
+/** A possibly qualified name starting at `i`: its last part and the index after it. */
+function nameAt(toks: Tok[], i: number): { name: string; schema: string | null; next: number } {
+  let name = ident(toks[i]);
+  let schema: string | null = null;
+  let j = i + 1;
+  while (name !== null && toks[j]?.text === "." && ident(toks[j + 1]) !== null) {
+    schema = name;
+    name = ident(toks[j + 1]);
+    j += 2;
+  }
+  return { name: name ?? "", schema, next: j };
+}
+
+/** Index of the first top-level word sequence `words` at or after `from`, or -1. */
+function find(toks: Tok[], words: string[], from = 0): number {
+  outer: for (let i = from; i + words.length <= toks.length; i++) {
+    for (let k = 0; k < words.length; k++) {
+      const t = toks[i + k];
+      if (t.depth !== 0 || t.kind !== "word" || t.up !== words[k]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+function has(toks: Tok[], ...words: string[]): boolean {
+  return find(toks, words) !== -1;
+}
+
+/** Skips `IF EXISTS` / `IF NOT EXISTS` / `ONLY` at `i`. */
+function skipIf(toks: Tok[], i: number): number {
+  if (toks[i]?.up === "IF" && toks[i + 1]?.up === "NOT" && toks[i + 2]?.up === "EXISTS") i += 3;
+  else if (toks[i]?.up === "IF" && toks[i + 1]?.up === "EXISTS") i += 2;
+  if (toks[i]?.up === "ONLY" && toks[i].kind === "word") i++;
+  return i;
+}
+
+/** Splits tokens at top-level commas. */
+function splitCommas(toks: Tok[]): Tok[][] {
+  const parts: Tok[][] = [[]];
+  for (const t of toks) {
+    if (t.depth === 0 && t.text === ",") parts.push([]);
+    else parts.at(-1)!.push(t);
+  }
+  return parts.filter((p) => p.length);
+}
+
+/** Words of a statement at depth 0, upper-cased (words only). */
+function head(s: Stmt, n: number): string[] {
+  return s.toks.filter((t) => t.depth === 0).slice(0, n).map((t) => t.up);
+}
+
+/** `ALTER TABLE [IF EXISTS] [ONLY] name [*] actions`: the table and its actions. */
+function alterTable(s: Stmt): { table: string; actions: Tok[][] } | null {
+  const t = s.toks;
+  if (t[0]?.up !== "ALTER" || t[1]?.up !== "TABLE") return null;
+  const at = skipIf(t, 2);
+  const { name, next } = nameAt(t, at);
+  let i = next;
+  if (t[i]?.text === "*") i++;
+  return { table: name, actions: splitCommas(t.slice(i)) };
+}
+
+const CREATE_MODIFIERS = new Set([
+  "OR",
+  "REPLACE",
+  "GLOBAL",
+  "LOCAL",
+  "TEMP",
+  "TEMPORARY",
+  "UNLOGGED",
+  "RECURSIVE",
+  "UNIQUE",
+  "TRUSTED",
+  "PROCEDURAL",
+  "CONSTRAINT",
+]);
+
+/** Object kinds the DOWN check follows. */
+type ObjectKind =
+  | "TABLE"
+  | "INDEX"
+  | "FUNCTION"
+  | "PROCEDURE"
+  | "VIEW"
+  | "MATERIALIZED VIEW"
+  | "SEQUENCE"
+  | "TYPE"
+  | "DOMAIN"
+  | "SCHEMA"
+  | "EXTENSION"
+  | "TRIGGER"
+  | "POLICY"
+  | "COLUMN"
+  | "CONSTRAINT";
+
+const KINDS = new Set<string>([
+  "TABLE",
+  "INDEX",
+  "FUNCTION",
+  "PROCEDURE",
+  "VIEW",
+  "SEQUENCE",
+  "TYPE",
+  "DOMAIN",
+  "SCHEMA",
+  "EXTENSION",
+  "TRIGGER",
+  "POLICY",
+]);
+
+/** An object a statement creates (or drops). */
+interface ObjectRef {
+  kind: ObjectKind;
+  name: string;
+  schema: string | null;
+  /** Table it lives on (indexes, triggers, policies, columns, constraints). */
+  table?: string;
+}
+
+/** What a `CREATE ...` statement creates, if it is one the DOWN check follows. */
+function created(s: Stmt): ObjectRef | null {
+  const t = s.toks;
+  if (t[0]?.up !== "CREATE") return null;
+  let i = 1;
+  while (t[i] && CREATE_MODIFIERS.has(t[i].up) && t[i].kind === "word") i++;
+  let kind = t[i]?.up;
+  if (kind === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
+    kind = "MATERIALIZED VIEW";
+    i++;
+  }
+  if (!kind || !(KINDS.has(kind) || kind === "MATERIALIZED VIEW")) return null;
+  i++;
+  if (kind === "INDEX" && t[i]?.up === "CONCURRENTLY") i++;
+  i = skipIf(t, i);
+  if (kind === "INDEX" && t[i]?.up === "ON") return null; // unnamed index
+  if (kind === "SCHEMA" && t[i]?.up === "AUTHORIZATION") return null;
+  const { name, schema, next } = nameAt(t, i);
+  if (!name) return null;
+  const ref: ObjectRef = { kind: kind as ObjectKind, name, schema };
+  if (kind === "INDEX" || kind === "TRIGGER" || kind === "POLICY") {
+    const on = find(t, ["ON"], next);
+    if (on !== -1) ref.table = nameAt(t, skipIf(t, on + 1)).name;
+  }
+  return ref;
+}
+
+/** What a `DROP ...` statement drops. */
+function dropped(s: Stmt): ObjectRef[] {
+  const t = s.toks;
+  if (t[0]?.up !== "DROP") return [];
+  let i = 1;
+  let kind = t[i]?.up;
+  if (kind === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
+    kind = "MATERIALIZED VIEW";
+    i++;
+  }
+  if (!kind || !(KINDS.has(kind) || kind === "MATERIALIZED VIEW")) return [];
+  i++;
+  if (t[i]?.up === "CONCURRENTLY") i++;
+  i = skipIf(t, i);
+  const rest = t.slice(i);
+  if (kind === "TRIGGER" || kind === "POLICY") {
+    const { name, schema, next } = nameAt(rest, 0);
+    const on = find(rest, ["ON"], next);
+    return [{
+      kind: kind as ObjectKind,
+      name,
+      schema,
+      table: on === -1 ? undefined : nameAt(rest, on + 1).name,
+    }];
+  }
+  return splitCommas(rest).map((part) => {
+    const { name, schema } = nameAt(part, 0);
+    return { kind: kind as ObjectKind, name, schema };
+  }).filter((r) => r.name !== "" && !["cascade", "restrict"].includes(r.name));
+}
+
+// ---------------------------------------------------------------- the rules
+
+/**
+ * Runs every rule on one file.
+ *
+ * @param model The file's statements.
+ * @returns Findings in file order (before suppressions and levels).
+ * @example
+ * ```ts
+ * import { checkFile, type Stmt } from "./lint_rules.ts";
+ * const word = (text: string) => ({ kind: "word" as const, text, up: text.toUpperCase(), depth: 0 });
+ * const drop: Stmt = { toks: ["DROP", "TABLE", "users"].map(word), line: 2, kind: "plain" };
+ * const findings = checkFile({ transactional: true, up: [drop], down: [], downLine: 3 });
+ * console.log(findings.map((f) => f.rule)); // ["drop-table", "irreversible"]
+ * ```
+ */
+export function checkFile(model: FileModel): RawFinding[] {
+  const out: RawFinding[] = [];
+  const add = (rule: RuleId, line: number, message: string) => out.push({ rule, line, message });
+  const newTables = new Set<string>();
+  /** CHECK (col IS NOT NULL) constraints seen: table.col -> validated. */
+  const notNullChecks = new Map<string, { name: string; validated: boolean }>();
+  const checkNames = new Map<string, string>(); // constraint name -> table.col
+  const isNew = (table: string) => newTables.has(table);
+
+  for (const s of model.up) {
+    const t = s.toks;
+    const w = head(s, 6);
+    const made = created(s);
+    if (made?.kind === "TABLE") newTables.add(made.name);
+    if (w[0] === "SELECT" && has(t, "INTO")) {
+      const into = find(t, ["INTO"]);
+      newTables.add(nameAt(t, skipIf(t, into + 1 + (t[into + 1]?.up === "TABLE" ? 1 : 0))).name);
+    }
+
+    // index-not-concurrently
+    if (w[0] === "CREATE" && (w[1] === "INDEX" || (w[1] === "UNIQUE" && w[2] === "INDEX"))) {
+      const on = find(t, ["ON"]);
+      const table = on === -1 ? "" : nameAt(t, skipIf(t, on + 1)).name;
+      if (!has(t, "CONCURRENTLY") && table && !isNew(table)) {
+        add(
+          "index-not-concurrently",
+          s.line,
+          `CREATE INDEX${
+            made ? ` ${made.name}` : ""
+          } on existing table ${table} without CONCURRENTLY`,
+        );
+      }
+    }
+
+    // delete-all-rows
+    if (w[0] === "TRUNCATE") {
+      let i = 1;
+      if (t[i]?.up === "TABLE") i++;
+      for (const part of splitCommas(t.slice(i))) {
+        const { name } = nameAt(part, skipIf(part, 0));
+        if (
+          name && !["cascade", "restrict", "restart", "continue"].includes(name) && !isNew(name)
+        ) {
+          add("delete-all-rows", s.line, `TRUNCATE of existing table ${name}`);
+        }
+      }
+    }
+    if (w[0] === "DELETE" && w[1] === "FROM" && !has(t, "WHERE")) {
+      const { name } = nameAt(t, skipIf(t, 2));
+      if (!isNew(name)) add("delete-all-rows", s.line, `DELETE FROM ${name} without WHERE`);
+    }
+
+    // drop-table
+    if (w[0] === "DROP" && w[1] === "TABLE") {
+      for (const ref of dropped(s)) {
+        if (isNew(ref.name)) newTables.delete(ref.name);
+        else add("drop-table", s.line, `DROP TABLE ${ref.name}`);
+      }
+    }
+
+    const alter = alterTable(s);
+    if (alter) {
+      const { table, actions } = alter;
+      const existing = !isNew(table);
+      for (const a of actions) {
+        const aw = a.filter((x) => x.depth === 0).map((x) => x.up);
+        if (aw[0] === "RENAME") {
+          if (existing) {
+            const column = aw[1] === "TO" ? null : ident(a[aw[1] === "COLUMN" ? 2 : 1]);
+            if (aw[1] !== "CONSTRAINT") {
+              add(
+                "rename",
+                s.line,
+                column ? `RENAME COLUMN ${table}.${column}` : `RENAME of table ${table}`,
+              );
+            }
+          } else if (aw[1] === "TO") {
+            newTables.add(nameAt(a, 2).name);
+          }
+          continue;
+        }
+        if (aw[0] === "ADD") {
+          const isConstraint = ["CONSTRAINT", "CHECK", "FOREIGN", "PRIMARY", "UNIQUE", "EXCLUDE"]
+            .includes(aw[1]);
+          if (!isConstraint) {
+            const col = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]) ?? "?";
+            const notNull = find(a, ["NOT", "NULL"]) !== -1 || find(a, ["PRIMARY", "KEY"]) !== -1;
+            const filled = find(a, ["DEFAULT"]) !== -1 || find(a, ["GENERATED"]) !== -1;
+            if (existing && notNull && !filled) {
+              add(
+                "add-column-not-null",
+                s.line,
+                `ADD COLUMN ${table}.${col} NOT NULL without a DEFAULT on an existing table`,
+              );
+            }
+            continue;
+          }
+          const kindAt = aw[1] === "CONSTRAINT" ? 3 : 1;
+          const name = aw[1] === "CONSTRAINT" ? ident(a[2]) : null;
+          const ctype = aw[kindAt];
+          const notValid = find(a, ["NOT", "VALID"]) !== -1;
+          if (ctype === "CHECK") {
+            // CHECK (col IS NOT NULL): lets a later SET NOT NULL skip its table scan.
+            const body = a.filter((x) => x.depth > 0);
+            const words = body.map((x) => x.up);
+            if (words.length === 4 && words.slice(1).join(" ") === "IS NOT NULL") {
+              const col = ident(body[0]);
+              if (col) {
+                notNullChecks.set(`${table}.${col}`, { name: name ?? "", validated: !notValid });
+                if (name) checkNames.set(name, `${table}.${col}`);
+              }
+            }
+          }
+          if ((ctype === "CHECK" || ctype === "FOREIGN") && existing && !notValid) {
+            add(
+              "constraint-not-valid",
+              s.line,
+              `ADD ${ctype === "CHECK" ? "CHECK" : "FOREIGN KEY"} constraint${
+                name ? ` ${name}` : ""
+              } on existing table ${table} without NOT VALID`,
+            );
+          }
+          continue;
+        }
+        if (aw[0] === "VALIDATE" && aw[1] === "CONSTRAINT") {
+          const key = checkNames.get(ident(a[2]) ?? "");
+          const check = key ? notNullChecks.get(key) : undefined;
+          if (check) check.validated = true;
+          continue;
+        }
+        if (aw[0] === "DROP" && aw[1] !== "CONSTRAINT") {
+          const col = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]);
+          if (existing && col) add("drop-column", s.line, `DROP COLUMN ${table}.${col}`);
+          continue;
+        }
+        if (aw[0] === "ALTER") {
+          const col = ident(a[aw[1] === "COLUMN" ? 2 : 1]) ?? "?";
+          const rest = aw.slice(aw[1] === "COLUMN" ? 3 : 2);
+          if (existing && (rest[0] === "TYPE" || (rest[0] === "SET" && rest[1] === "DATA"))) {
+            add(
+              "alter-column-type",
+              s.line,
+              `ALTER COLUMN ${table}.${col} TYPE on an existing table`,
+            );
+          }
+          if (existing && rest[0] === "SET" && rest[1] === "NOT" && rest[2] === "NULL") {
+            if (!notNullChecks.get(`${table}.${col}`)?.validated) {
+              add(
+                "set-not-null",
+                s.line,
+                `SET NOT NULL on ${table}.${col} without a validated CHECK (${col} IS NOT NULL) before it`,
+              );
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // concurrently-in-transaction (both sections)
+  for (const section of [model.up, model.down ?? []]) {
+    let inBlock = false;
+    for (const s of section) {
+      const w0 = s.toks[0]?.up;
+      if (s.kind === "transaction_control") {
+        inBlock = w0 === "BEGIN" || w0 === "START";
+        continue;
+      }
+      if (s.kind === "no_transaction" && (model.transactional || inBlock)) {
+        add(
+          "concurrently-in-transaction",
+          s.line,
+          `${head(s, 4).join(" ")} ${
+            inBlock ? "inside BEGIN ... COMMIT" : "in a migration without '-- Transaction: none'"
+          }`,
+        );
+      }
+    }
+  }
+
+  if (model.down !== null) {
+    if (model.down.length === 0) {
+      add("irreversible", model.downLine, "the DOWN section is empty");
+    } else {
+      downIncomplete(model, add);
+    }
+  }
+  return out.sort((a, b) => a.line - b.line);
+}
+
+/** UP-created objects that the DOWN neither drops nor restores. */
+function downIncomplete(
+  model: FileModel,
+  add: (rule: RuleId, line: number, message: string) => void,
+): void {
+  const down = model.down!;
+  // Dynamic SQL in DOWN cannot be followed: say nothing rather than guess.
+  if (down.some((s) => s.toks[0]?.up === "DO" || s.toks[0]?.up === "EXECUTE")) return;
+  const key = (kind: string, name: string) => `${kind}\u0000${name}`;
+  const made = new Map<string, { ref: ObjectRef; line: number }>();
+  for (const s of model.up) {
+    const ref = created(s);
+    if (ref) made.set(key(ref.kind, ref.name), { ref, line: s.line });
+    for (const d of dropped(s)) made.delete(key(d.kind, d.name));
+    const alter = alterTable(s);
+    if (!alter) continue;
+    for (const a of alter.actions) {
+      const aw = a.filter((x) => x.depth === 0).map((x) => x.up);
+      if (aw[0] === "DROP") {
+        const constraint = aw[1] === "CONSTRAINT";
+        const name = ident(a[skipIf(a, constraint || aw[1] === "COLUMN" ? 2 : 1)]) ?? "";
+        made.delete(constraint ? key("CONSTRAINT", name) : key("COLUMN", `${alter.table}.${name}`));
+        continue;
+      }
+      if (aw[0] !== "ADD") continue;
+      if (aw[1] === "CONSTRAINT") {
+        const name = ident(a[2]);
+        if (name) {
+          made.set(key("CONSTRAINT", name), {
+            ref: { kind: "CONSTRAINT", name, schema: null, table: alter.table },
+            line: s.line,
+          });
+        }
+      } else if (!["CHECK", "FOREIGN", "PRIMARY", "UNIQUE", "EXCLUDE"].includes(aw[1])) {
+        const name = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]);
+        if (name) {
+          made.set(key("COLUMN", `${alter.table}.${name}`), {
+            ref: { kind: "COLUMN", name, schema: null, table: alter.table },
+            line: s.line,
+          });
+        }
+      }
+    }
+  }
+  const gone = new Set<string>();
+  const goneTables = new Set<string>();
+  const goneSchemas = new Set<string>();
+  for (const s of down) {
+    for (const d of dropped(s)) {
+      gone.add(key(d.kind, d.name));
+      if (d.kind === "TABLE") goneTables.add(d.name);
+      if (d.kind === "SCHEMA") goneSchemas.add(d.name);
+    }
+    // CREATE OR REPLACE in DOWN restores the previous definition.
+    const restored = created(s);
+    if (restored && head(s, 3).includes("REPLACE")) gone.add(key(restored.kind, restored.name));
+    const alter = alterTable(s);
+    if (alter) {
+      for (const a of alter.actions) {
+        const aw = a.filter((x) => x.depth === 0).map((x) => x.up);
+        if (aw[0] !== "DROP") continue;
+        if (aw[1] === "CONSTRAINT") {
+          gone.add(key("CONSTRAINT", ident(a[skipIf(a, 2)]) ?? ""));
+        } else {
+          const col = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]);
+          if (col) gone.add(key("COLUMN", `${alter.table}.${col}`));
+        }
+      }
+    }
+  }
+  for (const [k, { ref, line }] of made) {
+    if (gone.has(k)) continue;
+    if (ref.table && goneTables.has(ref.table)) continue;
+    if (ref.schema && goneSchemas.has(ref.schema)) continue;
+    const what = ref.kind === "COLUMN"
+      ? `column ${ref.table}.${ref.name}`
+      : `${ref.kind.toLowerCase()} ${ref.name}`;
+    add("down-incomplete", line, `the DOWN section does not drop ${what} created here`);
+  }
+}

@@ -1,0 +1,340 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LINT_LEVELS } from "../lib/config.ts";
+import {
+  formatLintGithub,
+  formatLintText,
+  lintFiles,
+  lintLevels,
+  lintText,
+  ruleIds,
+  RULES,
+} from "../lib/lint.ts";
+import type { RuleId } from "../lib/lint_rules.ts";
+import { createMigration } from "../lib/create.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./support/assert.ts";
+
+const FILE = "migrations/20250101_000000_change.sql";
+const NO_TX = "-- Transaction: none\n";
+
+/** A migration text from UP and DOWN (DOWN given, so `irreversible` stays quiet). */
+function m(up: string, down = "SELECT 1;", header = ""): string {
+  return `${header}-- UP\n${up}\n-- DOWN\n${down}\n`;
+}
+
+/** Findings as `line rule`, every rule turned on at its default level. */
+async function found(text: string): Promise<string[]> {
+  return (await lintText(FILE, text)).map((f) => `${f.line} ${f.rule}`);
+}
+
+interface Case {
+  rule: RuleId;
+  bad: string;
+  /** Line of the finding in `bad`. */
+  line: number;
+  good: string;
+}
+
+const CASES: Case[] = [
+  {
+    rule: "index-not-concurrently",
+    bad: m("CREATE INDEX users_email ON users (email);", "DROP INDEX users_email;"),
+    line: 2,
+    good: m(
+      "CREATE INDEX CONCURRENTLY users_email ON users (email);",
+      "DROP INDEX CONCURRENTLY users_email;",
+      NO_TX,
+    ),
+  },
+  {
+    rule: "index-not-concurrently",
+    bad: m("CREATE UNIQUE INDEX ON public.users (email);"),
+    line: 2,
+    good: m(
+      "CREATE TABLE users (email text);\nCREATE INDEX users_email ON users (email);",
+      "DROP TABLE users;",
+    ),
+  },
+  {
+    rule: "add-column-not-null",
+    bad: m("ALTER TABLE users ADD COLUMN age int NOT NULL;", "ALTER TABLE users DROP COLUMN age;"),
+    line: 2,
+    good: m(
+      "ALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;",
+      "ALTER TABLE users DROP COLUMN age;",
+    ),
+  },
+  {
+    rule: "add-column-not-null",
+    bad: m("ALTER TABLE users ADD id2 bigint PRIMARY KEY;", "ALTER TABLE users DROP COLUMN id2;"),
+    line: 2,
+    good: m(
+      "ALTER TABLE users ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY;",
+      "ALTER TABLE users DROP COLUMN n;",
+    ),
+  },
+  {
+    rule: "alter-column-type",
+    bad: m("ALTER TABLE users ALTER COLUMN email TYPE varchar(100);"),
+    line: 2,
+    good: m("ALTER TABLE users ALTER COLUMN email SET DEFAULT '';"),
+  },
+  {
+    rule: "alter-column-type",
+    bad: m("ALTER TABLE users ALTER email SET DATA TYPE text;"),
+    line: 2,
+    good: m(
+      "CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a TYPE bigint;",
+      "DROP TABLE t;",
+    ),
+  },
+  {
+    rule: "set-not-null",
+    bad: m("ALTER TABLE users ALTER COLUMN email SET NOT NULL;"),
+    line: 2,
+    good: m(
+      [
+        "ALTER TABLE users ADD CONSTRAINT email_nn CHECK (email IS NOT NULL) NOT VALID;",
+        "ALTER TABLE users VALIDATE CONSTRAINT email_nn;",
+        "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+        "ALTER TABLE users DROP CONSTRAINT email_nn;",
+      ].join("\n"),
+    ),
+  },
+  {
+    rule: "constraint-not-valid",
+    bad: m(
+      "ALTER TABLE posts ADD CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id);",
+      "ALTER TABLE posts DROP CONSTRAINT posts_user;",
+    ),
+    line: 2,
+    good: m(
+      "ALTER TABLE posts ADD CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n" +
+        "ALTER TABLE posts VALIDATE CONSTRAINT posts_user;",
+      "ALTER TABLE posts DROP CONSTRAINT posts_user;",
+    ),
+  },
+  {
+    rule: "constraint-not-valid",
+    bad: m("ALTER TABLE users ADD CHECK (age > 0);"),
+    line: 2,
+    good: m("ALTER TABLE users ADD CHECK (age > 0) NOT VALID;"),
+  },
+  {
+    rule: "drop-table",
+    bad: m("DROP TABLE IF EXISTS old_logs;"),
+    line: 2,
+    good: m(
+      "-- lint:ignore drop-table archived to S3 in ticket 42\nDROP TABLE IF EXISTS old_logs;",
+    ),
+  },
+  {
+    rule: "drop-column",
+    bad: m("ALTER TABLE users DROP COLUMN legacy;"),
+    line: 2,
+    good: m("ALTER TABLE users DROP CONSTRAINT users_legacy_check;"),
+  },
+  {
+    rule: "rename",
+    bad: m("ALTER TABLE users RENAME COLUMN name TO full_name;"),
+    line: 2,
+    good: m(
+      "ALTER TABLE users ADD COLUMN full_name text;",
+      "ALTER TABLE users DROP COLUMN full_name;",
+    ),
+  },
+  {
+    rule: "rename",
+    bad: m("ALTER TABLE users RENAME TO people;"),
+    line: 2,
+    good: m("ALTER INDEX users_email RENAME TO users_email_idx;"),
+  },
+  {
+    rule: "concurrently-in-transaction",
+    bad: m("CREATE INDEX CONCURRENTLY users_email ON users (email);", "DROP INDEX users_email;"),
+    line: 2,
+    good: m(
+      "CREATE INDEX CONCURRENTLY users_email ON users (email);",
+      "DROP INDEX users_email;",
+      NO_TX,
+    ),
+  },
+  {
+    rule: "concurrently-in-transaction",
+    bad: m(
+      "BEGIN;\nCREATE INDEX CONCURRENTLY users_email ON users (email);\nCOMMIT;",
+      "DROP INDEX users_email;",
+      NO_TX,
+    ),
+    line: 4,
+    good: m(
+      "BEGIN;\nCREATE TABLE new_t (email text);\nCREATE INDEX users_email ON new_t (email);\nCOMMIT;",
+      "DROP TABLE new_t;",
+      NO_TX,
+    ),
+  },
+  {
+    rule: "irreversible",
+    bad: "-- UP\nCREATE TABLE t (id int);\n-- DOWN\n",
+    line: 3,
+    good:
+      "-- UP\nCREATE TABLE t (id int);\n-- DOWN\n-- lint:ignore irreversible nothing to undo safely\n",
+  },
+  {
+    rule: "down-incomplete",
+    bad: m(
+      "CREATE TABLE t (id int);\nCREATE INDEX t_id ON t (id);\nCREATE TABLE u (id int);",
+      "DROP TABLE u;",
+    ),
+    line: 2,
+    good: m(
+      "CREATE TABLE t (id int);\nCREATE INDEX t_id ON t (id);\nCREATE TABLE u (id int);",
+      "DROP TABLE u;\nDROP TABLE t;",
+    ),
+  },
+  {
+    rule: "down-incomplete",
+    bad: m(
+      "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nALTER TABLE users ADD COLUMN age int;",
+      "ALTER TABLE users DROP COLUMN name;\nDROP FUNCTION f();",
+    ),
+    line: 3,
+    good: m(
+      "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 2';\nALTER TABLE users ADD COLUMN age int;",
+      "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nALTER TABLE users DROP COLUMN age;",
+    ),
+  },
+  {
+    rule: "delete-all-rows",
+    bad: m("DELETE FROM sessions;"),
+    line: 2,
+    good: m("DELETE FROM sessions WHERE expires_at < now();"),
+  },
+  {
+    rule: "delete-all-rows",
+    bad: m("TRUNCATE TABLE sessions, tokens;"),
+    line: 2,
+    good: m("CREATE TABLE s (id int);\nTRUNCATE s;", "DROP TABLE s;"),
+  },
+  {
+    rule: "invalid-ignore",
+    bad: m("-- lint:ignore drop-tabel oops\nDROP TABLE t;\n-- lint:ignore drop-table"),
+    line: 2,
+    good: m("-- lint:ignore drop-table,delete-all-rows replaced by partitions\nDROP TABLE t;"),
+  },
+  {
+    rule: "invalid-migration",
+    bad: "-- UP\n-- DOWN\nSELECT 1;\n",
+    line: 2,
+    good: "-- UP\nSELECT 1;\n-- DOWN\nSELECT 1;\n",
+  },
+];
+
+for (const c of CASES) {
+  Deno.test(`lint ${c.rule}: reports ${JSON.stringify(c.bad.split("\n")[c.line - 1])}`, async () => {
+    const findings = await found(c.bad);
+    assert(
+      findings.includes(`${c.line} ${c.rule}`),
+      `expected ${c.line} ${c.rule} in ${JSON.stringify(findings)}`,
+    );
+  });
+  Deno.test(`lint ${c.rule}: the safe form passes: ${JSON.stringify(c.good.slice(0, 60))}`, async () => {
+    assertEquals(await found(c.good), []);
+  });
+}
+
+Deno.test("every rule has a violating and a clean fixture, a reason and a fix", () => {
+  for (const rule of ruleIds()) {
+    assert(CASES.some((c) => c.rule === rule), `no fixture for ${rule}`);
+    assert(RULES[rule].why.length > 20 && RULES[rule].fix.length > 10, rule);
+    assert(rule in LINT_LEVELS, `no default level for ${rule}`);
+  }
+});
+
+Deno.test("lint looks at statements, not at strings, comments or function bodies", async () => {
+  const text = m(
+    [
+      "-- DROP TABLE users;",
+      "SELECT 'ALTER TABLE users DROP COLUMN x';",
+      "CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM users; END $$;",
+    ].join("\n"),
+    "DROP FUNCTION g();",
+  );
+  assertEquals(await found(text), []);
+});
+
+Deno.test("lint:ignore covers the statement it precedes, not the next ones", async () => {
+  const text = m(
+    [
+      "-- lint:ignore drop-column legacy field, unused since v2",
+      "ALTER TABLE users",
+      "  DROP COLUMN legacy;",
+      "ALTER TABLE users DROP COLUMN other;",
+      "DROP TABLE a; -- lint:ignore drop-table replaced by b",
+    ].join("\n"),
+  );
+  assertEquals(await found(text), ["5 drop-column"]);
+});
+
+Deno.test("levels: defaults, data-bridge.json, then flags; off removes a rule", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "db-lint-"));
+  const config = join(dir, "data-bridge.json");
+  writeFileSync(
+    config,
+    JSON.stringify({ lint: { rules: { "drop-table": "warning", "rename": "off" } } }),
+  );
+  const levels = lintLevels({ "index-not-concurrently": "error" }, config);
+  assertEquals(
+    [
+      levels["drop-table"],
+      levels["rename"],
+      levels["index-not-concurrently"],
+      levels["drop-column"],
+    ],
+    ["warning", "off", "error", "error"],
+  );
+  const text = m("DROP TABLE t;\nALTER TABLE u RENAME TO v;");
+  const findings = await lintText(FILE, text, levels);
+  assertEquals(findings.map((f) => `${f.rule} ${f.level}`), ["drop-table warning"]);
+  writeFileSync(config, JSON.stringify({ lint: { rules: { "drop-tables": "warning" } } }));
+  assertMatch(
+    assertThrows<Error>(() => lintLevels({}, config)).message,
+    /unknown lint rule 'drop-tables'/,
+  );
+  assertMatch(
+    assertThrows<Error>(() => lintLevels({ "drop-table": "fatal" as "error" }, "/none")).message,
+    /must be "error", "warning" or "off"/,
+  );
+});
+
+Deno.test("text and github formats name file, line, rule, why and fix", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "db-lint-"));
+  const path = join(dir, "20250101_000000_x.sql");
+  writeFileSync(path, m("DROP TABLE users;"));
+  const report = await lintFiles([path]);
+  assertEquals([report.errors, report.warnings], [1, 0]);
+  const text = formatLintText(report);
+  assertMatch(text, new RegExp(`^${path}:2: error \\[drop-table\\] DROP TABLE users\\n  why: `));
+  assertMatch(text, /1 file linted: 1 error, 0 warnings\.\n$/);
+  assertEquals(
+    formatLintGithub(report),
+    `::error file=${path},line=2,title=drop-table::DROP TABLE users: ${
+      RULES["drop-table"].why
+    }. Fix: ${RULES["drop-table"].fix.replace(/%/g, "%25")}\n`,
+  );
+});
+
+Deno.test("the templates of create pass lint", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "db-lint-")), "migrations");
+  const a = createMigration("plain", dir, { now: new Date("2025-01-01T00:00:00Z") });
+  const b = createMigration("no tx", dir, {
+    now: new Date("2025-01-01T00:00:01Z"),
+    noTransaction: true,
+  });
+  const levels = Object.fromEntries(ruleIds().map((r) => [r, "error"])) as Record<
+    RuleId,
+    "error"
+  >;
+  assertEquals((await lintFiles([a, b], levels)).findings, []);
+});
