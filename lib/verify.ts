@@ -19,6 +19,7 @@
  */
 import { existsSync } from "node:fs";
 import { classify, historyProblems, type HistoryRow } from "./classify.ts";
+import { DEFAULTS } from "./config.ts";
 import { connect } from "./connect.ts";
 import type { Driver } from "./driver.ts";
 import { DatabaseError, MigrationError, UsageError, ValidationError } from "./errors.ts";
@@ -209,6 +210,10 @@ export async function verifyMigrations(
   plan: VerifyPlan,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
+  if (plan.verify.length === 0) {
+    const scratch = options.scratch?.target ?? options.scratchUrl ?? DEFAULTS.scratchUrl;
+    return { ok: true, scratch: maskUrl(scratch), replayed: [], migrations: [] };
+  }
   return await withScratch(options, async (driver, scratch) => {
     const emit = options.onEvent ?? (() => {});
     for (const m of plan.replay) {
@@ -367,7 +372,7 @@ async function withScratch<T>(
   fn: (driver: Driver, shown: string) => Promise<T>,
 ): Promise<T> {
   if (options.scratch) return await fn(options.scratch, options.scratch.target);
-  const url = options.scratchUrl ?? "pglite:memory";
+  const url = options.scratchUrl ?? DEFAULTS.scratchUrl;
   const target = parseTarget(url, "flag", "--scratch-url");
   if (target.kind === "pglite") {
     if (target.path !== null) {
