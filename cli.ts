@@ -11,10 +11,18 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULTS, VERSION } from "./lib/config.ts";
 import { createMigration } from "./lib/create.ts";
-import { DataBridgeError, ExitCode, RuntimeError, UsageError } from "./lib/errors.ts";
+import {
+  DataBridgeError,
+  ExitCode,
+  RuntimeError,
+  UsageError,
+  ValidationError,
+} from "./lib/errors.ts";
 import { formatError, formatMs, formatStatus, palette } from "./lib/format.ts";
 import { describeHolder } from "./lib/lock.ts";
 import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
@@ -22,6 +30,20 @@ import { describeTarget, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName } from "./lib/ident.ts";
 import { isVersion } from "./lib/version.ts";
 import * as runtime from "./lib/runtime.ts";
+import { connect } from "./lib/connect.ts";
+import { classify } from "./lib/classify.ts";
+import {
+  formatLintGithub,
+  formatLintText,
+  lintFiles,
+  type LintLevel,
+  lintLevels,
+} from "./lib/lint.ts";
+import { loadMigrations } from "./lib/load.ts";
+import { renderSchema, snapshotSchema } from "./lib/schema.ts";
+import { checkSum, sumEntries, sumPath, sumProblem, writeSum } from "./lib/sum.ts";
+import { planVerify, readTargetHistory, verifyMigrations } from "./lib/verify.ts";
+import { formatVerification, formatVerifySummary } from "./lib/verify_format.ts";
 
 type OptionName =
   | "database-url"
@@ -38,7 +60,15 @@ type OptionName =
   | "to"
   | "steps"
   | "dry-run"
-  | "no-transaction";
+  | "no-transaction"
+  | "all"
+  | "scratch-url"
+  | "no-sum"
+  | "no-lint"
+  | "format"
+  | "error"
+  | "warn"
+  | "off";
 
 interface OptionSpec {
   type: "string" | "boolean";
@@ -110,6 +140,33 @@ const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "boolean",
     help: "create: write the '-- Transaction: none' header into the template",
   },
+  all: { type: "boolean", help: "verify, lint: every migration, not only the pending ones" },
+  "scratch-url": {
+    type: "string",
+    value: "URL",
+    help:
+      `verify: server where a temporary database is created and dropped, or pglite:memory (default: ${DEFAULTS.scratchUrl})`,
+  },
+  "no-sum": {
+    type: "boolean",
+    help: `neither check nor update ${DEFAULTS.sumFile} in the migrations directory`,
+  },
+  "no-lint": {
+    type: "boolean",
+    help: "apply: do not refuse migrations that break lint error rules",
+  },
+  format: { type: "string", value: "FORMAT", help: "lint: text, json or github (default: text)" },
+  error: {
+    type: "string",
+    value: "RULES",
+    help: "lint: comma-separated rules to report as errors",
+  },
+  warn: {
+    type: "string",
+    value: "RULES",
+    help: "lint: comma-separated rules to report as warnings",
+  },
+  off: { type: "string", value: "RULES", help: "lint: comma-separated rules to turn off" },
 };
 
 const COMMON: OptionName[] = [
@@ -139,7 +196,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   create: {
     summary: "write a new migration file DIR/YYYYMMDD_HHMMSS_slug.sql",
     usage: "create <description>",
-    options: [...COMMON, "no-transaction"],
+    options: [...COMMON, "no-transaction", "no-sum"],
     run: runCreate,
   },
   status: {
@@ -151,7 +208,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   apply: {
     summary: "apply pending migrations in version order",
     usage: "apply [--to VERSION] [--dry-run]",
-    options: [...COMMON, ...RUN, "to", "dry-run"],
+    options: [...COMMON, ...RUN, "to", "dry-run", "no-sum", "no-lint", "error", "warn", "off"],
     run: runApply,
   },
   rollback: {
@@ -159,6 +216,31 @@ const COMMANDS: Record<string, CommandSpec> = {
     usage: "rollback [--steps N | --to VERSION] [--dry-run]",
     options: [...COMMON, ...RUN, "steps", "to", "dry-run"],
     run: runRollback,
+  },
+  verify: {
+    summary: "check on a scratch database that each DOWN undoes its UP and UP runs again",
+    usage: "verify [--all] [--scratch-url URL]",
+    options: [...COMMON, "all", "scratch-url", "no-sum"],
+    run: runVerify,
+  },
+  lint: {
+    summary:
+      "report dangerous DDL and incomplete DOWN sections (pending migrations, --all, or files)",
+    usage: "lint [--all | FILE...] [--format text|json|github] [--error|--warn|--off RULES]",
+    options: [...COMMON, "all", "format", "error", "warn", "off"],
+    run: runLint,
+  },
+  schema: {
+    summary: "print the database schema from the system catalogs (SQL-like text, or --json)",
+    usage: "schema",
+    options: COMMON,
+    run: runSchema,
+  },
+  sum: {
+    summary: `rewrite ${DEFAULTS.sumFile}, the integrity file of the migrations directory`,
+    usage: "sum",
+    options: COMMON,
+    run: runSum,
   },
 };
 
@@ -271,7 +353,7 @@ function parse(name: string, spec: CommandSpec, argv: string[]) {
       );
     }
   }
-  if (name !== "create" && parsed.positionals.length) {
+  if (name !== "create" && name !== "lint" && parsed.positionals.length) {
     throw new UsageError(
       "USAGE",
       `${name} takes no argument, got '${parsed.positionals[0]}'; run data-bridge ${name} --help`,
@@ -534,11 +616,7 @@ function runCreate(ctx: Context): Promise<number> {
       'create needs a description: data-bridge create "create users table"',
     );
   }
-  const path = createMigration(description, migrationsDir(ctx), {
-    noTransaction: ctx.values["no-transaction"] === true,
-  });
-  runtime.writeStdout(ctx.json ? `${JSON.stringify({ path })}\n` : `${path}\n`);
-  return Promise.resolve(ExitCode.OK);
+  return createWithSum(ctx, description);
 }
 
 async function runStatus(ctx: Context): Promise<number> {
@@ -558,6 +636,12 @@ async function runApply(ctx: Context): Promise<number> {
   const dryRun = ctx.values["dry-run"] === true;
   const to = version(ctx, "to", false);
   const r = runner(ctx, "apply");
+  try {
+    await checkBeforeApply(ctx, r, to);
+  } catch (error) {
+    await r.close();
+    throw error;
+  }
   const started = performance.now();
   let applied: string[];
   try {
@@ -624,6 +708,155 @@ async function runRollback(ctx: Context): Promise<number> {
         : "Nothing to revert.\n",
     );
   }
+  return ExitCode.OK;
+}
+
+// ---------------------------------------------------------------- verify, lint, schema, sum
+
+function noSum(ctx: Context): boolean {
+  return ctx.values["no-sum"] === true;
+}
+
+/** `create`, keeping the sum file up to date (new directories get one). */
+async function createWithSum(ctx: Context, description: string): Promise<number> {
+  const dir = migrationsDir(ctx);
+  const useSum = !noSum(ctx);
+  if (useSum) {
+    const problem = await sumProblem(dir).catch(() => null);
+    if (problem) throw problem;
+  }
+  const path = createMigration(description, dir, {
+    noTransaction: ctx.values["no-transaction"] === true,
+  });
+  let sum: string | null = null;
+  if (useSum) {
+    const entries = await sumEntries(dir);
+    if (existsSync(sumPath(dir)) || entries.length === 1) sum = (await writeSum(dir)).path;
+  }
+  runtime.writeStdout(
+    ctx.json ? `${JSON.stringify({ path, sum })}\n` : `${path}\n${sum ? `updated ${sum}\n` : ""}`,
+  );
+  return ExitCode.OK;
+}
+
+/** Rule levels from data-bridge.json and --error/--warn/--off. */
+function levelsOf(ctx: Context) {
+  const overrides: Record<string, LintLevel> = {};
+  for (const [flag, level] of [["error", "error"], ["warn", "warning"], ["off", "off"]] as const) {
+    for (const rule of (text(ctx, flag) ?? "").split(",").map((r) => r.trim()).filter(Boolean)) {
+      overrides[rule] = level;
+    }
+  }
+  return lintLevels(overrides);
+}
+
+/** apply refuses, before changing anything, a sum mismatch and lint errors in what it would run. */
+async function checkBeforeApply(ctx: Context, r: MigrationRunner, to: string | undefined) {
+  const dir = migrationsDir(ctx);
+  const levels = ctx.values["no-lint"] === true ? null : levelsOf(ctx);
+  if (!noSum(ctx)) await checkSum(dir, await loadMigrations(dir));
+  if (levels === null) return;
+  const status = await r.status(dir);
+  const files = status.migrations
+    .filter((m) => m.state === "pending" && m.file && (to === undefined || m.version <= to))
+    .map((m) => m.file!);
+  const report = await lintFiles(files, levels);
+  const errors = report.findings.filter((f) => f.level === "error");
+  if (errors.length === 0) return;
+  const hint = "fix the migration, acknowledge with '-- lint:ignore RULE reason' above the " +
+    "statement, or run apply --no-lint";
+  throw ValidationError.of(errors.map((f) =>
+    new ValidationError(
+      "LINT_FAILED",
+      `${f.file}:${f.line}: lint error [${f.rule}] ${f.message}: ${f.why}; nothing was applied`,
+      { file: f.file, line: f.line, hint: `${f.fix}; or ${hint}` },
+    )
+  ));
+}
+
+async function runVerify(ctx: Context): Promise<number> {
+  const dir = migrationsDir(ctx);
+  const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
+  const all = ctx.values.all === true;
+  const migrations = await loadMigrations(dir);
+  if (!noSum(ctx)) await checkSum(dir, migrations);
+  const history = all ? [] : await readTargetHistory(target(ctx), table);
+  const plan = planVerify(migrations, history, all);
+  const c = ctx.colour;
+  const report = await verifyMigrations(plan, {
+    scratchUrl: text(ctx, "scratch-url") ?? DEFAULTS.scratchUrl,
+    exclude: [table],
+    onEvent: (event) => {
+      if (ctx.json) return;
+      if (event.type === "replay" && event.migration === plan.replay[0]) {
+        runtime.writeStdout(c.dim(`replaying ${plan.replay.length} applied migration(s)\n`));
+      }
+      if (event.type === "done") runtime.writeStdout(formatVerification(event.result, c));
+    },
+  });
+  runtime.writeStdout(
+    ctx.json ? `${JSON.stringify(report)}\n` : formatVerifySummary(report),
+  );
+  return report.ok ? ExitCode.OK : ExitCode.VALIDATION;
+}
+
+async function runLint(ctx: Context): Promise<number> {
+  const format = text(ctx, "format") ?? (ctx.json ? "json" : "text");
+  if (!["text", "json", "github"].includes(format)) {
+    throw new UsageError("USAGE", `--format must be text, json or github, got '${format}'`);
+  }
+  const levels = levelsOf(ctx);
+  let files: string[];
+  if (ctx.positionals.length) {
+    if (ctx.values.all) throw new UsageError("USAGE", "give files or --all, not both");
+    files = ctx.positionals;
+  } else {
+    const dir = migrationsDir(ctx);
+    const migrations = await loadMigrations(dir).catch(() => null);
+    if (migrations === null || ctx.values.all) {
+      // Invalid files are reported as findings; lint reads them one by one.
+      // With an invalid file the pending set is unknown: every file is linted.
+      files = (await sumEntries(dir)).map((e) => join(dir, e.name));
+    } else {
+      const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
+      const history = await readTargetHistory(target(ctx), table);
+      files = classify(migrations, history)
+        .filter((e) => e.state === "pending" && e.file)
+        .map((e) => e.file!);
+    }
+  }
+  const report = await lintFiles(files, levels);
+  runtime.writeStdout(
+    format === "json"
+      ? `${JSON.stringify({ ok: report.errors === 0, ...report })}\n`
+      : format === "github"
+      ? formatLintGithub(report)
+      : formatLintText(report),
+  );
+  return report.errors === 0 ? ExitCode.OK : ExitCode.VALIDATION;
+}
+
+async function runSchema(ctx: Context): Promise<number> {
+  const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
+  const driver = await connect(target(ctx), {
+    connectTimeoutSeconds: seconds(ctx, "connect-timeout", false),
+  });
+  try {
+    const snapshot = await snapshotSchema(driver, { exclude: [table] });
+    runtime.writeStdout(ctx.json ? `${JSON.stringify(snapshot)}\n` : renderSchema(snapshot));
+  } finally {
+    await driver.close();
+  }
+  return ExitCode.OK;
+}
+
+async function runSum(ctx: Context): Promise<number> {
+  const { path, files } = await writeSum(migrationsDir(ctx));
+  runtime.writeStdout(
+    ctx.json
+      ? `${JSON.stringify({ path, files })}\n`
+      : `Wrote ${path} (${files} migration file${files === 1 ? "" : "s"}).\n`,
+  );
   return ExitCode.OK;
 }
 
