@@ -717,7 +717,7 @@ function noSum(ctx: Context): boolean {
   return ctx.values["no-sum"] === true;
 }
 
-/** `create`, keeping the sum file up to date (new directories get one). */
+/** `create`, keeping the sum file up to date when the directory has one. */
 async function createWithSum(ctx: Context, description: string): Promise<number> {
   const dir = migrationsDir(ctx);
   const useSum = !noSum(ctx);
@@ -728,11 +728,8 @@ async function createWithSum(ctx: Context, description: string): Promise<number>
   const path = createMigration(description, dir, {
     noTransaction: ctx.values["no-transaction"] === true,
   });
-  let sum: string | null = null;
-  if (useSum) {
-    const entries = await sumEntries(dir);
-    if (existsSync(sumPath(dir)) || entries.length === 1) sum = (await writeSum(dir)).path;
-  }
+  // The sum file is opt-in: `data-bridge sum` creates it, create keeps it up to date.
+  const sum = useSum && existsSync(sumPath(dir)) ? (await writeSum(dir)).path : null;
   runtime.writeStdout(
     ctx.json ? `${JSON.stringify({ path, sum })}\n` : `${path}\n${sum ? `updated ${sum}\n` : ""}`,
   );
