@@ -124,6 +124,7 @@ Deno.test("quick start: create, status, apply, rollback and --json shapes on a s
     assertMatch(status.stdout, /^VERSION\s+STATE\s+APPLIED AT\s+MS\s+DESCRIPTION\n/);
     assertMatch(status.stdout, /2 migrations: 2 pending\n$/);
     assertEquals(await tableExists(db.url), false, "status creates nothing");
+    // deno-lint-ignore no-control-regex
     assertNotMatch(status.stdout + status.stderr, /\x1b\[/, "no colour when not a terminal");
 
     const dry = await cli(["apply", "--dry-run", "--json"], { cwd, env });
