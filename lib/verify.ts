@@ -330,15 +330,23 @@ async function runSection(
 ): Promise<StepError | undefined> {
   const sql = direction === "up" ? m.up : m.down;
   const firstLine = direction === "up" ? m.upLine : m.downLine;
+  const statements = splitStatements(sql);
   if (m.transactional) {
+    // Statement by statement inside the transaction, so a failure names its line.
+    let at = { text: sql, start: 0 };
     try {
-      await driver.transaction((tx) => tx.exec(sql));
+      await driver.transaction(async (tx) => {
+        for (const statement of statements) {
+          at = { text: sql.slice(statement.start, statement.end), start: statement.start };
+          await tx.exec(at.text);
+        }
+      });
       return undefined;
     } catch (error) {
-      return stepError(error, sql, 0, sql, firstLine);
+      return stepError(error, at.text, at.start, sql, firstLine);
     }
   }
-  for (const statement of splitStatements(sql)) {
+  for (const statement of statements) {
     const text = sql.slice(statement.start, statement.end);
     try {
       await driver.exec(text);
