@@ -110,3 +110,57 @@ export {
 export { parseTableName, qualifiedName, quoteIdent, type TableName } from "./lib/ident.ts";
 export { DEFAULTS, VERSION } from "./lib/config.ts";
 export { dateFromVersion, isVersion, versionFromDate, versionProblem } from "./lib/version.ts";
+export {
+  renderSchema,
+  SCHEMA_KINDS,
+  type SchemaKind,
+  type SchemaObject,
+  type SchemaSnapshot,
+  type SnapshotOptions,
+  snapshotSchema,
+  sortObjects,
+} from "./lib/schema.ts";
+export {
+  diffSchemas,
+  type FieldChange,
+  formatChange,
+  type SchemaChange,
+} from "./lib/schema_diff.ts";
+export {
+  type MigrationVerification,
+  planVerify,
+  readTargetHistory,
+  type StepError,
+  type VerifyEvent,
+  verifyMigrations,
+  type VerifyOptions,
+  type VerifyPlan,
+  type VerifyReport,
+  type VerifyStatus,
+} from "./lib/verify.ts";
+export { formatVerification, formatVerifySummary } from "./lib/verify_format.ts";
+export {
+  formatLintGithub,
+  formatLintText,
+  lintFiles,
+  type LintFinding,
+  type LintLevel,
+  type LintLevels,
+  lintLevels,
+  type LintReport,
+  lintText,
+  type RuleId,
+  ruleIds,
+  RULES,
+} from "./lib/lint.ts";
+export { type RuleInfo } from "./lib/lint_rules.ts";
+export {
+  checkSum,
+  renderSum,
+  sumEntries,
+  type SumEntry,
+  sumPath,
+  sumProblem,
+  writeSum,
+} from "./lib/sum.ts";
+export { LINT_LEVELS } from "./lib/config.ts";
