@@ -38,6 +38,7 @@ import {
   lintFiles,
   type LintLevel,
   lintLevels,
+  ruleIds,
 } from "./lib/lint.ts";
 import { loadMigrations } from "./lib/load.ts";
 import { renderSchema, snapshotSchema } from "./lib/schema.ts";
@@ -159,14 +160,14 @@ const OPTIONS: Record<OptionName, OptionSpec> = {
   error: {
     type: "string",
     value: "RULES",
-    help: "lint: comma-separated rules to report as errors",
+    help: `lint, apply: comma-separated rules to treat as errors (rules: ${ruleIds().join(", ")})`,
   },
   warn: {
     type: "string",
     value: "RULES",
-    help: "lint: comma-separated rules to report as warnings",
+    help: "lint, apply: comma-separated rules to treat as warnings",
   },
-  off: { type: "string", value: "RULES", help: "lint: comma-separated rules to turn off" },
+  off: { type: "string", value: "RULES", help: "lint, apply: comma-separated rules to turn off" },
 };
 
 const COMMON: OptionName[] = [

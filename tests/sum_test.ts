@@ -3,7 +3,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadMigrations } from "../lib/load.ts";
 import { checkSum, renderSum, sumPath, sumProblem, writeSum } from "../lib/sum.ts";
-import { ValidationError } from "../lib/errors.ts";
+import type { ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
