@@ -124,7 +124,11 @@ Deno.test("quick start: create, status, apply, rollback and --json shapes on a s
     assertMatch(status.stdout, /^VERSION\s+STATE\s+APPLIED AT\s+MS\s+DESCRIPTION\n/);
     assertMatch(status.stdout, /2 migrations: 2 pending\n$/);
     assertEquals(await tableExists(db.url), false, "status creates nothing");
-    assertNotMatch(status.stdout + status.stderr, /\x1b\[/, "no colour when not a terminal");
+    assertEquals(
+      (status.stdout + status.stderr).includes("\x1b["),
+      false,
+      "no colour when not a terminal",
+    );
 
     const dry = await cli(["apply", "--dry-run", "--json"], { cwd, env });
     assertEquals(Object.keys(json(dry)), ["dryRun", "wouldApply"]);
@@ -240,7 +244,7 @@ Deno.test("checksum mismatch and missing files exit 3 with the seed's messages",
     assertEquals(modified.code, 3);
     assertMatch(
       modified.stderr,
-      /^error: Checksum mismatch for migration 20250128_120000\. The migration file has been modified after being applied\.\n  hint: /,
+      /^error: Checksum mismatch for migration 20250128_120000\. The migration file has been modified after being applied\.\n {2}hint: /,
     );
     const status = await cli(["status"], { cwd: t.root, env });
     assertEquals(status.code, 0);
