@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { DEFAULTS, VERSION } from "./lib/config.ts";
 import { createMigration } from "./lib/create.ts";
 import { DataBridgeError, ExitCode, RuntimeError, UsageError } from "./lib/errors.ts";
-import { formatError, formatMs, formatStatus, palette } from "./lib/format.ts";
+import { formatError, formatMs, formatStatus, type Palette, palette } from "./lib/format.ts";
 import { describeHolder } from "./lib/lock.ts";
 import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
 import { describeTarget, resolveTarget, type Target } from "./lib/target.ts";
@@ -169,7 +169,10 @@ interface Context {
   values: Partial<Record<OptionName, string | boolean>>;
   positionals: string[];
   json: boolean;
-  colour: ReturnType<typeof palette>;
+  /** Colours for stdout. */
+  out: Palette;
+  /** Colours for stderr. */
+  err: Palette;
   signal: AbortSignal;
 }
 
@@ -187,9 +190,10 @@ interface Context {
  */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
-  const colour = palette(
-    runtime.isTerminal("stderr") && runtime.env("NO_COLOR") === undefined && !json,
-  );
+  const colourOn = (stream: "stdout" | "stderr") =>
+    runtime.isTerminal(stream) && runtime.env("NO_COLOR") === undefined && !json;
+  const out = palette(colourOn("stdout"));
+  const err = palette(colourOn("stderr"));
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
@@ -234,14 +238,15 @@ export async function main(argv: string[]): Promise<number> {
       values,
       positionals,
       json,
-      colour,
+      out,
+      err,
       signal: controller.signal,
     });
   } catch (error) {
     const verb = ["rollback", "down"].includes(argv.find((a) => !a.startsWith("-")) ?? "")
       ? "reverted"
       : "applied";
-    return report(error, json, colour, verb);
+    return report(error, json, err, verb);
   } finally {
     offInt();
     offTerm();
@@ -340,7 +345,7 @@ function optionLines(names: OptionName[]): string[] {
 function report(
   error: unknown,
   json: boolean,
-  colour: ReturnType<typeof palette>,
+  colour: Palette,
   verb: string,
 ): number {
   const known = error instanceof DataBridgeError ? error : new RuntimeError(
@@ -456,7 +461,8 @@ function runner(ctx: Context, verb: string): MigrationRunner {
 let openLine = false;
 
 function progress(ctx: Context, verb: string, event: RunEvent, where: string): void {
-  const c = ctx.colour;
+  const c = ctx.err;
+  const o = ctx.out;
   const endLine = () => {
     if (openLine) runtime.writeStdout("\n");
     openLine = false;
@@ -499,14 +505,14 @@ function progress(ctx: Context, verb: string, event: RunEvent, where: string): v
       break;
     case "done":
       if (ctx.json) break;
-      runtime.writeStdout(`${c.green("done")} ${c.dim(`(${formatMs(event.ms)})`)}\n`);
+      runtime.writeStdout(`${o.green("done")} ${o.dim(`(${formatMs(event.ms)})`)}\n`);
       openLine = false;
       break;
   }
 }
 
 function failed(ctx: Context): void {
-  if (openLine) runtime.writeStdout(`${ctx.colour.red("FAILED")}\n`);
+  if (openLine) runtime.writeStdout(`${ctx.out.red("FAILED")}\n`);
   openLine = false;
 }
 
@@ -546,7 +552,7 @@ async function runStatus(ctx: Context): Promise<number> {
   try {
     const report = await r.status(migrationsDir(ctx));
     runtime.writeStdout(
-      ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.colour),
+      ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.out),
     );
   } finally {
     await r.close();
