@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
 import { DEFAULTS, VERSION } from "./lib/config.ts";
 import { createMigration } from "./lib/create.ts";
 import { DataBridgeError, ExitCode, RuntimeError, UsageError } from "./lib/errors.ts";
@@ -38,7 +39,9 @@ type OptionName =
   | "to"
   | "steps"
   | "dry-run"
-  | "no-transaction";
+  | "no-transaction"
+  | "password-file"
+  | "verbose";
 
 interface OptionSpec {
   type: "string" | "boolean";
@@ -110,13 +113,25 @@ const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "boolean",
     help: "create: write the '-- Transaction: none' header into the template",
   },
+  "password-file": {
+    type: "string",
+    value: "FILE",
+    help: "read the database password from FILE (first line) instead of the URL or PGPASSWORD",
+  },
+  verbose: {
+    type: "boolean",
+    short: "v",
+    help: "also print the target, lock and history details, and every PostgreSQL notice",
+  },
 };
 
 const COMMON: OptionName[] = [
   "database-url",
+  "password-file",
   "migrations-dir",
   "table",
   "json",
+  "verbose",
   "help",
   "connect-timeout",
 ];
@@ -423,6 +438,23 @@ function version(ctx: Context, key: OptionName, allowZero: boolean): string | un
   return value;
 }
 
+function passwordFile(ctx: Context): string | undefined {
+  const path = text(ctx, "password-file");
+  if (path === undefined) return undefined;
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      "USAGE",
+      `--password-file ${path} cannot be read (${(error as { code?: string }).code ?? "error"})`,
+    );
+  }
+  const password = content.split(/\r?\n/)[0];
+  if (!password) throw new UsageError("USAGE", `--password-file ${path} is empty`);
+  return password;
+}
+
 function migrationsDir(ctx: Context): string {
   return text(ctx, "migrations-dir") ?? DEFAULTS.migrationsDir;
 }
@@ -449,7 +481,10 @@ function runner(ctx: Context, verb: string): MigrationRunner {
     lockTimeout: duration(ctx, "lock-timeout"),
     lockRetries: wholeNumber(ctx, "lock-retries", 0),
     statementTimeout: duration(ctx, "statement-timeout"),
-    driver: { connectTimeoutSeconds: seconds(ctx, "connect-timeout", false) },
+    driver: {
+      connectTimeoutSeconds: seconds(ctx, "connect-timeout", false),
+      password: passwordFile(ctx),
+    },
   };
   const t = target(ctx);
   return new MigrationRunner(t, {
@@ -473,9 +508,17 @@ function progress(ctx: Context, verb: string, event: RunEvent, where: string): v
       runtime.writeStderr(`${c.yellow("warning:")} ${event.message}\n`);
       break;
     case "notice":
-      if (event.severity === "WARNING") {
+      if (event.severity === "WARNING" || ctx.values.verbose) {
         endLine();
-        runtime.writeStderr(`${c.yellow("postgres warning:")} ${event.message}\n`);
+        runtime.writeStderr(
+          `${c.yellow(`postgres ${event.severity.toLowerCase()}:`)} ${event.message}\n`,
+        );
+      }
+      break;
+    case "info":
+      if (ctx.values.verbose) {
+        endLine();
+        runtime.writeStderr(`${c.dim(event.message)}\n`);
       }
       break;
     case "lock_wait":

@@ -26,7 +26,7 @@ import {
   ValidationError,
 } from "./errors.ts";
 import { deleteHistorySql, ensureHistoryTable, insertHistorySql, readHistory } from "./history.ts";
-import { parseTableName, type TableName } from "./ident.ts";
+import { parseTableName, qualifiedName, type TableName } from "./ident.ts";
 import { splitStatements } from "./lexer.ts";
 import { loadMigrations, type LoadOptions } from "./load.ts";
 import { locate, offsetOfPosition } from "./location.ts";
@@ -36,6 +36,7 @@ import { parseTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
 export type RunEvent =
+  | { type: "info"; message: string }
   | { type: "warning"; message: string }
   | { type: "notice"; severity: string; message: string }
   | { type: "lock_wait"; holder: LockHolder | null }
@@ -190,7 +191,7 @@ export class MigrationRunner {
    */
   async status(source: MigrationSource): Promise<StatusReport> {
     const migrations = await this.#migrations(source);
-    const history = await this.#session((driver) => readHistory(driver, this.#table));
+    const history = await this.#session((driver) => this.#readHistory(driver));
     return statusReport(classify(migrations, history?.rows ?? []));
   }
 
@@ -285,7 +286,7 @@ export class MigrationRunner {
     migrations: Migration[],
     create: boolean,
   ): Promise<MigrationStatusEntry[]> {
-    let history = await readHistory(driver, this.#table);
+    let history = await this.#readHistory(driver);
     if (create && (history === null || !history.current)) {
       await ensureHistoryTable(driver, this.#table);
       history ??= { rows: [], current: true };
@@ -294,6 +295,18 @@ export class MigrationRunner {
     const problems = historyProblems(entries);
     if (problems.length) throw ValidationError.of(problems);
     return entries;
+  }
+
+  async #readHistory(driver: Driver) {
+    const history = await readHistory(driver, this.#table);
+    const table = qualifiedName(this.#table);
+    this.#emit({
+      type: "info",
+      message: history === null
+        ? `${driver.target}: no tracking table ${table} yet`
+        : `${driver.target}: ${history.rows.length} migrations recorded in ${table}`,
+    });
+    return history;
   }
 
   async #run(
