@@ -11,9 +11,9 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { existsSync, readFileSync } from "node:fs";
 import { DEFAULTS, VERSION } from "./lib/config.ts";
 import { createMigration } from "./lib/create.ts";
 import {
@@ -23,9 +23,17 @@ import {
   UsageError,
   ValidationError,
 } from "./lib/errors.ts";
-import { formatError, formatMs, formatStatus, palette } from "./lib/format.ts";
+import {
+  formatError,
+  formatHistory,
+  formatMs,
+  formatStatus,
+  type Palette,
+  palette,
+} from "./lib/format.ts";
+import type { RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
-import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
+import { type LockMode, MigrationRunner, type RunEvent } from "./lib/runner.ts";
 import { describeTarget, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName } from "./lib/ident.ts";
 import { isVersion } from "./lib/version.ts";
@@ -62,6 +70,11 @@ type OptionName =
   | "steps"
   | "dry-run"
   | "no-transaction"
+  | "password-file"
+  | "verbose"
+  | "lock-mode"
+  | "remove-missing"
+  | "yes"
   | "all"
   | "scratch-url"
   | "no-sum"
@@ -141,6 +154,31 @@ const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "boolean",
     help: "create: write the '-- Transaction: none' header into the template",
   },
+  "password-file": {
+    type: "string",
+    value: "FILE",
+    help: "read the database password from FILE (first line) instead of the URL or PGPASSWORD",
+  },
+  "lock-mode": {
+    type: "string",
+    value: "MODE",
+    help:
+      "session (advisory lock, default), table (lock row per transaction: works through transaction poolers) or none",
+  },
+  "remove-missing": {
+    type: "boolean",
+    help: "repair: also delete rows of applied migrations whose file is gone",
+  },
+  yes: {
+    type: "boolean",
+    short: "y",
+    help: "repair: make the changes without asking (required when not on a terminal)",
+  },
+  verbose: {
+    type: "boolean",
+    short: "v",
+    help: "also print the target, lock and history details, and every PostgreSQL notice",
+  },
   all: { type: "boolean", help: "verify, lint: every migration, not only the pending ones" },
   "scratch-url": {
     type: "string",
@@ -172,13 +210,21 @@ const OPTIONS: Record<OptionName, OptionSpec> = {
 
 const COMMON: OptionName[] = [
   "database-url",
+  "password-file",
   "migrations-dir",
   "table",
   "json",
+  "verbose",
   "help",
   "connect-timeout",
 ];
-const RUN: OptionName[] = ["lock-wait", "lock-timeout", "lock-retries", "statement-timeout"];
+const RUN: OptionName[] = [
+  "lock-mode",
+  "lock-wait",
+  "lock-timeout",
+  "lock-retries",
+  "statement-timeout",
+];
 
 interface CommandSpec {
   summary: string;
@@ -218,6 +264,31 @@ const COMMANDS: Record<string, CommandSpec> = {
     options: [...COMMON, ...RUN, "steps", "to", "dry-run"],
     run: runRollback,
   },
+  validate: {
+    summary: "check files and, with a database, checksums and missing files; change nothing",
+    usage: "validate",
+    options: [...COMMON, "no-sum"],
+    run: runValidate,
+  },
+  repair: {
+    summary:
+      "set recorded checksums of modified migrations to the files' (--remove-missing: drop rows of missing files)",
+    usage: "repair [--remove-missing] [--yes] [--dry-run]",
+    options: [...COMMON, "lock-mode", "lock-wait", "remove-missing", "yes", "dry-run"],
+    run: runRepair,
+  },
+  baseline: {
+    summary: "record every migration up to VERSION as applied without running it",
+    usage: "baseline --version VERSION",
+    options: [...COMMON, "lock-mode", "lock-wait"],
+    run: runBaseline,
+  },
+  history: {
+    summary: "show the tracking table's rows in applied order, with timings and who applied them",
+    usage: "history",
+    options: COMMON,
+    run: runHistory,
+  },
   verify: {
     summary: "check on a scratch database that each DOWN undoes its UP and UP runs again",
     usage: "verify [--all] [--scratch-url URL]",
@@ -252,7 +323,10 @@ interface Context {
   values: Partial<Record<OptionName, string | boolean>>;
   positionals: string[];
   json: boolean;
-  colour: ReturnType<typeof palette>;
+  /** Colours for stdout. */
+  out: Palette;
+  /** Colours for stderr. */
+  err: Palette;
   signal: AbortSignal;
 }
 
@@ -270,9 +344,10 @@ interface Context {
  */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
-  const colour = palette(
-    runtime.isTerminal("stderr") && runtime.env("NO_COLOR") === undefined && !json,
-  );
+  const colourOn = (stream: "stdout" | "stderr") =>
+    runtime.isTerminal(stream) && runtime.env("NO_COLOR") === undefined && !json;
+  const out = palette(colourOn("stdout"));
+  const err = palette(colourOn("stderr"));
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
@@ -282,9 +357,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   const offInt = runtime.onSignal("SIGINT", onSignal("SIGINT"));
   const offTerm = runtime.onSignal("SIGTERM", onSignal("SIGTERM"));
+  let name = "";
   try {
-    const first = argv.find((a) => !a.startsWith("-"));
-    if (first === undefined) {
+    const { command, rest } = splitCommand(argv);
+    if (command === undefined) {
       if (argv.includes("--version") || argv.includes("-V")) {
         runtime.writeStdout(
           json ? `${JSON.stringify({ version: VERSION })}\n` : `data-bridge ${VERSION}\n`,
@@ -295,19 +371,20 @@ export async function main(argv: string[]): Promise<number> {
         runtime.writeStdout(usage());
         return argv.length === 0 ? ExitCode.USAGE : ExitCode.OK;
       }
+      throw new UsageError("USAGE", "no command given; run data-bridge --help");
     }
-    const name = first === "help" ? "help" : ALIASES[first ?? ""] ?? first ?? "";
+    name = ALIASES[command] ?? command;
     if (name === "help") {
-      const topic = argv.filter((a) => !a.startsWith("-"))[1];
-      const command = ALIASES[topic ?? ""] ?? topic;
-      runtime.writeStdout(command && COMMANDS[command] ? commandUsage(command) : usage());
+      const topic = rest.find((a) => !a.startsWith("-"));
+      const about = ALIASES[topic ?? ""] ?? topic;
+      runtime.writeStdout(about && COMMANDS[about] ? commandUsage(about) : usage());
       return ExitCode.OK;
     }
     const spec = COMMANDS[name];
     if (!spec) {
-      throw new UsageError("USAGE", `unknown command '${name}'; run data-bridge --help`);
+      throw new UsageError("USAGE", `unknown command '${command}'; run data-bridge --help`);
     }
-    const { values, positionals } = parse(name, spec, argv.filter((a) => a !== first));
+    const { values, positionals } = parse(name, spec, rest);
     if (values.help) {
       runtime.writeStdout(commandUsage(name));
       return ExitCode.OK;
@@ -317,31 +394,57 @@ export async function main(argv: string[]): Promise<number> {
       values,
       positionals,
       json,
-      colour,
+      out,
+      err,
       signal: controller.signal,
     });
   } catch (error) {
-    const verb = ["rollback", "down"].includes(argv.find((a) => !a.startsWith("-")) ?? "")
-      ? "reverted"
-      : "applied";
-    return report(error, json, colour, verb);
+    return report(error, json, err, name === "rollback" ? "reverted" : "applied");
   } finally {
     offInt();
     offTerm();
   }
 }
 
-function parse(name: string, spec: CommandSpec, argv: string[]) {
+/** Options as `parseArgs` wants them; `baseline --version` takes a value. */
+function parseOptions(name: string) {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
   for (const key of Object.keys(OPTIONS) as OptionName[]) {
-    options[key] = {
-      type: OPTIONS[key].type,
-      ...(OPTIONS[key].short ? { short: OPTIONS[key].short } : {}),
-    };
+    const o = OPTIONS[key];
+    options[key] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
   }
+  if (name === "baseline") options.version = { type: "string" };
+  return options;
+}
+
+/** The command word (the first positional) and the other arguments. */
+function splitCommand(argv: string[]): { command?: string; rest: string[] } {
+  let tokens;
+  try {
+    ({ tokens } = parseArgs({
+      args: argv,
+      options: parseOptions(""),
+      allowPositionals: true,
+      strict: false,
+      tokens: true,
+    }));
+  } catch {
+    return { rest: argv };
+  }
+  const first = tokens.find((t) => t.kind === "positional");
+  if (!first) return { rest: argv };
+  return { command: argv[first.index], rest: argv.filter((_, i) => i !== first.index) };
+}
+
+function parse(name: string, spec: CommandSpec, argv: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: parseOptions(name),
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError("USAGE", argumentProblem(error as Error & { code?: string }));
   }
@@ -423,7 +526,7 @@ function optionLines(names: OptionName[]): string[] {
 function report(
   error: unknown,
   json: boolean,
-  colour: ReturnType<typeof palette>,
+  colour: Palette,
   verb: string,
 ): number {
   const known = error instanceof DataBridgeError ? error : new RuntimeError(
@@ -501,6 +604,32 @@ function version(ctx: Context, key: OptionName, allowZero: boolean): string | un
   return value;
 }
 
+function passwordFile(ctx: Context): string | undefined {
+  const path = text(ctx, "password-file");
+  if (path === undefined) return undefined;
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      "USAGE",
+      `--password-file ${path} cannot be read (${(error as { code?: string }).code ?? "error"})`,
+    );
+  }
+  const password = content.split(/\r?\n/)[0];
+  if (!password) throw new UsageError("USAGE", `--password-file ${path} is empty`);
+  return password;
+}
+
+function lockMode(ctx: Context): LockMode | undefined {
+  const value = text(ctx, "lock-mode");
+  if (value === undefined) return undefined;
+  if (value !== "session" && value !== "table" && value !== "none") {
+    throw new UsageError("USAGE", `--lock-mode must be session, table or none, got '${value}'`);
+  }
+  return value;
+}
+
 function migrationsDir(ctx: Context): string {
   return text(ctx, "migrations-dir") ?? DEFAULTS.migrationsDir;
 }
@@ -517,7 +646,7 @@ function target(ctx: Context): Target {
   return resolved;
 }
 
-function runner(ctx: Context, verb: string): MigrationRunner {
+function runner(ctx: Context, verb: string, chosen?: Target): MigrationRunner {
   const table = text(ctx, "table") ?? DEFAULTS.table;
   parseTableName(table);
   // Every flag is checked before the target is chosen and announced.
@@ -527,9 +656,13 @@ function runner(ctx: Context, verb: string): MigrationRunner {
     lockTimeout: duration(ctx, "lock-timeout"),
     lockRetries: wholeNumber(ctx, "lock-retries", 0),
     statementTimeout: duration(ctx, "statement-timeout"),
-    driver: { connectTimeoutSeconds: seconds(ctx, "connect-timeout", false) },
+    lockMode: lockMode(ctx),
+    driver: {
+      connectTimeoutSeconds: seconds(ctx, "connect-timeout", false),
+      password: passwordFile(ctx),
+    },
   };
-  const t = target(ctx);
+  const t = chosen ?? target(ctx);
   return new MigrationRunner(t, {
     ...options,
     onEvent: (event) => progress(ctx, verb, event, describeTarget(t, runtime.env)),
@@ -539,7 +672,8 @@ function runner(ctx: Context, verb: string): MigrationRunner {
 let openLine = false;
 
 function progress(ctx: Context, verb: string, event: RunEvent, where: string): void {
-  const c = ctx.colour;
+  const c = ctx.err;
+  const o = ctx.out;
   const endLine = () => {
     if (openLine) runtime.writeStdout("\n");
     openLine = false;
@@ -550,9 +684,17 @@ function progress(ctx: Context, verb: string, event: RunEvent, where: string): v
       runtime.writeStderr(`${c.yellow("warning:")} ${event.message}\n`);
       break;
     case "notice":
-      if (event.severity === "WARNING") {
+      if (event.severity === "WARNING" || ctx.values.verbose) {
         endLine();
-        runtime.writeStderr(`${c.yellow("postgres warning:")} ${event.message}\n`);
+        runtime.writeStderr(
+          `${c.yellow(`postgres ${event.severity.toLowerCase()}:`)} ${event.message}\n`,
+        );
+      }
+      break;
+    case "info":
+      if (ctx.values.verbose) {
+        endLine();
+        runtime.writeStderr(`${c.dim(event.message)}\n`);
       }
       break;
     case "lock_wait":
@@ -582,14 +724,18 @@ function progress(ctx: Context, verb: string, event: RunEvent, where: string): v
       break;
     case "done":
       if (ctx.json) break;
-      runtime.writeStdout(`${c.green("done")} ${c.dim(`(${formatMs(event.ms)})`)}\n`);
+      runtime.writeStdout(
+        event.skipped
+          ? `${o.dim("skipped: another run did it")}\n`
+          : `${o.green("done")} ${o.dim(`(${formatMs(event.ms)})`)}\n`,
+      );
       openLine = false;
       break;
   }
 }
 
 function failed(ctx: Context): void {
-  if (openLine) runtime.writeStdout(`${ctx.colour.red("FAILED")}\n`);
+  if (openLine) runtime.writeStdout(`${ctx.out.red("FAILED")}\n`);
   openLine = false;
 }
 
@@ -625,7 +771,7 @@ async function runStatus(ctx: Context): Promise<number> {
   try {
     const report = await r.status(migrationsDir(ctx));
     runtime.writeStdout(
-      ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.colour),
+      ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.out),
     );
   } finally {
     await r.close();
@@ -712,7 +858,147 @@ async function runRollback(ctx: Context): Promise<number> {
   return ExitCode.OK;
 }
 
+async function runValidate(ctx: Context): Promise<number> {
+  const explicit = resolveTarget(text(ctx, "database-url"), runtime.env);
+  const useDatabase = explicit.source !== "default" || existsSync(DEFAULTS.embeddedPath);
+  const r = runner(ctx, "validate", useDatabase ? target(ctx) : explicit);
+  let report;
+  try {
+    report = await r.validate(migrationsDir(ctx), { database: useDatabase });
+  } finally {
+    await r.close();
+  }
+  const sum = noSum(ctx) ? null : await sumProblem(migrationsDir(ctx));
+  if (sum) report = { ...report, valid: false, problems: [...report.problems, sum] };
+  if (ctx.json) {
+    runtime.writeStdout(`${
+      JSON.stringify({
+        valid: report.valid,
+        migrations: report.migrations,
+        checkedDatabase: report.checkedDatabase,
+        applied: report.applied,
+        pending: report.pending,
+        problems: report.problems.map((p) => p.toJSON()),
+      })
+    }\n`);
+  } else {
+    for (const problem of report.problems) {
+      runtime.writeStderr(`${ctx.err.red("error:")} ${problem.message}\n`);
+    }
+    const scope = report.checkedDatabase
+      ? `${report.applied.length} applied, ${report.pending.length} pending`
+      : "files only: no database given (set DATABASE_URL to check the history too)";
+    const count = report.problems.length;
+    runtime.writeStdout(
+      report.valid
+        ? `OK: ${report.migrations} migrations valid (${scope}).\n`
+        : `${count} problem${count === 1 ? "" : "s"} (${scope}).\n`,
+    );
+  }
+  return report.valid ? ExitCode.OK : ExitCode.VALIDATION;
+}
+
+async function runRepair(ctx: Context): Promise<number> {
+  const dryRun = ctx.values["dry-run"] === true;
+  const yes = ctx.values.yes === true;
+  const interactive = runtime.isTerminal("stdin") && runtime.isTerminal("stderr");
+  if (!dryRun && !yes && !interactive) {
+    throw new UsageError(
+      "USAGE",
+      "repair changes the recorded history: pass --yes to confirm (or run it on a terminal to be asked)",
+    );
+  }
+  const r = runner(ctx, "repair");
+  let changes;
+  try {
+    changes = await r.repair(migrationsDir(ctx), {
+      removeMissing: ctx.values["remove-missing"] === true,
+      dryRun,
+      confirm: yes ? undefined : async (planned) => {
+        for (const change of planned) runtime.writeStderr(`  ${describeChange(change)}\n`);
+        const answer = await runtime.ask(
+          `Make these ${planned.length} changes to the history? [y/N] `,
+        );
+        return /^y(es)?$/i.test(answer.trim());
+      },
+    });
+  } finally {
+    await r.close();
+  }
+  if (ctx.json) {
+    runtime.writeStdout(
+      `${
+        JSON.stringify(dryRun ? { dryRun: true, wouldRepair: changes } : { repaired: changes })
+      }\n`,
+    );
+  } else if (changes.length === 0) {
+    runtime.writeStdout("Nothing repaired.\n");
+  } else {
+    for (const change of changes) {
+      runtime.writeStdout(`${dryRun ? "would " : ""}${describeChange(change)}\n`);
+    }
+    const n = changes.length;
+    runtime.writeStdout(`${dryRun ? "Would repair" : "Repaired"} ${n} row${n === 1 ? "" : "s"}.\n`);
+  }
+  return ExitCode.OK;
+}
+
+function describeChange(change: RepairChange): string {
+  return change.action === "checksum"
+    ? `set checksum of ${change.version}: ${change.from.slice(0, 12)}... -> ${
+      change.to!.slice(0, 12)
+    }...`
+    : `remove ${change.version} (its file is gone)`;
+}
+
+async function runBaseline(ctx: Context): Promise<number> {
+  const to = version(ctx, "version", false);
+  if (to === undefined) {
+    throw new UsageError(
+      "USAGE",
+      "baseline needs --version VERSION: the last migration already in the database",
+    );
+  }
+  const r = runner(ctx, "baseline");
+  let recorded;
+  try {
+    recorded = await r.baseline(migrationsDir(ctx), to);
+  } finally {
+    await r.close();
+  }
+  const n = recorded.length;
+  runtime.writeStdout(
+    ctx.json
+      ? `${JSON.stringify({ baselined: recorded })}\n`
+      : `Recorded ${n} migration${
+        n === 1 ? "" : "s"
+      } up to ${to} as applied, without running them.\n`,
+  );
+  return ExitCode.OK;
+}
+
+async function runHistory(ctx: Context): Promise<number> {
+  const r = runner(ctx, "history");
+  try {
+    const rows = await r.history();
+    runtime.writeStdout(
+      ctx.json ? `${JSON.stringify({ history: rows })}\n` : formatHistory(rows, ctx.out),
+    );
+  } finally {
+    await r.close();
+  }
+  return ExitCode.OK;
+}
+
 // ---------------------------------------------------------------- verify, lint, schema, sum
+
+/** Connection options from --connect-timeout and --password-file. */
+function driverOptions(ctx: Context) {
+  return {
+    connectTimeoutSeconds: seconds(ctx, "connect-timeout", false),
+    password: passwordFile(ctx),
+  };
+}
 
 function noSum(ctx: Context): boolean {
   return ctx.values["no-sum"] === true;
@@ -778,9 +1064,9 @@ async function runVerify(ctx: Context): Promise<number> {
   const all = ctx.values.all === true;
   const migrations = await loadMigrations(dir);
   if (!noSum(ctx)) await checkSum(dir, migrations);
-  const history = all ? [] : await readTargetHistory(target(ctx), table);
+  const history = all ? [] : await readTargetHistory(target(ctx), table, driverOptions(ctx));
   const plan = planVerify(migrations, history, all);
-  const c = ctx.colour;
+  const c = ctx.out;
   const report = await verifyMigrations(plan, {
     scratchUrl: text(ctx, "scratch-url") ?? DEFAULTS.scratchUrl,
     exclude: [table],
@@ -817,7 +1103,7 @@ async function runLint(ctx: Context): Promise<number> {
       files = (await sumEntries(dir)).map((e) => join(dir, e.name));
     } else {
       const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
-      const history = await readTargetHistory(target(ctx), table);
+      const history = await readTargetHistory(target(ctx), table, driverOptions(ctx));
       files = classify(migrations, history)
         .filter((e) => e.state === "pending" && e.file)
         .map((e) => e.file!);
@@ -836,9 +1122,7 @@ async function runLint(ctx: Context): Promise<number> {
 
 async function runSchema(ctx: Context): Promise<number> {
   const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
-  const driver = await connect(target(ctx), {
-    connectTimeoutSeconds: seconds(ctx, "connect-timeout", false),
-  });
+  const driver = await connect(target(ctx), driverOptions(ctx));
   try {
     const snapshot = await snapshotSchema(driver, { exclude: [table] });
     runtime.writeStdout(ctx.json ? `${JSON.stringify(snapshot)}\n` : renderSchema(snapshot));

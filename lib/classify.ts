@@ -257,11 +257,104 @@ export function planRollback(
   });
 }
 
-function requireKnown(entries: readonly MigrationStatusEntry[], version: string): void {
+function requireKnown(
+  entries: readonly MigrationStatusEntry[],
+  version: string,
+  flag = "--to",
+): void {
   if (!entries.some((e) => e.version === version)) {
     throw new UsageError(
       "UNKNOWN_VERSION",
-      `--to ${version}: no migration has this version; run status to see the versions`,
+      `${flag} ${version}: no migration has this version; run status to see the versions`,
     );
   }
+}
+
+/** One change `repair` makes to the history. */
+export interface RepairChange {
+  /** Version of the row. */
+  version: string;
+  /** `checksum`: set the recorded checksum to the file's; `remove`: delete the row. */
+  action: "checksum" | "remove";
+  /** Recorded checksum before. */
+  from: string;
+  /** The file's checksum (for `checksum`). */
+  to?: string;
+}
+
+/**
+ * Plans a `repair`: modified migrations get the file's checksum; with
+ * `removeMissing`, rows without a file are deleted.
+ *
+ * @param entries Output of {@link classify}.
+ * @param options `removeMissing`.
+ * @returns The changes, in version order.
+ * @example
+ * ```ts
+ * import { classify, planRepair } from "./classify.ts";
+ * import { Migration } from "./migration.ts";
+ * const m = await Migration.new({ version: "20250101_000000", name: "a", up: "SELECT 1" });
+ * const row = { ...m, checksum: "old", appliedAt: new Date(), executionMs: 1, appliedBy: null };
+ * console.log(planRepair(classify([m], [row]), {})[0].action); // "checksum"
+ * ```
+ */
+export function planRepair(
+  entries: readonly MigrationStatusEntry[],
+  options: { removeMissing?: boolean } = {},
+): RepairChange[] {
+  const changes: RepairChange[] = [];
+  for (const e of entries) {
+    if (e.state === "modified") {
+      changes.push({
+        version: e.version,
+        action: "checksum",
+        from: e.row!.checksum,
+        to: e.checksum,
+      });
+    } else if (e.state === "missing" && options.removeMissing) {
+      changes.push({ version: e.version, action: "remove", from: e.row!.checksum });
+    }
+  }
+  return changes;
+}
+
+/**
+ * Plans a `baseline`: every migration up to `version`, to be recorded as
+ * applied without running.
+ *
+ * @param entries Output of {@link classify}.
+ * @param version The last version to record.
+ * @returns The migrations to record, in version order.
+ * @throws {UsageError} `UNKNOWN_VERSION` when no migration has `version`.
+ * @throws {ValidationError} `ALREADY_APPLIED` when any of them is recorded.
+ * @example
+ * ```ts
+ * import { classify, planBaseline } from "./classify.ts";
+ * import { Migration } from "./migration.ts";
+ * const a = await Migration.new({ version: "20250101_000000", name: "a", up: "SELECT 1" });
+ * const b = await Migration.new({ version: "20250102_000000", name: "b", up: "SELECT 2" });
+ * console.log(planBaseline(classify([a, b], []), a.version).length); // 1
+ * ```
+ */
+export function planBaseline(
+  entries: readonly MigrationStatusEntry[],
+  version: string,
+): Migration[] {
+  requireKnown(entries, version, "--version");
+  const selected = entries.filter((e) => e.version <= version);
+  const recorded = selected.filter((e) => e.row);
+  if (recorded.length) {
+    throw new ValidationError(
+      "ALREADY_APPLIED",
+      `baseline refused: ${recorded.map((e) => e.version).join(", ")} ${
+        recorded.length === 1 ? "is" : "are"
+      } already recorded; baseline is for a database whose history starts empty up to ${version}`,
+      { version: recorded[0].version },
+    );
+  }
+  const missingFile = selected.find((e) => !e.migration);
+  if (missingFile) {
+    throw new ValidationError("MISSING_FILE", `no file for ${missingFile.version}`);
+  }
+  return selected.map((e) => e.migration!);
 }

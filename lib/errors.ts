@@ -46,6 +46,8 @@ export type ErrorCode =
   | "LINT_FAILED"
   | "MISSING_FILE"
   | "IRREVERSIBLE"
+  | "ALREADY_APPLIED"
+  | "LOCK_MODE"
   | "MIGRATION_FAILED"
   | "CONNECTION_FAILED"
   | "CONNECTION_LOST"
@@ -312,4 +314,29 @@ export class DatabaseError extends RuntimeError {
     super("MIGRATION_FAILED", message, fields);
     this.position = fields.position;
   }
+}
+
+/**
+ * The error for a run stopped by SIGINT or SIGTERM (an aborted signal whose
+ * reason is `"SIGINT"` or `"SIGTERM"`), with exit code 130 or 143.
+ *
+ * @param signal The aborted signal.
+ * @param message What was interrupted and in what state it left things.
+ * @returns A `RuntimeError` with code `INTERRUPTED`.
+ * @example
+ * ```ts
+ * import { interruptedError } from "./errors.ts";
+ * const controller = new AbortController();
+ * controller.abort("SIGTERM");
+ * console.log(interruptedError(controller.signal, "stopped").exitCode); // 143
+ * ```
+ */
+export function interruptedError(signal: AbortSignal, message: string): RuntimeError {
+  const term = signal.reason === "SIGTERM";
+  return new RuntimeError(
+    "INTERRUPTED",
+    `interrupted by ${term ? "SIGTERM" : "SIGINT"}: ${message}`,
+    {},
+    term ? ExitCode.SIGTERM : ExitCode.SIGINT,
+  );
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { MigrationStatus, StatusReport } from "./runner.ts";
+import type { HistoryRow } from "./classify.ts";
 import { DataBridgeError } from "./errors.ts";
 
 /** Colour functions: identity when colour is off. */
@@ -73,15 +74,15 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
     m.description,
   ]);
   const header = ["VERSION", "STATE", "APPLIED AT", "MS", "DESCRIPTION"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[], paint?: (t: string) => string) =>
-    cells.map((cell, i) => {
-      if (i === cells.length - 1) return cell;
-      const padded = i === 3 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
-      return i === 1 && paint ? paint(padded) : padded;
-    }).join("  ").trimEnd();
-  const out = [colour.bold(line(header))];
-  report.migrations.forEach((m, i) => out.push(line(rows[i], stateColour[m.state])));
+  const out = [
+    table(
+      header,
+      rows,
+      colour,
+      new Set([3]),
+      (row, text) => stateColour[report.migrations[row].state](text),
+    ).trimEnd(),
+  ];
   const counts = (["applied", "pending", "modified", "missing"] as const)
     .map((state) => [state, report.migrations.filter((m) => m.state === state).length] as const)
     .filter(([, n]) => n > 0)
@@ -89,6 +90,52 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
   const total = report.migrations.length;
   out.push("", `${total} migration${total === 1 ? "" : "s"}: ${counts.join(", ")}`);
   return out.join("\n") + "\n";
+}
+
+/**
+ * `history` as an aligned table, in applied order.
+ *
+ * @param rows From `MigrationRunner.history`.
+ * @param colour Palette.
+ * @returns Lines ending in a newline.
+ * @example
+ * ```ts
+ * import { formatHistory, palette } from "./format.ts";
+ * console.log(formatHistory([], palette(false))); // "No migrations applied.\n"
+ * ```
+ */
+export function formatHistory(rows: readonly HistoryRow[], colour: Palette): string {
+  if (rows.length === 0) return "No migrations applied.\n";
+  return table(
+    ["APPLIED AT", "VERSION", "MS", "BY", "DESCRIPTION"],
+    rows.map((r) => [
+      formatTime(r.appliedAt),
+      r.version,
+      r.executionMs === null ? "" : String(r.executionMs),
+      r.appliedBy ?? "",
+      r.description,
+    ]),
+    colour,
+    new Set([2]),
+  );
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+function table(
+  header: string[],
+  rows: string[][],
+  colour: Palette,
+  rightAligned: Set<number>,
+  paint: (row: number, text: string) => string = (_, t) => t,
+): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[], row: number) =>
+    cells.map((cell, i) => {
+      if (i === cells.length - 1) return cell;
+      const padded = rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
+      return row >= 0 && i === 1 ? paint(row, padded) : padded;
+    }).join("  ").trimEnd();
+  return [colour.bold(line(header, -1)), ...rows.map((r, i) => line(r, i))].join("\n") + "\n";
 }
 
 /**

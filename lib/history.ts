@@ -176,3 +176,76 @@ export function insertHistorySql(table: TableName): string {
 export function deleteHistorySql(table: TableName): string {
   return `DELETE FROM ${qualifiedName(table)} WHERE version = $1 RETURNING version`;
 }
+
+/**
+ * The statement that sets a recorded checksum (used by `repair`).
+ * Parameters: version, checksum.
+ *
+ * @param table The table.
+ * @returns SQL with `$1`, `$2`.
+ * @example
+ * ```ts
+ * import { updateChecksumSql } from "./history.ts";
+ * console.log(updateChecksumSql({ schema: null, name: "_migrations" }).startsWith("UPDATE")); // true
+ * ```
+ */
+export function updateChecksumSql(table: TableName): string {
+  return `UPDATE ${qualifiedName(table)} SET checksum = $2 WHERE version = $1`;
+}
+
+/**
+ * The statement recording a migration as applied without running it (used
+ * by `baseline`): `execution_ms` stays NULL. Parameters: version,
+ * description, checksum.
+ *
+ * @param table The table.
+ * @returns SQL with `$1`..`$3`.
+ * @example
+ * ```ts
+ * import { baselineHistorySql } from "./history.ts";
+ * console.log(baselineHistorySql({ schema: null, name: "_migrations" }).includes("NULL")); // true
+ * ```
+ */
+export function baselineHistorySql(table: TableName): string {
+  return `INSERT INTO ${qualifiedName(table)} (version, description, checksum, execution_ms) ` +
+    "VALUES ($1, $2, $3, NULL)";
+}
+
+/**
+ * The lock table of `--lock-mode table`: `<table>_lock` next to the tracking
+ * table.
+ *
+ * @param table The tracking table.
+ * @returns The lock table's name.
+ * @example
+ * ```ts
+ * import { lockTableName } from "./history.ts";
+ * console.log(lockTableName({ schema: "audit", name: "history" })); // { schema: "audit", name: "history_lock" }
+ * ```
+ */
+export function lockTableName(table: TableName): TableName {
+  return { schema: table.schema, name: `${table.name.slice(0, 58)}_lock` };
+}
+
+/**
+ * Creates the lock table of `--lock-mode table` with its single row, when
+ * missing.
+ *
+ * @param db Where to create it.
+ * @param table The tracking table (the lock table sits next to it).
+ * @example
+ * ```ts
+ * import type { Queryable } from "./driver.ts";
+ * import { ensureLockTable } from "./history.ts";
+ * async function prepare(db: Queryable): Promise<void> {
+ *   await ensureLockTable(db, { schema: null, name: "_migrations" });
+ * }
+ * ```
+ */
+export async function ensureLockTable(db: Queryable, table: TableName): Promise<void> {
+  const name = qualifiedName(lockTableName(table));
+  await db.exec(
+    `CREATE TABLE IF NOT EXISTS ${name} (id INTEGER PRIMARY KEY CHECK (id = 1));
+INSERT INTO ${name} (id) VALUES (1) ON CONFLICT DO NOTHING`,
+  );
+}

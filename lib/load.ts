@@ -16,10 +16,78 @@ export interface LoadOptions {
   maxFileBytes?: number;
 }
 
+/** What {@link readMigrations} found. */
+export interface ReadResult {
+  /** Valid migrations, sorted by version. */
+  migrations: Migration[];
+  /** Every problem, sorted by file. */
+  problems: ValidationError[];
+  /** Versions named by files that have problems (so they are not "missing"). */
+  brokenVersions: string[];
+}
+
 /**
- * Loads and validates every migration in a directory. Files not ending in
- * `.sql` and names starting with `.` are ignored; any `.sql` file that is not
- * a valid migration is an error.
+ * Reads every migration in a directory, collecting problems instead of
+ * stopping at the first. Files not ending in `.sql` and names starting with
+ * `.` are ignored; any `.sql` file that is not a valid migration is a
+ * problem.
+ *
+ * @param dir The migrations directory.
+ * @param options Limits.
+ * @returns The valid migrations and every problem.
+ * @throws {ValidationError} `DIRECTORY_NOT_FOUND` when the directory cannot be listed.
+ * @example
+ * ```ts
+ * import { readMigrations } from "./load.ts";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { join } from "node:path";
+ * import { tmpdir } from "node:os";
+ * const dir = mkdtempSync(join(tmpdir(), "db-"));
+ * writeFileSync(join(dir, "20250128_120000_bad.sql"), "SELECT 1;");
+ * const { migrations, problems } = await readMigrations(dir);
+ * console.log(migrations.length, problems[0].code); // 0 "INVALID_MIGRATION"
+ * ```
+ */
+export async function readMigrations(
+  dir: string,
+  options: LoadOptions = {},
+): Promise<ReadResult> {
+  const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
+  const names = listSqlFiles(dir);
+  const problems: ValidationError[] = [];
+  const brokenVersions: string[] = [];
+  const parsed = await Promise.all(names.map(async (name) => {
+    const file = join(dir, name);
+    try {
+      return await parseMigration({ name, file, content: readMigrationFile(file, maxBytes) });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      problems.push(error);
+      const version = /^(\d{8}_\d{6})_/.exec(name)?.[1];
+      if (version) brokenVersions.push(version);
+      return null;
+    }
+  }));
+  const migrations = parsed.filter((m): m is Migration => m !== null);
+  migrations.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  for (let i = 1; i < migrations.length; i++) {
+    const [a, b] = [migrations[i - 1], migrations[i]];
+    if (a.version === b.version) {
+      problems.push(
+        new ValidationError(
+          "DUPLICATE_VERSION",
+          `${a.file} and ${b.file} have the same version ${a.version}; rename one to a later timestamp`,
+          { file: b.file ?? undefined, version: a.version },
+        ),
+      );
+    }
+  }
+  problems.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
+  return { migrations, problems, brokenVersions };
+}
+
+/**
+ * Loads and validates every migration in a directory.
  *
  * @param dir The migrations directory.
  * @param options Limits.
@@ -42,37 +110,8 @@ export async function loadMigrations(
   dir: string,
   options: LoadOptions = {},
 ): Promise<Migration[]> {
-  const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
-  const names = listSqlFiles(dir);
-  const problems: ValidationError[] = [];
-  const parsed = await Promise.all(names.map(async (name) => {
-    const file = join(dir, name);
-    try {
-      return await parseMigration({ name, file, content: readMigrationFile(file, maxBytes) });
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      problems.push(error);
-      return null;
-    }
-  }));
-  const migrations = parsed.filter((m): m is Migration => m !== null);
-  migrations.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
-  for (let i = 1; i < migrations.length; i++) {
-    const [a, b] = [migrations[i - 1], migrations[i]];
-    if (a.version === b.version) {
-      problems.push(
-        new ValidationError(
-          "DUPLICATE_VERSION",
-          `${a.file} and ${b.file} have the same version ${a.version}; rename one to a later timestamp`,
-          { file: b.file ?? undefined, version: a.version },
-        ),
-      );
-    }
-  }
-  if (problems.length) {
-    problems.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
-    throw ValidationError.of(problems);
-  }
+  const { migrations, problems } = await readMigrations(dir, options);
+  if (problems.length) throw ValidationError.of(problems);
   return migrations;
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
-import { RuntimeError } from "./errors.ts";
+import { interruptedError, RuntimeError } from "./errors.ts";
 import type { Driver } from "./driver.ts";
 
 /** Who holds the lock, as `pg_stat_activity` shows it. */
@@ -29,6 +29,8 @@ export interface LockOptions {
   pollMs?: number;
   /** Called once when the lock is busy, with its holder when known. */
   onWait?: (holder: LockHolder | null) => void;
+  /** Stops waiting (SIGINT, SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -38,7 +40,8 @@ export interface LockOptions {
  * @param fn Work to do under the lock.
  * @param options Wait limit and callback.
  * @returns What `fn` returns.
- * @throws {RuntimeError} `LOCK_TIMEOUT` when the wait limit passes.
+ * @throws {RuntimeError} `LOCK_TIMEOUT` when the wait limit passes,
+ *   `INTERRUPTED` when the signal aborts the wait.
  * @example
  * ```ts
  * import type { Driver } from "./driver.ts";
@@ -71,6 +74,12 @@ export async function withLock<T>(
         `gave up after ${waitMs / 1000}s waiting for the migration lock on ${driver.target}` +
           (holder ? `, held by ${describeHolder(holder)}` : "") +
           "; wait for that run to finish or raise --lock-wait",
+      );
+    }
+    if (options.signal?.aborted) {
+      throw interruptedError(
+        options.signal,
+        "while waiting for the migration lock; nothing was changed",
       );
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs));

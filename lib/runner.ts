@@ -9,10 +9,14 @@ import type postgres from "postgres";
 import {
   classify,
   historyProblems,
+  type HistoryRow,
   type MigrationState,
   type MigrationStatusEntry,
   planApply,
+  planBaseline,
+  planRepair,
   planRollback,
+  type RepairChange,
 } from "./classify.ts";
 import { DEFAULTS } from "./config.ts";
 import { connect } from "./connect.ts";
@@ -20,30 +24,43 @@ import type { Driver, DriverOptions } from "./driver.ts";
 import {
   DatabaseError,
   DataBridgeError,
-  ExitCode,
-  MigrationError,
-  RuntimeError,
+  interruptedError,
+  UsageError,
   ValidationError,
 } from "./errors.ts";
-import { deleteHistorySql, ensureHistoryTable, insertHistorySql, readHistory } from "./history.ts";
-import { parseTableName, type TableName } from "./ident.ts";
-import { splitStatements } from "./lexer.ts";
-import { loadMigrations, type LoadOptions } from "./load.ts";
-import { locate, offsetOfPosition } from "./location.ts";
+import {
+  describeFailure,
+  type Direction,
+  executeMigration,
+  type ExecuteSettings,
+} from "./execute.ts";
+import {
+  baselineHistorySql,
+  deleteHistorySql,
+  ensureHistoryTable,
+  ensureLockTable,
+  type History,
+  lockTableName,
+  readHistory,
+  updateChecksumSql,
+} from "./history.ts";
+import { parseTableName, qualifiedName, type TableName } from "./ident.ts";
+import { loadMigrations, type LoadOptions, readMigrations } from "./load.ts";
 import { type LockHolder, withLock } from "./lock.ts";
 import type { Migration } from "./migration.ts";
 import { parseTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
 export type RunEvent =
+  | { type: "info"; message: string }
   | { type: "warning"; message: string }
   | { type: "notice"; severity: string; message: string }
   | { type: "lock_wait"; holder: LockHolder | null }
-  | { type: "start"; direction: "up" | "down"; migration: Migration }
-  | { type: "done"; direction: "up" | "down"; migration: Migration; ms: number }
+  | { type: "start"; direction: Direction; migration: Migration }
+  | { type: "done"; direction: Direction; migration: Migration; ms: number; skipped: boolean }
   | {
     type: "retry";
-    direction: "up" | "down";
+    direction: Direction;
     migration: Migration;
     attempt: number;
     delayMs: number;
@@ -62,6 +79,13 @@ export interface RunnerOptions {
   lockRetries?: number;
   /** PostgreSQL `statement_timeout` inside each migration. Default `0` (none). */
   statementTimeout?: string;
+  /**
+   * How concurrent runs are kept apart. `session` (default): a session
+   * advisory lock, which needs a session-pooled connection. `table`: a lock
+   * row in `<table>_lock` taken with `FOR UPDATE` inside each migration's
+   * transaction, which works through transaction pooling. `none`: no lock.
+   */
+  lockMode?: LockMode;
   /** Receives progress, warnings and notices. */
   onEvent?: (event: RunEvent) => void;
   /** Options for the connection the runner opens itself. */
@@ -120,6 +144,35 @@ export interface StatusReport {
   migrations: MigrationStatus[];
 }
 
+/** How concurrent runs are kept apart; see {@link RunnerOptions.lockMode}. */
+export type LockMode = "session" | "table" | "none";
+
+/** Options of {@link MigrationRunner.repair}. */
+export interface RepairOptions {
+  /** Also delete rows whose file is gone. */
+  removeMissing?: boolean;
+  /** Only report what would change. */
+  dryRun?: boolean;
+  /** Asked with the planned changes before any is made; `false` changes nothing. */
+  confirm?: (changes: RepairChange[]) => Promise<boolean> | boolean;
+}
+
+/** What {@link MigrationRunner.validate} found. */
+export interface ValidationReport {
+  /** `true` when there is no problem. */
+  valid: boolean;
+  /** Every problem: bad files, duplicates, and with a database, modified and missing migrations. */
+  problems: ValidationError[];
+  /** Number of valid migration files. */
+  migrations: number;
+  /** Whether the database's history was checked. */
+  checkedDatabase: boolean;
+  /** Versions applied, when checked. */
+  applied: string[];
+  /** Versions pending, when checked. */
+  pending: string[];
+}
+
 /** Where migrations come from: a directory, or migrations built in code. */
 export type MigrationSource = string | Migration | readonly Migration[];
 
@@ -154,18 +207,26 @@ export class MigrationRunner {
   readonly #source: DatabaseSource;
   readonly #table: TableName;
   readonly #options: RunnerOptions;
+  readonly #lockMode: LockMode;
   #driver: Driver | null = null;
 
   /**
    * @param source A URL (`postgres://...` or `pglite:PATH`), a target, an
    *   open {@link Driver}, or a postgres.js instance (one of its connections
    *   is reserved for each command).
-   * @param options Table name, timeouts, event handler.
-   * @throws {UsageError} `INVALID_TABLE_NAME` or `INVALID_URL`.
+   * @param options Table name, timeouts, lock mode, event handler.
+   * @throws {UsageError} `INVALID_TABLE_NAME`, `INVALID_URL` or `USAGE` (lock mode).
    */
   constructor(source: DatabaseSource, options: RunnerOptions = {}) {
     this.#table = parseTableName(options.migrationsTable ?? DEFAULTS.table, "migrationsTable");
     this.#options = options;
+    this.#lockMode = options.lockMode ?? "session";
+    if (!["session", "table", "none"].includes(this.#lockMode)) {
+      throw new UsageError(
+        "USAGE",
+        `--lock-mode ${this.#lockMode}: use session, table or none`,
+      );
+    }
     this.#source = typeof source === "string" ? parseTarget(source, "api", "url") : source;
   }
 
@@ -176,7 +237,7 @@ export class MigrationRunner {
    */
   async init(): Promise<void> {
     await this.#session((driver) =>
-      withLock(driver, () => ensureHistoryTable(driver, this.#table), this.#lockOptions())
+      this.#guard(driver, undefined, () => this.#ensureTables(driver))
     );
   }
 
@@ -190,7 +251,7 @@ export class MigrationRunner {
    */
   async status(source: MigrationSource): Promise<StatusReport> {
     const migrations = await this.#migrations(source);
-    const history = await this.#session((driver) => readHistory(driver, this.#table));
+    const history = await this.#session((driver) => this.#readHistory(driver));
     return statusReport(classify(migrations, history?.rows ?? []));
   }
 
@@ -210,7 +271,7 @@ export class MigrationRunner {
   async apply(source: MigrationSource, options: ApplyOptions = {}): Promise<string[]> {
     const migrations = await this.#migrations(source);
     return await this.#session((driver) =>
-      withLock(driver, async () => {
+      this.#guard(driver, options.signal, async () => {
         const entries = await this.#entries(driver, migrations, !options.dryRun);
         const plan = planApply(entries, { to: options.to });
         if (options.dryRun) return plan.pending.map((m) => m.version);
@@ -224,7 +285,7 @@ export class MigrationRunner {
           });
         }
         return await this.#run(driver, "up", plan.pending, options.signal);
-      }, this.#lockOptions())
+      })
     );
   }
 
@@ -246,12 +307,123 @@ export class MigrationRunner {
     const options = typeof stepsOrOptions === "number" ? { steps: stepsOrOptions } : stepsOrOptions;
     const migrations = await this.#migrations(source);
     return await this.#session((driver) =>
-      withLock(driver, async () => {
+      this.#guard(driver, options.signal, async () => {
         const entries = await this.#entries(driver, migrations, false);
         const steps = planRollback(entries, options);
         if (options.dryRun) return steps.map((s) => s.migration.version);
         return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
-      }, this.#lockOptions())
+      })
+    );
+  }
+
+  /**
+   * Checks the files (names, format, duplicates) and, when `database` is
+   * set, the history (checksums, missing files). Changes nothing. Lists
+   * every problem, not just the first.
+   *
+   * @param source Directory or migrations.
+   * @param options `database: false` checks only the files.
+   * @returns The report; `valid` is `false` when anything is wrong.
+   * @throws {ValidationError} `DIRECTORY_NOT_FOUND` when the directory cannot be listed.
+   */
+  async validate(
+    source: MigrationSource,
+    options: { database?: boolean } = {},
+  ): Promise<ValidationReport> {
+    const { migrations, problems, brokenVersions } = typeof source === "string"
+      ? await readMigrations(source, this.#options.load)
+      : { migrations: await this.#migrations(source), problems: [], brokenVersions: [] };
+    const report: ValidationReport = {
+      valid: true,
+      problems,
+      migrations: migrations.length,
+      checkedDatabase: false,
+      applied: [],
+      pending: [],
+    };
+    if (options.database !== false) {
+      const history = await this.#session((driver) => this.#readHistory(driver));
+      const broken = new Set(brokenVersions);
+      const rows = (history?.rows ?? []).filter((row) => !broken.has(row.version));
+      const entries = classify(migrations, rows);
+      problems.push(...historyProblems(entries));
+      report.checkedDatabase = true;
+      report.applied = entries.filter((e) => e.row).map((e) => e.version);
+      report.pending = entries.filter((e) => e.state === "pending").map((e) => e.version);
+    }
+    report.valid = problems.length === 0;
+    return report;
+  }
+
+  /**
+   * Makes the history agree with the files: recorded checksums of modified
+   * migrations are set to the files' current ones and, with
+   * `removeMissing`, rows without a file are deleted. All in one
+   * transaction, under the lock.
+   *
+   * @param source Directory or migrations.
+   * @param options `removeMissing`, `dryRun`, `confirm`.
+   * @returns The changes made (or planned, with `dryRun` or when `confirm` says no).
+   * @throws {ValidationError} When a migration file is invalid.
+   */
+  async repair(source: MigrationSource, options: RepairOptions = {}): Promise<RepairChange[]> {
+    const migrations = await this.#migrations(source);
+    return await this.#session((driver) =>
+      this.#guard(driver, undefined, async () => {
+        const history = await this.#readHistory(driver);
+        const changes = planRepair(classify(migrations, history?.rows ?? []), options);
+        if (options.dryRun || changes.length === 0) return changes;
+        if (options.confirm && !(await options.confirm(changes))) return [];
+        await driver.transaction(async (tx) => {
+          for (const change of changes) {
+            await (change.action === "checksum"
+              ? tx.query(updateChecksumSql(this.#table), [change.version, change.to])
+              : tx.query(deleteHistorySql(this.#table), [change.version]));
+          }
+        });
+        return changes;
+      })
+    );
+  }
+
+  /**
+   * Records every migration up to `version` as applied without running it,
+   * for a database that already has their schema. `execution_ms` stays NULL.
+   *
+   * @param source Directory or migrations.
+   * @param version The last version to record.
+   * @returns The versions recorded.
+   * @throws {UsageError} `UNKNOWN_VERSION` when no migration has `version`.
+   * @throws {ValidationError} `ALREADY_APPLIED` when any of them is recorded.
+   */
+  async baseline(source: MigrationSource, version: string): Promise<string[]> {
+    const migrations = await this.#migrations(source);
+    return await this.#session((driver) =>
+      this.#guard(driver, undefined, async () => {
+        const history = await this.#readHistory(driver);
+        const selected = planBaseline(classify(migrations, history?.rows ?? []), version);
+        if (history === null || !history.current) await this.#ensureTables(driver);
+        await driver.transaction(async (tx) => {
+          const sql = baselineHistorySql(this.#table);
+          await Promise.all(
+            selected.map((m) => tx.query(sql, [m.version, m.description, m.checksum])),
+          );
+        });
+        return selected.map((m) => m.version);
+      })
+    );
+  }
+
+  /**
+   * The tracking table's rows in the order they were applied.
+   *
+   * @returns The rows; empty when the table does not exist.
+   * @throws {DataBridgeError} When the database cannot be reached.
+   */
+  async history(): Promise<HistoryRow[]> {
+    const history = await this.#session((driver) => this.#readHistory(driver));
+    return [...(history?.rows ?? [])].sort((a, b) =>
+      a.appliedAt.getTime() - b.appliedAt.getTime() || (a.version < b.version ? -1 : 1)
     );
   }
 
@@ -265,7 +437,7 @@ export class MigrationRunner {
   async #migrations(source: MigrationSource): Promise<Migration[]> {
     if (typeof source === "string") return await loadMigrations(source, this.#options.load);
     const list = Array.isArray(source) ? [...source] : [source as Migration];
-    const seen = new Map<string, Migration>();
+    const seen = new Set<string>();
     for (const m of list) {
       if (seen.has(m.version)) {
         throw new ValidationError(
@@ -274,20 +446,20 @@ export class MigrationRunner {
           { version: m.version },
         );
       }
-      seen.set(m.version, m);
+      seen.add(m.version);
     }
     return list.sort((a, b) => (a.version < b.version ? -1 : 1));
   }
 
-  /** Reads history under the lock, creating the table when `create`, and refuses a bad history. */
+  /** Reads history, creating the table when `create`, and refuses a bad history. */
   async #entries(
     driver: Driver,
     migrations: Migration[],
     create: boolean,
   ): Promise<MigrationStatusEntry[]> {
-    let history = await readHistory(driver, this.#table);
+    let history = await this.#readHistory(driver);
     if (create && (history === null || !history.current)) {
-      await ensureHistoryTable(driver, this.#table);
+      await this.#ensureTables(driver);
       history ??= { rows: [], current: true };
     }
     const entries = classify(migrations, history?.rows ?? []);
@@ -296,104 +468,108 @@ export class MigrationRunner {
     return entries;
   }
 
+  async #readHistory(driver: Driver): Promise<History | null> {
+    const history = await readHistory(driver, this.#table);
+    const table = qualifiedName(this.#table);
+    this.#emit({
+      type: "info",
+      message: history === null
+        ? `${driver.target}: no tracking table ${table} yet`
+        : `${driver.target}: ${history.rows.length} migrations recorded in ${table}`,
+    });
+    return history;
+  }
+
+  /** Creates the tracking (and lock) table; tolerates a concurrent creator without a session lock. */
+  async #ensureTables(driver: Driver): Promise<void> {
+    const ensure = async () => {
+      await ensureHistoryTable(driver, this.#table);
+      if (this.#lockMode === "table") await ensureLockTable(driver, this.#table);
+    };
+    try {
+      await ensure();
+    } catch (error) {
+      const raced = error instanceof DatabaseError &&
+        ["23505", "42P07"].includes(error.pgCode ?? "");
+      if (!raced || this.#lockMode === "session") throw error;
+      await ensure();
+    }
+  }
+
+  /** Runs `fn` under the lock the lock mode asks for. */
+  async #guard<T>(
+    driver: Driver,
+    signal: AbortSignal | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    if (this.#lockMode !== "session") return await fn();
+    return await withLock(driver, fn, {
+      waitSeconds: this.#options.lockWaitSeconds,
+      signal,
+      onWait: (holder: LockHolder | null) => this.#emit({ type: "lock_wait", holder }),
+    });
+  }
+
   async #run(
     driver: Driver,
-    direction: "up" | "down",
+    direction: Direction,
     migrations: Migration[],
     signal: AbortSignal | undefined,
   ): Promise<string[]> {
+    if (this.#lockMode === "table") {
+      const loose = migrations.find((m) => !m.transactional);
+      if (loose) {
+        throw new ValidationError(
+          "LOCK_MODE",
+          `${
+            loose.file ?? loose.version
+          } runs outside a transaction, which --lock-mode table cannot guard; run it with --lock-mode session`,
+          { file: loose.file ?? undefined, version: loose.version },
+        );
+      }
+    }
+    const settings: ExecuteSettings = {
+      table: this.#table,
+      lockTimeout: this.#options.lockTimeout,
+      statementTimeout: this.#options.statementTimeout,
+      lockRetries: this.#options.lockRetries,
+      lockTable: this.#lockMode === "table" ? lockTableName(this.#table) : undefined,
+      lockWaitSeconds: this.#options.lockWaitSeconds,
+    };
     const done: string[] = [];
     const cancel = () => void driver.cancel().catch(() => {});
     signal?.addEventListener("abort", cancel);
     try {
       for (const migration of migrations) {
-        if (signal?.aborted) throw interrupted(signal, migration, done, false);
+        if (signal?.aborted) {
+          throw interrupted(
+            signal,
+            `before migration ${migration.version}; nothing was in progress`,
+            done,
+          );
+        }
         for (const message of migration.warnings) this.#emit({ type: "warning", message });
         this.#emit({ type: "start", direction, migration });
-        let ms: number;
+        let result;
         try {
-          ms = await this.#runOne(driver, direction, migration);
+          result = await executeMigration(driver, direction, migration, {
+            ...settings,
+            onRetry: (attempt, delayMs, reason) =>
+              this.#emit({ type: "retry", direction, migration, attempt, delayMs, reason }),
+            onLockWait: () => this.#emit({ type: "lock_wait", holder: null }),
+          });
         } catch (error) {
-          if (signal?.aborted) throw interrupted(signal, migration, done, true);
-          throw failure(error, direction, migration, done);
+          if (signal?.aborted) throw interrupted(signal, duringMessage(migration), done);
+          const failure = describeFailure(error, direction, migration, settings);
+          failure.completed = [...done];
+          throw failure;
         }
-        done.push(migration.version);
-        this.#emit({ type: "done", direction, migration, ms });
+        if (!result.skipped) done.push(migration.version);
+        this.#emit({ type: "done", direction, migration, ms: result.ms, skipped: result.skipped });
       }
       return done;
     } finally {
       signal?.removeEventListener("abort", cancel);
-    }
-  }
-
-  async #runOne(driver: Driver, direction: "up" | "down", m: Migration): Promise<number> {
-    const started = performance.now();
-    if (!m.transactional) {
-      await runStatements(driver, direction, m);
-      const record = direction === "up"
-        ? driver.query(insertHistorySql(this.#table), [
-          m.version,
-          m.description,
-          m.checksum,
-          Math.round(performance.now() - started),
-        ])
-        : driver.query(deleteHistorySql(this.#table), [m.version]);
-      await record;
-      return performance.now() - started;
-    }
-    const retries = this.#options.lockRetries ?? DEFAULTS.lockRetries;
-    for (let attempt = 0;; attempt++) {
-      const t0 = performance.now();
-      try {
-        await driver.transaction(async (tx) => {
-          // Issued together: one round trip for settings, SQL and history row.
-          const results = await Promise.allSettled([
-            tx.query(
-              "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
-              [
-                this.#options.lockTimeout ?? DEFAULTS.lockTimeout,
-                this.#options.statementTimeout ?? DEFAULTS.statementTimeout,
-              ],
-            ),
-            tx.exec(direction === "up" ? m.up : m.down),
-            direction === "up"
-              ? tx.query(insertHistorySql(this.#table), [
-                m.version,
-                m.description,
-                m.checksum,
-                null,
-              ])
-              : tx.query(deleteHistorySql(this.#table), [m.version]),
-          ]);
-          const failed = results.find((r) => r.status === "rejected");
-          if (failed) throw (failed as PromiseRejectedResult).reason;
-          const record = results[2] as PromiseFulfilledResult<unknown[]>;
-          if (direction === "down" && record.value.length !== 1) {
-            throw new RuntimeError(
-              "INTERNAL",
-              `the history row of ${m.version} disappeared while reverting it; nothing was changed`,
-            );
-          }
-        });
-        return performance.now() - t0;
-      } catch (error) {
-        if (
-          error instanceof DatabaseError && error.pgCode === "55P03" && attempt < retries
-        ) {
-          const delayMs = 500 * 2 ** attempt;
-          this.#emit({
-            type: "retry",
-            direction,
-            migration: m,
-            attempt: attempt + 1,
-            delayMs,
-            reason: `lock_timeout: ${error.message}`,
-          });
-          await new Promise((resolve) => setTimeout(resolve, delayMs));
-          continue;
-        }
-        throw error;
-      }
     }
   }
 
@@ -425,13 +601,6 @@ export class MigrationRunner {
     }
   }
 
-  #lockOptions() {
-    return {
-      waitSeconds: this.#options.lockWaitSeconds,
-      onWait: (holder: LockHolder | null) => this.#emit({ type: "lock_wait", holder }),
-    };
-  }
-
   #emit(event: RunEvent): void {
     this.#options.onEvent?.(event);
   }
@@ -439,34 +608,6 @@ export class MigrationRunner {
 
 function isDriver(source: DatabaseSource): source is Driver {
   return typeof source === "object" && typeof (source as Driver).transaction === "function";
-}
-
-/** Runs a section statement by statement, outside any transaction of ours. */
-async function runStatements(driver: Driver, direction: "up" | "down", m: Migration) {
-  const sql = direction === "up" ? m.up : m.down;
-  const statements = splitStatements(sql);
-  for (let k = 0; k < statements.length; k++) {
-    const { start, end } = statements[k];
-    const text = sql.slice(start, end);
-    try {
-      await driver.exec(text);
-    } catch (error) {
-      // The file may have opened a transaction of its own: end it.
-      await driver.exec("ROLLBACK").catch(() => {});
-      if (!(error instanceof DatabaseError)) throw error;
-      const offset = error.position === undefined
-        ? start
-        : start + offsetOfPosition(text, error.position);
-      const before = k === 0
-        ? "no statement before it ran"
-        : `statements 1..${k} were committed and were not rolled back`;
-      throw located(error, direction, m, offset, {
-        prefix: `statement ${k + 1} of ${statements.length} failed`,
-        suffix: `${before}; nothing was recorded, so after fixing the file apply runs it again ` +
-          "(make its statements re-runnable with IF NOT EXISTS / IF EXISTS)",
-      });
-    }
-  }
 }
 
 function statusReport(entries: MigrationStatusEntry[]): StatusReport {
@@ -485,92 +626,16 @@ function statusReport(entries: MigrationStatusEntry[]): StatusReport {
   };
 }
 
-/** A database error inside a migration, with its place in the file. */
-function located(
-  error: DatabaseError,
-  direction: "up" | "down",
-  m: Migration,
-  offset: number | undefined,
-  words: { prefix?: string; suffix?: string } = {},
-): MigrationError {
-  const sql = direction === "up" ? m.up : m.down;
-  const where = offset === undefined
-    ? undefined
-    : locate(sql, offset, direction === "up" ? m.upLine : m.downLine);
-  const file = m.file ?? `migration ${m.version}`;
-  const place = where ? `${file}:${where.line}:${where.column}` : file;
-  const what = direction === "up" ? `migration ${m.version}` : `rollback of migration ${m.version}`;
-  const head = words.prefix ? `${what}: ${words.prefix}` : `${what} failed`;
-  const tail = words.suffix ??
-    (direction === "up" ? "it was rolled back" : "it was rolled back; the migration stays applied");
-  return new MigrationError(
-    `${place}: ${head}: ${error.message} (SQLSTATE ${error.pgCode}); ${tail}`,
-    [],
-    {
-      file: m.file ?? undefined,
-      line: where?.line,
-      column: where?.column,
-      version: m.version,
-      pgCode: error.pgCode,
-      detail: error.detail,
-      hint: error.hint,
-      excerpt: where?.excerpt,
-      cause: error,
-    },
-  );
-}
-
-function failure(
-  error: unknown,
-  direction: "up" | "down",
-  m: Migration,
-  done: string[],
-): DataBridgeError {
-  let result: DataBridgeError;
-  if (error instanceof MigrationError) {
-    result = error;
-  } else if (error instanceof DatabaseError) {
-    const offset = error.position === undefined
-      ? undefined
-      : offsetOfPosition(direction === "up" ? m.up : m.down, error.position);
-    result = located(error, direction, m, offset);
-  } else if (error instanceof DataBridgeError && error.code === "CONNECTION_LOST") {
-    const file = m.file ?? `migration ${m.version}`;
-    result = new RuntimeError(
-      "CONNECTION_LOST",
-      `${file}: ${
-        direction === "up" ? "migration" : "rollback of migration"
-      } ${m.version} did not complete: ${error.message}; ` +
-        (m.transactional
-          ? "PostgreSQL rolled its transaction back, so nothing of it was applied; run the command again"
-          : "it ran outside a transaction, so some statements may have run; check before running it again"),
-      { file: m.file ?? undefined, version: m.version, pgCode: error.pgCode, cause: error },
-    );
-  } else if (error instanceof DataBridgeError) {
-    result = error;
-  } else {
-    throw error;
-  }
-  result.completed = [...done];
-  return result;
-}
-
-function interrupted(
-  signal: AbortSignal,
-  m: Migration,
-  done: string[],
-  during: boolean,
-): RuntimeError {
-  const exitCode = signal.reason === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
-  const by = signal.reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
-  const file = m.file ?? "in code";
-  const message = !during
-    ? `interrupted by ${by} before migration ${m.version}; nothing was in progress`
-    : m.transactional
-    ? `interrupted by ${by} during migration ${m.version} (${file}); it was rolled back`
-    : `interrupted by ${by} during migration ${m.version} (${file}), which runs outside a transaction: ` +
+function duringMessage(m: Migration): string {
+  const file = m.file ?? "built in code";
+  return m.transactional
+    ? `during migration ${m.version} (${file}); it was rolled back`
+    : `during migration ${m.version} (${file}), which runs outside a transaction: ` +
       "statements that completed stay committed and nothing was recorded";
-  const error = new RuntimeError("INTERRUPTED", message, { version: m.version }, exitCode);
+}
+
+function interrupted(signal: AbortSignal, message: string, done: string[]) {
+  const error = interruptedError(signal, message);
   error.completed = [...done];
   return error;
 }

@@ -206,3 +206,29 @@ export function processAlive(pid: number): boolean {
 export function pid(): number {
   return process.pid;
 }
+
+/**
+ * Asks a question on the terminal and reads one line of answer from stdin.
+ *
+ * @param question Text shown before the cursor.
+ * @returns The answer without its line break (`""` at end of input).
+ * @example
+ * ```ts
+ * import { ask } from "./runtime.ts";
+ * async function confirm(): Promise<boolean> {
+ *   return /^y(es)?$/i.test(await ask("Continue? [y/N] "));
+ * }
+ * ```
+ */
+export async function ask(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await new Promise<string>((resolve) => {
+      rl.question(question, resolve);
+      rl.once("close", () => resolve(""));
+    });
+  } finally {
+    rl.close();
+  }
+}

@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import { classify, historyProblems, type HistoryRow } from "./classify.ts";
 import { DEFAULTS } from "./config.ts";
 import { connect } from "./connect.ts";
-import type { Driver } from "./driver.ts";
+import type { Driver, DriverOptions } from "./driver.ts";
 import { DatabaseError, MigrationError, UsageError, ValidationError } from "./errors.ts";
 import { readHistory } from "./history.ts";
 import { quoteIdent, type TableName } from "./ident.ts";
@@ -161,6 +161,7 @@ export function planVerify(
  *
  * @param target The real database.
  * @param table The tracking table.
+ * @param options Connection options (timeout, password).
  * @returns Its rows.
  * @throws {DataBridgeError} When the database cannot be reached.
  * @example
@@ -173,9 +174,13 @@ export function planVerify(
  * console.log(rows); // []
  * ```
  */
-export async function readTargetHistory(target: Target, table: TableName): Promise<HistoryRow[]> {
+export async function readTargetHistory(
+  target: Target,
+  table: TableName,
+  options: DriverOptions = {},
+): Promise<HistoryRow[]> {
   if (target.kind === "pglite" && target.path !== null && !existsSync(target.path)) return [];
-  const driver = await connect(target);
+  const driver = await connect(target, options);
   try {
     return (await readHistory(driver, table))?.rows ?? [];
   } finally {

@@ -5,8 +5,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
-import { cli, type Result, type Runtime } from "./support/cli.ts";
-import { adminQuery, freshDatabase, serverUrl } from "./support/db.ts";
+import { childEnv, CLI, cli, type Result, type Runtime, start } from "./support/cli.ts";
+import { adminQuery, freshDatabase, freshPGliteDir, serverUrl } from "./support/db.ts";
+import { fileURLToPath } from "node:url";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
 const USERS = migrationText("CREATE TABLE users (id SERIAL PRIMARY KEY);", "DROP TABLE users;");
@@ -124,8 +125,11 @@ Deno.test("quick start: create, status, apply, rollback and --json shapes on a s
     assertMatch(status.stdout, /^VERSION\s+STATE\s+APPLIED AT\s+MS\s+DESCRIPTION\n/);
     assertMatch(status.stdout, /2 migrations: 2 pending\n$/);
     assertEquals(await tableExists(db.url), false, "status creates nothing");
-    // deno-lint-ignore no-control-regex
-    assertNotMatch(status.stdout + status.stderr, /\x1b\[/, "no colour when not a terminal");
+    assertEquals(
+      (status.stdout + status.stderr).includes("\x1b["),
+      false,
+      "no colour when not a terminal",
+    );
 
     const dry = await cli(["apply", "--dry-run", "--json"], { cwd, env });
     assertEquals(Object.keys(json(dry)), ["dryRun", "wouldApply"]);
@@ -181,49 +185,123 @@ Deno.test("a bad file is exit 3 naming it, and the database is not touched", asy
   }
 });
 
-Deno.test("a failing migration exits 1 with file:line:column, a caret and what was applied", async () => {
-  const db = await freshDatabase();
-  const t = tempMigrations({
-    "20250128_120000_users.sql": USERS,
-    "20250128_130000_bad.sql":
-      "-- UP\nCREATE TABLE x (id INT);\nSELECT nope FROM x;\n-- DOWN\nDROP TABLE x;\n",
-  });
-  try {
-    const env = { DATABASE_URL: db.url };
-    const human = await cli(["apply"], { cwd: t.root, env });
-    assertEquals(human.code, 1);
-    assertMatch(human.stdout, /applying 20250128_130000 bad \.\.\. FAILED\n/);
-    assertEquals(
-      human.stderr,
-      [
-        'error: migrations/20250128_130000_bad.sql:3:8: migration 20250128_130000 failed: column "nope" does not exist (SQLSTATE 42703); it was rolled back',
-        "  3 | SELECT nope FROM x;",
-        "    |        ^",
-        "applied before the failure: 20250128_120000",
-        "",
-      ].join("\n"),
-    );
-    await cli(["rollback"], { cwd: t.root, env });
-    const machine = await cli(["apply", "--json"], { cwd: t.root, env });
-    assertEquals(machine.code, 1);
-    assertEquals(json(machine), {
-      error: {
-        code: "MIGRATION_FAILED",
-        message:
-          'migrations/20250128_130000_bad.sql:3:8: migration 20250128_130000 failed: column "nope" does not exist (SQLSTATE 42703); it was rolled back',
-        file: "migrations/20250128_130000_bad.sql",
-        line: 3,
-        column: 8,
-        version: "20250128_130000",
-        pgCode: "42703",
-      },
-      completed: ["20250128_120000"],
+/** A fresh database of each kind, as a URL for the CLI. */
+const TARGETS = {
+  async postgres() {
+    const db = await freshDatabase();
+    return { url: db.url, done: () => db.drop() };
+  },
+  async pglite() {
+    const dir = await freshPGliteDir();
+    return { url: `pglite:${dir.path}`, done: () => Promise.resolve(dir.remove()) };
+  },
+};
+
+for (const [kind, open] of Object.entries(TARGETS)) {
+  Deno.test(`a failing migration exits 1 with file:line:column, a caret and what was applied [${kind}]`, async () => {
+    const db = await open();
+    const t = tempMigrations({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_bad.sql":
+        "-- UP\nCREATE TABLE x (id INT);\nSELECT nope FROM x;\n-- DOWN\nDROP TABLE x;\n",
     });
-    const [{ n }] = await adminQuery<{ n: number }>(
-      db.url,
-      "SELECT count(*)::int AS n FROM _migrations",
-    );
-    assertEquals(n, 1);
+    try {
+      const env = { DATABASE_URL: db.url };
+      const human = await cli(["apply"], { cwd: t.root, env });
+      assertEquals(human.code, 1);
+      assertMatch(human.stdout, /applying 20250128_130000 bad \.\.\. FAILED\n/);
+      assertEquals(
+        human.stderr,
+        [
+          'error: migrations/20250128_130000_bad.sql:3:8: migration 20250128_130000 failed: column "nope" does not exist (SQLSTATE 42703); it was rolled back',
+          "  3 | SELECT nope FROM x;",
+          "    |        ^",
+          "applied before the failure: 20250128_120000",
+          "",
+        ].join("\n"),
+      );
+      assertEquals((await cli(["rollback"], { cwd: t.root, env })).code, 0);
+      const machine = await cli(["apply", "--json"], { cwd: t.root, env });
+      assertEquals(machine.code, 1);
+      assertEquals(json(machine), {
+        error: {
+          code: "MIGRATION_FAILED",
+          message:
+            'migrations/20250128_130000_bad.sql:3:8: migration 20250128_130000 failed: column "nope" does not exist (SQLSTATE 42703); it was rolled back',
+          file: "migrations/20250128_130000_bad.sql",
+          line: 3,
+          column: 8,
+          version: "20250128_130000",
+          pgCode: "42703",
+        },
+        completed: ["20250128_120000"],
+      });
+      const status = json(await cli(["status", "--json"], { cwd: t.root, env }));
+      assertEquals([status.applied, status.pending], [["20250128_120000"], ["20250128_130000"]]);
+    } finally {
+      t.remove();
+      await db.done();
+    }
+  });
+
+  Deno.test(`a transactional file with CONCURRENTLY is refused before anything runs [${kind}]`, async () => {
+    const db = await open();
+    const t = tempMigrations({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_index.sql": migrationText(
+        "CREATE INDEX CONCURRENTLY idx ON users (id);",
+        "DROP INDEX idx;",
+      ),
+    });
+    try {
+      const env = { DATABASE_URL: db.url };
+      const result = await cli(["apply"], { cwd: t.root, env });
+      oneLineError(
+        result,
+        3,
+        /_index\.sql:2: CREATE INDEX CONCURRENTLY cannot run inside a transaction; add the header line '-- Transaction: none' before '-- UP'/,
+      );
+      // Nothing ran: with the file fixed, nothing is applied yet.
+      t.write("20250128_130000_index.sql", migrationText("SELECT 1;", ""));
+      assertEquals(json(await cli(["status", "--json"], { cwd: t.root, env })).applied, []);
+    } finally {
+      t.remove();
+      await db.done();
+    }
+  });
+}
+
+Deno.test("runs against a server never load PGlite", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({ "20250128_120000_users.sql": USERS });
+  const map = fileURLToPath(new URL("./fixtures/no_pglite_import_map.json", import.meta.url));
+  try {
+    const env = childEnv({ DATABASE_URL: db.url });
+    for (const args of [["apply"], ["status"], ["rollback"]]) {
+      const result = await start(
+        Deno.execPath(),
+        ["run", "-A", "--quiet", `--import-map=${map}`, CLI, ...args],
+        { cwd: t.root, env },
+      ).done;
+      assertEquals(result.code, 0, result.stderr);
+    }
+    // The same import map does fail the embedded database: the check is real.
+    const embedded = await start(
+      Deno.execPath(),
+      [
+        "run",
+        "-A",
+        "--quiet",
+        `--import-map=${map}`,
+        CLI,
+        "status",
+        "--database-url",
+        "pglite:memory",
+      ],
+      { cwd: t.root, env },
+    ).done;
+    assertEquals(embedded.code, 1);
+    assertMatch(embedded.stderr, /PGlite was loaded on a server run/);
   } finally {
     t.remove();
     await db.drop();

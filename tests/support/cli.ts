@@ -1,5 +1,4 @@
 /** Running the CLI as a separate process, as users do. */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { toolPath } from "../../scripts/tools.ts";
@@ -50,25 +49,33 @@ export function command(runtime: Runtime, script: string, args: string[]): [stri
     : [toolPath("bun"), [script, ...args]];
 }
 
-/** Starts a process; `done` resolves when it exits. */
+/**
+ * Starts a process; `done` resolves when it exits. (Deno.Command, because
+ * node:child_process under Deno reports a child that exits 130 after
+ * handling SIGINT as killed by the signal.)
+ */
 export function start(
   file: string,
   args: string[],
   options: { cwd?: string; env?: Record<string, string | undefined> } = {},
 ) {
-  const child = spawn(file, args, {
+  const child = new Deno.Command(file, {
+    args,
     cwd: options.cwd,
     env: childEnv(options.env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  const done = new Promise<Result>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  );
-  return { child, done, output: () => ({ stdout, stderr }) };
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  const done: Promise<Result> = child.output().then((o) => ({
+    code: o.signal ? null : o.code,
+    signal: o.signal,
+    stdout: decoder.decode(o.stdout),
+    stderr: decoder.decode(o.stderr),
+  }));
+  return { child, done };
 }
 
 /** Runs the CLI to completion. */

@@ -1,0 +1,346 @@
+/**
+ * Running one migration's section against the database: in one transaction
+ * with its history row, or statement by statement for migrations that
+ * cannot run in a transaction; retrying a transaction that hit
+ * `lock_timeout`; and turning failures into errors that point at the file.
+ *
+ * @module
+ */
+import { DEFAULTS } from "./config.ts";
+import type { Driver, Queryable } from "./driver.ts";
+import { DatabaseError, DataBridgeError, MigrationError, RuntimeError } from "./errors.ts";
+import { deleteHistorySql, insertHistorySql } from "./history.ts";
+import { qualifiedName, type TableName } from "./ident.ts";
+import { splitStatements } from "./lexer.ts";
+import { locate, offsetOfPosition } from "./location.ts";
+import type { Migration } from "./migration.ts";
+
+/** Which way a migration runs. */
+export type Direction = "up" | "down";
+
+/** How {@link executeMigration} runs a migration. */
+export interface ExecuteSettings {
+  /** The tracking table. */
+  table: TableName;
+  /** `lock_timeout` inside each transaction. */
+  lockTimeout?: string;
+  /** `statement_timeout` inside each transaction. */
+  statementTimeout?: string;
+  /** Retries of a transaction that hit `lock_timeout`. */
+  lockRetries?: number;
+  /**
+   * With `--lock-mode table`: the lock row's table. Each transaction then
+   * takes the row with `FOR UPDATE` and checks the history again, which
+   * works through transaction-pooling connection poolers.
+   */
+  lockTable?: TableName;
+  /** Seconds to wait for the lock row. */
+  lockWaitSeconds?: number;
+  /** Called before each retry. */
+  onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+  /** Called once when the lock row is busy. */
+  onLockWait?: () => void;
+}
+
+/** What running a migration did. */
+export interface ExecuteResult {
+  /** Milliseconds it took. */
+  ms: number;
+  /** `true` when another run had already done it (`--lock-mode table`). */
+  skipped: boolean;
+}
+
+/**
+ * Runs a migration's UP (or DOWN) and records (or forgets) it.
+ *
+ * @param driver The session.
+ * @param direction `up` or `down`.
+ * @param m The migration.
+ * @param settings Table, timeouts, lock mode.
+ * @returns Time taken and whether it was skipped.
+ * @throws {DataBridgeError} The database's error, or `LOCK_TIMEOUT`; pass it
+ *   to {@link describeFailure} for a message pointing at the file.
+ * @example
+ * ```ts
+ * import type { Driver } from "./driver.ts";
+ * import type { Migration } from "./migration.ts";
+ * import { executeMigration } from "./execute.ts";
+ * async function applyOne(driver: Driver, migration: Migration): Promise<number> {
+ *   const table = { schema: null, name: "_migrations" };
+ *   return (await executeMigration(driver, "up", migration, { table })).ms;
+ * }
+ * ```
+ */
+export async function executeMigration(
+  driver: Driver,
+  direction: Direction,
+  m: Migration,
+  settings: ExecuteSettings,
+): Promise<ExecuteResult> {
+  if (!m.transactional) return await runStatements(driver, direction, m, settings);
+  const retries = settings.lockRetries ?? DEFAULTS.lockRetries;
+  let waitingSince: number | null = null;
+  for (let attempt = 0;; attempt++) {
+    const started = performance.now();
+    try {
+      const skipped = await driver.transaction(async (tx) => {
+        if (settings.lockTable) {
+          const state = await lockRow(tx, direction, m, settings);
+          if (state === "busy") throw new LockBusy();
+          if (state === "done") return true;
+        }
+        await runInTransaction(tx, direction, m, settings);
+        return false;
+      });
+      return { ms: performance.now() - started, skipped };
+    } catch (error) {
+      if (error instanceof LockBusy) {
+        if (waitingSince === null) {
+          waitingSince = Date.now();
+          settings.onLockWait?.();
+        }
+        const limit = (settings.lockWaitSeconds ?? DEFAULTS.lockWaitSeconds) * 1000;
+        if (Date.now() - waitingSince >= limit) {
+          throw new RuntimeError(
+            "LOCK_TIMEOUT",
+            `gave up after ${limit / 1000}s waiting for the lock row in ${
+              qualifiedName(settings.lockTable!)
+            }, held by another run; wait for it to finish or raise --lock-wait`,
+          );
+        }
+        await sleep(DEFAULTS.lockPollMs);
+        attempt--;
+        continue;
+      }
+      if (error instanceof DatabaseError && error.pgCode === "55P03") {
+        if (attempt < retries) {
+          const delayMs = 500 * 2 ** attempt;
+          settings.onRetry?.(attempt + 1, delayMs, `lock_timeout: ${error.message}`);
+          await sleep(delayMs);
+          continue;
+        }
+        throw Object.assign(error, { attempts: attempt + 1 });
+      }
+      throw error;
+    }
+  }
+}
+
+/** The section, its settings and its history row, sent together in one round trip. */
+async function runInTransaction(
+  tx: Queryable,
+  direction: Direction,
+  m: Migration,
+  settings: ExecuteSettings,
+): Promise<void> {
+  const results = await Promise.allSettled([
+    tx.query(
+      "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+      [
+        settings.lockTimeout ?? DEFAULTS.lockTimeout,
+        settings.statementTimeout ?? DEFAULTS.statementTimeout,
+      ],
+    ),
+    tx.exec(direction === "up" ? m.up : m.down),
+    direction === "up"
+      ? tx.query(insertHistorySql(settings.table), [m.version, m.description, m.checksum, null])
+      : tx.query(deleteHistorySql(settings.table), [m.version]),
+  ]);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  const record = results[2] as PromiseFulfilledResult<unknown[]>;
+  if (direction === "down" && record.value.length !== 1) {
+    throw new RuntimeError(
+      "INTERNAL",
+      `the history row of ${m.version} disappeared while reverting it; nothing was changed`,
+    );
+  }
+}
+
+/** Thrown inside a transaction when the lock row is taken: roll back, wait, retry. */
+class LockBusy extends Error {}
+
+/**
+ * `--lock-mode table`: tries to take the lock row without waiting, and
+ * tells whether another run already did this migration.
+ */
+async function lockRow(
+  tx: Queryable,
+  direction: Direction,
+  m: Migration,
+  settings: ExecuteSettings,
+): Promise<"busy" | "done" | "todo"> {
+  const [locked, recorded] = await Promise.all([
+    tx.query(
+      `SELECT id FROM ${qualifiedName(settings.lockTable!)} WHERE id = 1 FOR UPDATE SKIP LOCKED`,
+    ),
+    tx.query(`SELECT 1 FROM ${qualifiedName(settings.table)} WHERE version = $1`, [m.version]),
+  ]);
+  if (locked.length === 0) return "busy";
+  const done = direction === "up" ? recorded.length > 0 : recorded.length === 0;
+  return done ? "done" : "todo";
+}
+
+/** Runs a section statement by statement, outside any transaction of ours. */
+async function runStatements(
+  driver: Driver,
+  direction: Direction,
+  m: Migration,
+  settings: ExecuteSettings,
+): Promise<ExecuteResult> {
+  const started = performance.now();
+  const sql = direction === "up" ? m.up : m.down;
+  const statements = splitStatements(sql);
+  for (let k = 0; k < statements.length; k++) {
+    const { start, end } = statements[k];
+    const text = sql.slice(start, end);
+    try {
+      await driver.exec(text);
+    } catch (error) {
+      // The file may have opened a transaction of its own: end it.
+      await driver.exec("ROLLBACK").catch(() => {});
+      if (!(error instanceof DatabaseError)) throw error;
+      const offset = error.position === undefined
+        ? start
+        : start + offsetOfPosition(text, error.position);
+      const before = k === 0
+        ? "no statement before it ran"
+        : `statements 1..${k} were committed and were not rolled back`;
+      throw located(error, direction, m, offset, {
+        prefix: `statement ${k + 1} of ${statements.length} failed`,
+        suffix: `${before}; nothing was recorded, so after fixing the file apply runs it again ` +
+          "(make its statements re-runnable with IF NOT EXISTS / IF EXISTS)",
+      });
+    }
+  }
+  await (direction === "up"
+    ? driver.query(insertHistorySql(settings.table), [
+      m.version,
+      m.description,
+      m.checksum,
+      Math.round(performance.now() - started),
+    ])
+    : driver.query(deleteHistorySql(settings.table), [m.version]));
+  return { ms: performance.now() - started, skipped: false };
+}
+
+/**
+ * The error to report for a migration that failed: with the file, line,
+ * column and failing line when PostgreSQL gave a position, and advice for
+ * timeouts and lost connections.
+ *
+ * @param error What {@link executeMigration} threw.
+ * @param direction `up` or `down`.
+ * @param m The migration.
+ * @param settings The settings it ran with (named in timeout advice).
+ * @returns The error to throw.
+ * @example
+ * ```ts
+ * import { describeFailure } from "./execute.ts";
+ * import { DatabaseError } from "./errors.ts";
+ * import { Migration } from "./migration.ts";
+ * const m = await Migration.new({ version: "20250101_000000", name: "x", up: "SELECT nope;" });
+ * const error = describeFailure(
+ *   new DatabaseError('column "nope" does not exist', { pgCode: "42703", position: 8 }),
+ *   "up",
+ *   m,
+ *   { table: { schema: null, name: "_migrations" } },
+ * );
+ * console.log(error.line, error.column); // 5 8
+ * ```
+ */
+export function describeFailure(
+  error: unknown,
+  direction: Direction,
+  m: Migration,
+  settings: ExecuteSettings,
+): DataBridgeError {
+  if (error instanceof MigrationError) return error;
+  if (error instanceof DatabaseError) {
+    const offset = error.position === undefined
+      ? undefined
+      : offsetOfPosition(direction === "up" ? m.up : m.down, error.position);
+    return located(error, direction, m, offset, {
+      suffix: timeoutAdvice(error, direction, settings),
+    });
+  }
+  if (error instanceof DataBridgeError && error.code === "CONNECTION_LOST") {
+    const file = m.file ?? `migration ${m.version}`;
+    return new RuntimeError(
+      "CONNECTION_LOST",
+      `${file}: ${direction === "up" ? "migration" : "rollback of migration"} ${m.version} ` +
+        `did not complete: ${error.message}; ` +
+        (m.transactional
+          ? "PostgreSQL rolled its transaction back, so nothing of it was applied; run the command again"
+          : "it ran outside a transaction, so some statements may have run; check before running it again"),
+      { file: m.file ?? undefined, version: m.version, pgCode: error.pgCode, cause: error },
+    );
+  }
+  if (error instanceof DataBridgeError) return error;
+  throw error;
+}
+
+function timeoutAdvice(
+  error: DatabaseError,
+  direction: Direction,
+  settings: ExecuteSettings,
+): string | undefined {
+  const undone = direction === "up"
+    ? "it was rolled back"
+    : "it was rolled back; the migration stays applied";
+  if (error.pgCode === "55P03") {
+    const attempts = (error as { attempts?: number }).attempts ?? 1;
+    return `${undone}; lock_timeout (--lock-timeout ${
+      settings.lockTimeout ?? DEFAULTS.lockTimeout
+    }) fired ${
+      attempts === 1 ? "once" : `on all ${attempts} attempts`
+    }: another session holds a lock ` +
+      "this migration needs (see pg_locks and pg_stat_activity); run it when that session is done, " +
+      "or raise --lock-timeout";
+  }
+  if (error.pgCode === "57014" && /statement timeout/.test(error.message)) {
+    return `${undone}; statement_timeout (--statement-timeout ${
+      settings.statementTimeout ?? DEFAULTS.statementTimeout
+    }) fired: a statement ran longer than allowed; raise --statement-timeout or make it faster`;
+  }
+  return undefined;
+}
+
+/** A database error inside a migration, with its place in the file. */
+function located(
+  error: DatabaseError,
+  direction: Direction,
+  m: Migration,
+  offset: number | undefined,
+  words: { prefix?: string; suffix?: string } = {},
+): MigrationError {
+  const sql = direction === "up" ? m.up : m.down;
+  const where = offset === undefined
+    ? undefined
+    : locate(sql, offset, direction === "up" ? m.upLine : m.downLine);
+  const file = m.file ?? `migration ${m.version}`;
+  const place = where ? `${file}:${where.line}:${where.column}` : file;
+  const what = direction === "up" ? `migration ${m.version}` : `rollback of migration ${m.version}`;
+  const head = words.prefix ? `${what}: ${words.prefix}` : `${what} failed`;
+  const tail = words.suffix ??
+    (direction === "up" ? "it was rolled back" : "it was rolled back; the migration stays applied");
+  return new MigrationError(
+    `${place}: ${head}: ${error.message} (SQLSTATE ${error.pgCode}); ${tail}`,
+    [],
+    {
+      file: m.file ?? undefined,
+      line: where?.line,
+      column: where?.column,
+      version: m.version,
+      pgCode: error.pgCode,
+      detail: error.detail,
+      hint: error.hint,
+      excerpt: where?.excerpt,
+      cause: error,
+    },
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
