@@ -132,6 +132,13 @@ Deno.test("sum writes the integrity file; apply refuses a mismatch before touchi
     );
     assertEquals(await tableExists(db.url, "_migrations"), false, "nothing was touched");
     assertEquals((await cli(["verify", "--json"], { cwd, env })).code, 3);
+    const validate = await cli(["validate", "--json"], { cwd, env });
+    assertEquals(validate.code, 3);
+    assertEquals(
+      (json(validate).problems as { code: string }[]).map((p) => p.code),
+      ["SUM_MISMATCH"],
+    );
+    assertEquals((await cli(["validate", "--no-sum"], { cwd, env })).code, 0);
 
     const sumText = await cli(["sum"], { cwd, env });
     assertEquals(sumText.stdout, "Wrote migrations/data-bridge.sum (2 migration files).\n");
