@@ -74,6 +74,12 @@ export const LINT_LEVELS = {
  */
 export const ADVISORY_LOCK_KEY = 0x6461746162726467n;
 
+/**
+ * Key of the transaction-level advisory lock taken while creating the
+ * tracking tables, so concurrent first runs never race to create them.
+ */
+export const SETUP_LOCK_KEY = ADVISORY_LOCK_KEY + 1n;
+
 /** Columns of the tracking table, in the order `status` reports them. */
 export const TRACKING_COLUMNS = [
   "version",

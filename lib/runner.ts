@@ -18,16 +18,10 @@ import {
   planRollback,
   type RepairChange,
 } from "./classify.ts";
-import { DEFAULTS } from "./config.ts";
+import { DEFAULTS, SETUP_LOCK_KEY } from "./config.ts";
 import { connect } from "./connect.ts";
 import type { Driver, DriverOptions } from "./driver.ts";
-import {
-  DatabaseError,
-  DataBridgeError,
-  interruptedError,
-  UsageError,
-  ValidationError,
-} from "./errors.ts";
+import { DataBridgeError, interruptedError, UsageError, ValidationError } from "./errors.ts";
 import {
   describeFailure,
   type Direction,
@@ -480,20 +474,17 @@ export class MigrationRunner {
     return history;
   }
 
-  /** Creates the tracking (and lock) table; tolerates a concurrent creator without a session lock. */
+  /**
+   * Creates the tracking (and lock) table in one transaction holding a
+   * transaction-level advisory lock, so concurrent first runs do not race
+   * even without the session lock (`--lock-mode table` or `none`).
+   */
   async #ensureTables(driver: Driver): Promise<void> {
-    const ensure = async () => {
-      await ensureHistoryTable(driver, this.#table);
-      if (this.#lockMode === "table") await ensureLockTable(driver, this.#table);
-    };
-    try {
-      await ensure();
-    } catch (error) {
-      const raced = error instanceof DatabaseError &&
-        ["23505", "42P07"].includes(error.pgCode ?? "");
-      if (!raced || this.#lockMode === "session") throw error;
-      await ensure();
-    }
+    await driver.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [SETUP_LOCK_KEY.toString()]);
+      await ensureHistoryTable(tx, this.#table);
+      if (this.#lockMode === "table") await ensureLockTable(tx, this.#table);
+    });
   }
 
   /** Runs `fn` under the lock the lock mode asks for. */

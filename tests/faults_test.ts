@@ -340,7 +340,7 @@ Deno.test("--lock-mode table keeps 8 concurrent runs apart through a lock row, w
         () => cli(["apply", "--lock-mode", "table", "--json"], { cwd: t.root, env }),
       ),
     );
-    for (const r of results) assertEquals(r.code, 0, r.stderr);
+    for (const r of results) assertEquals(r.code, 0, r.stdout + r.stderr);
     const applied = results.flatMap((r) => JSON.parse(r.stdout).applied as string[]);
     assertEquals(applied.length, 8, "each migration applied by exactly one run");
     const [{ n }] = await adminQuery<{ n: number }>(
