@@ -94,11 +94,6 @@ function userEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { ...env, NO_COLOR: "1", ...extra };
 }
 
-/** Rows of a query on the test server, as a plain array. */
-async function rows(url: string, sql: string): Promise<Record<string, unknown>[]> {
-  return [...await adminQuery(url, sql)];
-}
-
 /** A temporary directory outside the repository; `remove` deletes it. */
 function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -117,9 +112,13 @@ function writeMigration(dir: string): string {
 
 let building: Promise<string> | null = null;
 
-/** Runs `deno task build` once for the whole file; resolves with BUILD-INFO. */
+/**
+ * Runs `deno task build` once for the whole file (with Bun, the compiler that
+ * works on this machine, whatever DENORT_BIN says); resolves with BUILD-INFO.
+ */
 function built(): Promise<string> {
-  building ??= exec(DENO, ["run", "-A", join(REPO_ROOT, "scripts", "build.ts")], {
+  const script = join(REPO_ROOT, "scripts", "build.ts");
+  building ??= exec(DENO, ["run", "-A", script, "--compiler", "bun"], {
     cwd: REPO_ROOT,
     env: userEnv(),
   }).then((ran) => {
@@ -213,17 +212,17 @@ distTest(
 
         assertMatch(ok(await cli("apply"), "apply").stdout, /^Applied 1 migration in /m);
         assertEquals(
-          await rows(db.url, "SELECT version FROM _migrations"),
+          await adminQuery(db.url, "SELECT version FROM _migrations"),
           [{ version }],
         );
         assertEquals(
-          await rows(db.url, "SELECT to_regclass('widgets') IS NOT NULL AS present"),
+          await adminQuery(db.url, "SELECT to_regclass('widgets') IS NOT NULL AS present"),
           [{ present: true }],
         );
 
         assertMatch(ok(await cli("rollback"), "rollback").stdout, /^Reverted 1 migration\.$/m);
         assertEquals(
-          await rows(db.url, "SELECT to_regclass('widgets') IS NOT NULL AS present"),
+          await adminQuery(db.url, "SELECT to_regclass('widgets') IS NOT NULL AS present"),
           [{ present: false }],
         );
         const after = ok(await cli("status", "--json"), "status --json");
@@ -360,7 +359,7 @@ distTest("a Deno script imports the bundle by URL and migrates a server and PGli
         );
         const ran = ok(await run("server.ts"), "deno run server.ts");
         assertEquals(JSON.parse(ran.stdout), { applied: [version], pending: [] });
-        assertEquals(await rows(db.url, "SELECT version FROM _migrations"), [{ version }]);
+        assertEquals(await adminQuery(db.url, "SELECT version FROM _migrations"), [{ version }]);
         assert(http.log.includes("/data-bridge/dist/mod.js"), "mod.js came from the server");
         assertEquals(http.log.filter((p) => /\.(wasm|data)$/.test(p)), []);
       },
@@ -473,7 +472,7 @@ distTest("a Bun project installs the packed package and migrates; Node runs it t
       ok(await exec(bin, ["--version"], { cwd: dir.path, env }), "bin").stdout,
       `data-bridge ${VERSION}\n`,
     );
-    assertEquals(await rows(db.url, "SELECT count(*)::int AS n FROM _migrations"), [{
+    assertEquals(await adminQuery(db.url, "SELECT count(*)::int AS n FROM _migrations"), [{
       n: 0,
     }]);
   } finally {
