@@ -100,6 +100,13 @@ export { type StatementKind, statementKind } from "./lib/statement_kind.ts";
 export type { Driver, DriverOptions, Queryable, Row } from "./lib/driver.ts";
 export { connect } from "./lib/connect.ts";
 export {
+  loadPGliteAssets,
+  type PGliteAssetName,
+  type PGliteAssets,
+  type PGliteAssetSource,
+  providePGliteAssets,
+} from "./lib/pglite_assets.ts";
+export {
   describeTarget,
   maskUrl,
   parseTarget,

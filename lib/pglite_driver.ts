@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import { DatabaseError, DataBridgeError, RuntimeError } from "./errors.ts";
 import type { Driver, DriverOptions, Queryable, Row } from "./driver.ts";
 import { acquireFileLock } from "./file_lock.ts";
+import { pgliteAssets } from "./pglite_assets.ts";
 
 interface PGliteLike {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -55,6 +56,7 @@ export async function openPGlite(
   try {
     const { PGlite } = await import("@electric-sql/pglite");
     const db = await PGlite.create({
+      ...await pgliteAssets(),
       ...(path === null ? {} : { dataDir: path }),
       ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     });

@@ -1,0 +1,35 @@
+/**
+ * PGlite's files read from beside a module: the URL bundle ships
+ * `pglite.wasm`, `initdb.wasm` and `pglite.data` next to `mod.js`, and finds
+ * them from its own `import.meta.url`, over HTTP(S) or on disk.
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { loadPGliteAssets, type PGliteAssetSource } from "../lib/pglite_assets.ts";
+
+/**
+ * A source of PGlite's files in the folder of `base`.
+ *
+ * @param base URL of a module in that folder (its `import.meta.url`).
+ * @returns The source, to give to `providePGliteAssets`.
+ * @example
+ * ```ts
+ * import { assetsBeside } from "./assets_beside.ts";
+ * const source = assetsBeside("https://example.com/data-bridge/dist/mod.js");
+ * ```
+ */
+export function assetsBeside(base: string | URL): PGliteAssetSource {
+  return () =>
+    loadPGliteAssets(async (name) => {
+      const url = new URL(name, base);
+      if (url.protocol === "file:") return await readFile(fileURLToPath(url));
+      const response = await fetch(url);
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new Error(`${url} answered ${response.status} ${response.statusText}`.trim());
+      }
+      return await response.arrayBuffer();
+    });
+}

@@ -1,0 +1,104 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  loadPGliteAssets,
+  type PGliteAssetName,
+  pgliteAssets,
+  providePGliteAssets,
+} from "../lib/pglite_assets.ts";
+import { openPGlite } from "../lib/pglite_driver.ts";
+import type { RuntimeError } from "../lib/errors.ts";
+import { REPO_ROOT } from "../scripts/tools.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
+
+const PGLITE_DIST = join(REPO_ROOT, "node_modules", "@electric-sql", "pglite", "dist");
+const readAsset = (name: PGliteAssetName) => readFile(join(PGLITE_DIST, name));
+
+/** Runs a test body with a provider set, and always removes it after. */
+function withProvider(name: string, body: () => Promise<void>): void {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      try {
+        await body();
+      } finally {
+        providePGliteAssets(null);
+      }
+    },
+  });
+}
+
+Deno.test("without a provider there are no assets to pass, so PGlite reads its own files", async () => {
+  providePGliteAssets(null);
+  assertEquals(await pgliteAssets(), {});
+});
+
+withProvider("a provided source is what PGlite starts from, and it is loaded once", async () => {
+  const requested: string[] = [];
+  let calls = 0;
+  let provided: WebAssembly.Module[] = [];
+  providePGliteAssets(async () => {
+    calls++;
+    const assets = await loadPGliteAssets((name) => {
+      requested.push(name);
+      return readAsset(name);
+    });
+    provided = [assets.pgliteWasmModule, assets.initdbWasmModule];
+    return assets;
+  });
+  // Which modules PGlite instantiates: the provided ones, not its own files.
+  const instantiated: unknown[] = [];
+  const original = WebAssembly.instantiate;
+  WebAssembly.instantiate = ((source: unknown, imports?: WebAssembly.Imports) => {
+    instantiated.push(source);
+    return original(source as WebAssembly.Module, imports);
+  }) as typeof WebAssembly.instantiate;
+  try {
+    const driver = await openPGlite(null);
+    try {
+      assertEquals(await driver.query("SELECT 40 + 2 AS answer"), [{ answer: 42 }]);
+    } finally {
+      await driver.close();
+    }
+  } finally {
+    WebAssembly.instantiate = original;
+  }
+  await pgliteAssets();
+  assertEquals(calls, 1);
+  assertEquals(requested.sort(), ["initdb.wasm", "pglite.data", "pglite.wasm"]);
+  assert(instantiated.includes(provided[0]), "pglite.wasm came from the provider");
+  assert(instantiated.includes(provided[1]), "initdb.wasm came from the provider");
+  assert(
+    instantiated.every((m) => m instanceof WebAssembly.Module),
+    "nothing was compiled from PGlite's own files",
+  );
+});
+
+withProvider("a source that fails names the file and is tried again on the next open", async () => {
+  let fail = true;
+  providePGliteAssets(() =>
+    loadPGliteAssets((name) => {
+      if (fail && name === "pglite.data") return Promise.reject(new Error("gone"));
+      return readAsset(name);
+    })
+  );
+  await assertRejects(() => openPGlite(null), (error: RuntimeError) => {
+    assertEquals(error.code, "CONNECTION_FAILED");
+    assertMatch(error.message, /pglite:memory: cannot read pglite\.data: gone/);
+  });
+  fail = false;
+  const assets = await pgliteAssets();
+  assert(assets.fsBundle && assets.fsBundle.size > 1_000_000, "pglite.data was loaded");
+});
+
+Deno.test("a file that is not WebAssembly is named in the error", async () => {
+  await assertRejects(
+    () =>
+      loadPGliteAssets((name) =>
+        name === "initdb.wasm" ? Promise.resolve(new Uint8Array([1, 2, 3])) : readAsset(name)
+      ),
+    (error: Error) => assertMatch(error.message, /^initdb\.wasm is not valid WebAssembly/),
+  );
+});
