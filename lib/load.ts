@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
@@ -160,6 +160,14 @@ function readMigrationFile(file: string, maxBytes: number): Uint8Array {
         { file },
       );
     }
+    if (!stat.isFile()) {
+      // A FIFO would block the read for ever; a device could be endless.
+      throw new ValidationError(
+        "FILE_UNREADABLE",
+        `${file}: is ${specialKind(stat)}, not a regular file; replace it with the SQL file`,
+        { file },
+      );
+    }
     if (stat.size > maxBytes) {
       throw new ValidationError(
         "FILE_TOO_LARGE",
@@ -180,4 +188,11 @@ function readMigrationFile(file: string, maxBytes: number): Uint8Array {
       : (error as Error).message;
     throw new ValidationError("FILE_UNREADABLE", `${file}: cannot be read (${why})`, { file });
   }
+}
+
+function specialKind(stat: Stats): string {
+  if (stat.isFIFO()) return "a named pipe (FIFO)";
+  if (stat.isSocket()) return "a socket";
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
+  return "a special file";
 }
