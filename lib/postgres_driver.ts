@@ -101,6 +101,8 @@ class PostgresDriver implements Driver {
   #sql: Sql | ReservedSql;
   #owned: boolean;
   #established = false;
+  /** The server sent its parameters: authentication is over. */
+  #sessionStarted = false;
   #lost = false;
   #checkInterval = true;
   #running = new Set<Pending>();
@@ -137,6 +139,9 @@ class PostgresDriver implements Driver {
           message: String(notice.message ?? ""),
         });
       },
+      onparameter: () => {
+        this.#sessionStarted = true;
+      },
       onclose: () => {
         if (this.#established) this.#lost = true;
       },
@@ -153,7 +158,7 @@ class PostgresDriver implements Driver {
       const pending = work(this.#sql);
       this.#running.add(pending);
       try {
-        const rows = await pending;
+        const rows = this.#established ? await pending : await this.#connecting(pending);
         this.#established = true;
         return rows as unknown as T;
       } catch (error) {
@@ -168,6 +173,29 @@ class PostgresDriver implements Driver {
       } finally {
         this.#running.delete(pending);
       }
+    }
+  }
+
+  /**
+   * Bounds the first query by the connect timeout until the server has
+   * accepted the session. postgres.js's own timer restarts on every attempt,
+   * and it reconnects without end to a peer that accepts the TCP connection
+   * and closes it (an HTTP port, a proxy, a wrong service).
+   */
+  async #connecting(pending: Pending): Promise<unknown> {
+    const seconds = this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        if (this.#sessionStarted) return;
+        reject(Object.assign(new Error("connect timeout"), { code: "CONNECT_TIMEOUT" }));
+        (this.#sql as Sql).end({ timeout: 0 }).catch(() => {});
+      }, seconds * 1000);
+    });
+    try {
+      return await Promise.race([pending, deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -281,7 +309,9 @@ function connectionAdvice(code: string, message: string, target: string): string
       return `host of ${where} not found; check the host name`;
     case "CONNECT_TIMEOUT":
     case "ETIMEDOUT":
-      return `no answer from ${where} within the connect timeout; check the host, port and firewall (--connect-timeout)`;
+      return `no PostgreSQL session with ${where} within the connect timeout (--connect-timeout): ` +
+        "nothing answered, or something there accepted the connection and closed it; " +
+        "check the host, the port (is PostgreSQL listening there?) and firewalls";
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return `${where} is unreachable; check the network`;
