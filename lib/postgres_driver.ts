@@ -7,6 +7,7 @@
  */
 import postgres from "postgres";
 import { readFileSync } from "node:fs";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
 import { DatabaseError, DataBridgeError, RuntimeError, UsageError } from "./errors.ts";
 import type { Driver, DriverOptions, Queryable, Row } from "./driver.ts";
@@ -103,6 +104,7 @@ class PostgresDriver implements Driver {
   #established = false;
   /** The server sent its parameters: authentication is over. */
   #sessionStarted = false;
+  #sslMode?: string;
   #lost = false;
   #checkInterval = true;
   #running = new Set<Pending>();
@@ -117,7 +119,8 @@ class PostgresDriver implements Driver {
   }
 
   #connect(): Sql {
-    const { url, ssl } = sslOptions(this.#url);
+    const { url, ssl, mode } = sslOptions(this.#url);
+    this.#sslMode = mode;
     const connection: Record<string, string> = {
       application_name: this.#options.applicationName ?? DEFAULTS.applicationName,
     };
@@ -146,8 +149,17 @@ class PostgresDriver implements Driver {
         if (this.#established) this.#lost = true;
       },
     };
-    // postgres.js reads PGHOST, PGUSER, ... itself when the URL is empty.
-    return (url ? postgres(url, config) : postgres(config)) as unknown as Sql;
+    try {
+      // postgres.js reads PGHOST, PGUSER, ... itself when the URL is empty.
+      return (url ? postgres(url, config) : postgres(config)) as unknown as Sql;
+    } catch (error) {
+      // Options postgres.js refuses, e.g. target_session_attrs=bogus.
+      throw new UsageError(
+        "INVALID_URL",
+        `database URL ${this.target}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
 
   async #run<T>(
@@ -279,7 +291,7 @@ class PostgresDriver implements Driver {
         cause: error,
       });
     }
-    if (isServerError || CONNECTION_CODES.has(code)) {
+    if (isServerError || CONNECTION_CODES.has(code) || TLS_CODES.test(code)) {
       if (this.#established || this.#lost) {
         this.#lost = true;
         const why = isServerError ? `: ${e.message} (SQLSTATE ${code})` : "";
@@ -291,7 +303,12 @@ class PostgresDriver implements Driver {
       }
       return new RuntimeError(
         "CONNECTION_FAILED",
-        `cannot connect to ${this.target}: ${connectionAdvice(code, e.message ?? "", this.target)}`,
+        `cannot connect to ${this.target}: ${
+          connectionAdvice(code, e.message ?? "", this.target, {
+            seconds: this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
+            sslMode: this.#sslMode,
+          })
+        }`,
         { pgCode: isServerError ? code : undefined, cause: error },
       );
     }
@@ -299,8 +316,26 @@ class PostgresDriver implements Driver {
   }
 }
 
-function connectionAdvice(code: string, message: string, target: string): string {
-  const where = /@([^/?]*)/.exec(target)?.[1] ?? "the server";
+/** Error codes of Node-compatible TLS stacks for a certificate that fails verification. */
+const TLS_CODES =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/;
+
+/** What the connection attempt knew, for advice. */
+interface AttemptContext {
+  /** The connect timeout in seconds. */
+  seconds: number;
+  /** The sslmode in force, when one was given. */
+  sslMode?: string;
+}
+
+function connectionAdvice(
+  code: string,
+  message: string,
+  target: string,
+  context: AttemptContext,
+): string {
+  const where = hostOf(target);
+  if (TLS_CODES.test(code)) return tlsAdvice(code, message, where);
   switch (code) {
     case "ECONNREFUSED":
       return `connection refused at ${where}; check that PostgreSQL is running there and accepts TCP connections`;
@@ -309,20 +344,53 @@ function connectionAdvice(code: string, message: string, target: string): string
       return `host of ${where} not found; check the host name`;
     case "CONNECT_TIMEOUT":
     case "ETIMEDOUT":
-      return `no PostgreSQL session with ${where} within the connect timeout (--connect-timeout): ` +
+      return `no PostgreSQL session with ${where} within ${context.seconds}s (--connect-timeout): ` +
         "nothing answered, or something there accepted the connection and closed it; " +
         "check the host, the port (is PostgreSQL listening there?) and firewalls";
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return `${where} is unreachable; check the network`;
+    case "ECONNRESET":
+    case "EPIPE":
+      if (context.sslMode !== undefined && /TLS|SSL|secure/i.test(message)) {
+        return `TLS problem: ${where} closed the connection during the TLS handshake (${message}); ` +
+          `the server may not accept TLS (ssl = off): check sslmode=${context.sslMode} and the server's ssl setting`;
+      }
+      return `${where} closed the connection before the session started (${message || code}); ` +
+        "check that PostgreSQL, not another service, listens at that port, and the server's logs";
     case "28P01":
+      return `${message}; check the user name and password`;
     case "28000":
+      if (/no encryption/i.test(message)) {
+        return `${message}; the server accepts only TLS connections from here: use sslmode=require or verify-full, not sslmode=disable`;
+      }
+      if (/pg_hba\.conf/i.test(message)) {
+        return `${message}; the server's pg_hba.conf admits no such connection: check the user, database and TLS settings, or ask its administrator`;
+      }
       return `${message}; check the user name and password`;
     case "3D000":
       return `${message}; create the database or fix the URL`;
     default:
       return `${message || code}; check the URL, that the server at ${where} is up, and its logs`;
   }
+}
+
+function tlsAdvice(code: string, message: string, where: string): string {
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || code === "HOSTNAME_MISMATCH") {
+    return `TLS certificate problem: the server's certificate is not valid for the host connected to (${message}); ` +
+      "connect with a host name the certificate names, or use sslmode=verify-ca to check only the CA";
+  }
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+    return `TLS certificate problem: ${message}; renew the server's certificate (or fix the clock)`;
+  }
+  return `TLS certificate problem: the certificate of ${where} could not be verified (${message}); ` +
+    "check that sslrootcert names the CA that signed the server's certificate";
+}
+
+/** `host:port` of a target as shown (password already masked). */
+function hostOf(target: string): string {
+  const authority = target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
+  return authority.slice(authority.lastIndexOf("@") + 1) || "the server";
 }
 
 function isUnknownCheckInterval(error: unknown): boolean {
@@ -333,21 +401,24 @@ function isUnknownCheckInterval(error: unknown): boolean {
 type SslOption = boolean | "prefer" | "require" | {
   ca?: string;
   rejectUnauthorized: boolean;
-  servername?: string;
-  checkServerIdentity?: () => undefined;
+  checkServerIdentity: (hostname: string, cert: PeerCertificate) => Error | undefined;
 };
 
 /**
  * libpq's `sslmode` and `sslrootcert` as postgres.js `ssl` options. Removes
  * them from the URL so postgres.js does not send them to the server.
  */
-function sslOptions(url: string): { url: string; ssl?: SslOption } {
+function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string } {
   let mode = env("PGSSLMODE");
+  let modeFrom = "PGSSLMODE";
   let rootCert = env("PGSSLROOTCERT");
   let cleaned = url;
   if (url) {
     const parsed = new URL(url);
-    mode = parsed.searchParams.get("sslmode") ?? mode;
+    if (parsed.searchParams.has("sslmode")) {
+      mode = parsed.searchParams.get("sslmode") ?? undefined;
+      modeFrom = "the database URL's sslmode";
+    }
     rootCert = parsed.searchParams.get("sslrootcert") ?? rootCert;
     if (parsed.searchParams.has("sslmode") || parsed.searchParams.has("sslrootcert")) {
       parsed.searchParams.delete("sslmode");
@@ -356,43 +427,99 @@ function sslOptions(url: string): { url: string; ssl?: SslOption } {
     }
   }
   if (mode === undefined && rootCert === undefined) return { url: cleaned };
+  const effective = mode ?? "verify-full";
+  if (!["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].includes(effective)) {
+    throw new UsageError(
+      "INVALID_URL",
+      `${modeFrom} '${mode}' is not known; use disable, prefer, require, verify-ca or verify-full`,
+    );
+  }
   const ca = rootCert === undefined || rootCert === "system" ? undefined : readCert(rootCert);
-  switch (mode ?? "verify-full") {
+  const anyHost = () => undefined;
+  switch (effective) {
     case "disable":
-      return { url: cleaned, ssl: false };
+      return { url: cleaned, ssl: false, mode: effective };
     case "allow":
     case "prefer":
-      return { url: cleaned, ssl: "prefer" };
+      return { url: cleaned, ssl: "prefer", mode: effective };
     case "require":
       // As libpq: with a root certificate, require verifies the CA.
       return {
         url: cleaned,
         ssl: ca === undefined
           ? "require"
-          : { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined },
+          : { ca, rejectUnauthorized: true, checkServerIdentity: anyHost },
+        mode: effective,
       };
     case "verify-ca":
       return {
         url: cleaned,
-        ssl: { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined },
+        ssl: { ca, rejectUnauthorized: true, checkServerIdentity: anyHost },
+        mode: effective,
       };
-    case "verify-full":
-      return { url: cleaned, ssl: { ca, rejectUnauthorized: true } };
     default:
-      throw new UsageError(
-        "INVALID_URL",
-        `sslmode=${mode} is not known; use disable, prefer, require, verify-ca or verify-full`,
-      );
+      return {
+        url: cleaned,
+        ssl: { ca, rejectUnauthorized: true, checkServerIdentity: identityCheck(hostsOf(url)) },
+        mode: effective,
+      };
   }
 }
 
-function readCert(path: string): string {
+/** The hosts a URL (or, without one, `PGHOST`) names, without ports or brackets. */
+function hostsOf(url: string): string[] {
+  let list = env("PGHOST") ?? "localhost";
+  if (url) {
+    const authority = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
+    list = authority.slice(authority.lastIndexOf("@") + 1) || list;
+  }
+  return list.split(",").map((h) =>
+    h.startsWith("[") ? h.slice(1, h.indexOf("]")) : decodeHost(h.replace(/:\d*$/, ""))
+  );
+}
+
+function decodeHost(host: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return decodeURIComponent(host);
+  } catch {
+    return host;
+  }
+}
+
+/**
+ * Checks the server's certificate against the host connected to. TLS stacks
+ * given only a socket check an IP address host as `localhost` (postgres.js
+ * sends no server name for IP addresses), so the host is named here. With
+ * several hosts, the certificate must be valid for the one the TLS stack
+ * names, or, when it names none of them, for one of them.
+ */
+function identityCheck(hosts: string[]) {
+  return (hostname: string, cert: PeerCertificate): Error | undefined => {
+    const candidates = hosts.includes(hostname) ? [hostname] : hosts;
+    let failure: Error | undefined;
+    for (const host of candidates) {
+      failure = checkServerIdentity(host, cert);
+      if (failure === undefined) return undefined;
+    }
+    return failure;
+  };
+}
+
+function readCert(path: string): string {
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
   } catch (error) {
     throw new UsageError(
       "INVALID_URL",
       `sslrootcert=${path} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
     );
   }
+  if (!content.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new UsageError(
+      "INVALID_URL",
+      `sslrootcert=${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----); name the CA certificate file`,
+    );
+  }
+  return content;
 }
