@@ -78,6 +78,21 @@ export function parseTarget(
     if (parsed.port !== "" && !(Number(parsed.port) > 0 && Number(parsed.port) < 65536)) {
       throw new UsageError("INVALID_URL", `${flag}: port ${parsed.port} is out of range`);
     }
+    const encoded: Array<[string, string]> = [
+      ["user name or password", parsed.username + parsed.password],
+      ["database name", parsed.pathname],
+    ];
+    for (const [part, value] of encoded) {
+      // postgres.js decodes these and would fail with a bare "URI malformed".
+      try {
+        decodeURIComponent(value);
+      } catch {
+        throw new UsageError(
+          "INVALID_URL",
+          `${flag}: the ${part} holds a '%' that does not start a %XX escape; write a literal % as %25`,
+        );
+      }
+    }
     return { kind: "postgres", url, source };
   }
   const shown = scheme ? `scheme '${scheme}:'` : `value ${JSON.stringify(maskUrl(url))}`;
