@@ -437,11 +437,12 @@ function splitCommand(argv: string[]): { command?: string; rest: string[] } {
 }
 
 function parse(name: string, spec: CommandSpec, argv: string[]) {
+  const options = parseOptions(name);
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
-      options: parseOptions(name),
+      args: negativeValues(argv, options),
+      options,
       allowPositionals: true,
       strict: true,
     });
@@ -464,6 +465,23 @@ function parse(name: string, spec: CommandSpec, argv: string[]) {
     );
   }
   return { values, positionals: parsed.positionals };
+}
+
+/**
+ * `--steps -1` as `--steps=-1`: parseArgs takes `-1` for an option, and the
+ * user would hear that --steps needs a value instead of what is wrong with it.
+ */
+function negativeValues(argv: string[], options: ReturnType<typeof parseOptions>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") return [...out, ...argv.slice(i)];
+    const option = arg.startsWith("--") && !arg.includes("=") ? options[arg.slice(2)] : undefined;
+    if (option?.type === "string" && /^-\d/.test(argv[i + 1] ?? "")) {
+      out.push(`${arg}=${argv[++i]}`);
+    } else out.push(arg);
+  }
+  return out;
 }
 
 function argumentProblem(error: Error & { code?: string }): string {
@@ -631,7 +649,9 @@ function lockMode(ctx: Context): LockMode | undefined {
 }
 
 function migrationsDir(ctx: Context): string {
-  return text(ctx, "migrations-dir") ?? DEFAULTS.migrationsDir;
+  const dir = text(ctx, "migrations-dir");
+  if (dir === "") throw new UsageError("USAGE", "--migrations-dir is empty; give a directory");
+  return dir ?? DEFAULTS.migrationsDir;
 }
 
 // ---------------------------------------------------------------- database
