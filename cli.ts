@@ -598,14 +598,32 @@ function wholeNumber(ctx: Context, key: OptionName, min: number): number | undef
 function duration(ctx: Context, key: OptionName): string | undefined {
   const value = text(ctx, key);
   if (value === undefined) return undefined;
-  if (!/^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$/.test(value)) {
+  const m = /^(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?$/.exec(value);
+  if (!m) {
     throw new UsageError(
       "USAGE",
       `--${key} must be a duration such as 5s, 500ms, 2min or 0, got '${value}'`,
     );
   }
+  // PostgreSQL's limit for lock_timeout and statement_timeout: INT_MAX milliseconds.
+  const ms = Number(m[1]) * DURATION_UNIT_MS[m[2] ?? "ms"];
+  if (ms > 2 ** 31 - 1) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} ${value} is over PostgreSQL's limit of 2147483647ms (about 24 days)`,
+    );
+  }
   return value;
 }
+
+const DURATION_UNIT_MS: Record<string, number> = {
+  us: 0.001,
+  ms: 1,
+  s: 1000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 
 function version(ctx: Context, key: OptionName, allowZero: boolean): string | undefined {
   const value = text(ctx, key);
