@@ -132,7 +132,7 @@ class PostgresDriver implements Driver {
       fetch_types: false,
       idle_timeout: 0,
       max_lifetime: null,
-      connect_timeout: this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
+      connect_timeout: this.#connectTimeout(),
       connection,
       ...(ssl === undefined ? {} : { ssl }),
       ...(this.#options.password === undefined ? {} : { password: this.#options.password }),
@@ -160,6 +160,12 @@ class PostgresDriver implements Driver {
         { cause: error },
       );
     }
+  }
+
+  /** Seconds, at most what a timer can hold (about 24 days); longer would fire at once. */
+  #connectTimeout(): number {
+    const seconds = this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds;
+    return Math.min(seconds, Math.floor((2 ** 31 - 1) / 1000));
   }
 
   async #run<T>(
@@ -195,7 +201,7 @@ class PostgresDriver implements Driver {
    * and closes it (an HTTP port, a proxy, a wrong service).
    */
   async #connecting(pending: Pending): Promise<unknown> {
-    const seconds = this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds;
+    const seconds = this.#connectTimeout();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
