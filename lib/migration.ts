@@ -290,8 +290,16 @@ function parseSections(text: string, file: string, version: string, slug: string
   let down = -1;
   let description = slug;
   let transactional = true;
+  let backslash: number | undefined;
   for (let t = 0; t < tokens.length; t++) {
     const token = tokens[t];
+    if (token.kind === "punct" && text[token.start] === "\\") {
+      // Outside strings and comments a backslash is never SQL: psql's \i, \set, \gset...
+      // Reported after the statement checks, which explain COPY ... FROM STDIN data.
+      backslash ??= token.start;
+      if (up === -1) throw metaCommand(text, backslash, fail);
+      continue;
+    }
     if (token.kind !== "line_comment") {
       if (up === -1 && token.kind !== "block_comment") {
         throw fail(
@@ -396,6 +404,7 @@ function parseSections(text: string, file: string, version: string, slug: string
     }
     sql.push(text.slice(section.start, section.end).trimEnd());
   }
+  if (backslash !== undefined) throw metaCommand(text, backslash, fail);
   return {
     version,
     description,
@@ -406,6 +415,20 @@ function parseSections(text: string, file: string, version: string, slug: string
     downLine: locate(text, downStart).line,
     warnings,
   };
+}
+
+/** The error for a psql meta-command at `offset`. */
+function metaCommand(
+  text: string,
+  offset: number,
+  fail: (code: "INVALID_MIGRATION", offset: number, message: string) => ValidationError,
+): ValidationError {
+  const command = /^\\[A-Za-z!?]*/.exec(text.slice(offset))?.[0];
+  return fail(
+    "INVALID_MIGRATION",
+    offset,
+    `${command} is a psql meta-command, not SQL; data-bridge sends the SQL to PostgreSQL without psql: remove it`,
+  );
 }
 
 /** The leading words that name a statement, e.g. `CREATE UNIQUE INDEX CONCURRENTLY`. */
