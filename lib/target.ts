@@ -141,12 +141,19 @@ export function resolveTarget(
  * ```
  */
 export function maskUrl(url: string): string {
-  const masked = url.replace(/([?&](?:password|pass)=)[^&#]*/gi, "$1***");
+  // A query password runs to the next '&': '#' may be part of it.
+  const masked = url.replace(/([?&](?:password|pass)=)[^&]*/gi, "$1***");
   const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)(.*)$/s.exec(masked);
   if (!m) return masked;
   const rest = m[2];
-  const queryAt = rest.search(/[?#]/);
-  const at = (queryAt === -1 ? rest : rest.slice(0, queryAt)).lastIndexOf("@");
+  const end = rest.search(/[/?#]/);
+  const authority = end === -1 ? rest : rest.slice(0, end);
+  // An unencoded '/', '?' or '#' in the password ends the authority early
+  // ("u:pa#ss@host"): with an '@' after the authority, hide up to the last
+  // '@' in the URL, even if that hides more than the password.
+  const at = end !== -1 && rest.slice(end).includes("@")
+    ? rest.lastIndexOf("@")
+    : authority.lastIndexOf("@");
   if (at === -1) return masked;
   const colon = rest.indexOf(":");
   if (colon === -1 || colon > at) return masked;
