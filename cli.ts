@@ -547,18 +547,25 @@ function report(
   colour: Palette,
   verb: string,
 ): number {
+  const issues = "please report this at https://github.com/data-bridge/data-bridge/issues";
   const known = error instanceof DataBridgeError ? error : new RuntimeError(
     "INTERNAL",
-    `internal error: ${
-      (error as Error)?.message ?? String(error)
-    }; please report this at https://github.com/data-bridge/data-bridge/issues`,
+    `internal error: ${oneLine((error as Error)?.message ?? String(error))}; ${issues}`,
   );
+  // The drivers' catch-all for errors they do not know is INTERNAL too.
+  if (known.code === "INTERNAL" && !known.message.includes(issues)) {
+    known.message = `${oneLine(known.message)}; ${issues}`;
+  }
   if (json) {
     runtime.writeStdout(
       `${JSON.stringify({ error: known.toJSON(), completed: known.completed })}\n`,
     );
   } else runtime.writeStderr(formatError(known, colour, verb));
   return known.exitCode;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
 // ---------------------------------------------------------------- options
