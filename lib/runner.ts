@@ -264,6 +264,8 @@ export class MigrationRunner {
    */
   async apply(source: MigrationSource, options: ApplyOptions = {}): Promise<string[]> {
     const migrations = await this.#migrations(source);
+    // An unknown --to is refused before the tracking table is created.
+    if (options.to !== undefined) planApply(classify(migrations, []), { to: options.to });
     return await this.#session((driver) =>
       this.#guard(driver, options.signal, async () => {
         const entries = await this.#entries(driver, migrations, !options.dryRun);
