@@ -153,7 +153,9 @@ class PostgresDriver implements Driver {
       // postgres.js reads PGHOST, PGUSER, ... itself when the URL is empty.
       return (url ? postgres(url, config) : postgres(config)) as unknown as Sql;
     } catch (error) {
-      // Options postgres.js refuses, e.g. target_session_attrs=bogus.
+      // Options postgres.js refuses (target_session_attrs=bogus) are plain
+      // Errors; anything else is a defect, reported as such by the caller.
+      if (!(error instanceof Error) || error.constructor !== Error) throw error;
       throw new UsageError(
         "INVALID_URL",
         `database URL ${this.target}: ${(error as Error).message}`,
