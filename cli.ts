@@ -34,7 +34,7 @@ import {
 import type { RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
 import { type LockMode, MigrationRunner, type RunEvent } from "./lib/runner.ts";
-import { describeTarget, resolveTarget, type Target } from "./lib/target.ts";
+import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName } from "./lib/ident.ts";
 import { isVersion } from "./lib/version.ts";
 import * as runtime from "./lib/runtime.ts";
@@ -555,6 +555,10 @@ function report(
   // The drivers' catch-all for errors they do not know is INTERNAL too.
   if (known.code === "INTERNAL" && !known.message.includes(issues)) {
     known.message = `${oneLine(known.message)}; ${issues}`;
+  }
+  // An unexpected error's text is not ours: hide any password in a URL it quotes.
+  if (known.code === "INTERNAL") {
+    known.message = known.message.replace(/[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"`]+/g, maskUrl);
   }
   if (json) {
     runtime.writeStdout(
