@@ -307,6 +307,8 @@ export class MigrationRunner {
         const entries = await this.#entries(driver, migrations, false);
         const steps = planRollback(entries, options);
         if (options.dryRun) return steps.map((s) => s.migration.version);
+        // A history made in session mode has no lock table yet.
+        if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
         return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
       })
     );
@@ -454,7 +456,8 @@ export class MigrationRunner {
     create: boolean,
   ): Promise<MigrationStatusEntry[]> {
     let history = await this.#readHistory(driver);
-    if (create && (history === null || !history.current)) {
+    // Table mode also needs its lock table, which a history made in session mode lacks.
+    if (create && (history === null || !history.current || this.#lockMode === "table")) {
       await this.#ensureTables(driver);
       history ??= { rows: [], current: true };
     }
