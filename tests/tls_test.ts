@@ -1,0 +1,281 @@
+/**
+ * TLS against a real server that accepts only TLS connections: a throwaway
+ * cluster with a certificate from a CA made here by openssl (valid for
+ * `localhost` and 127.0.0.1, listening on 127.0.0.1 and 127.0.0.2).
+ * `sslmode` and `sslrootcert` in the URL and `PGSSLMODE`/`PGSSLROOTCERT`
+ * behave as in libpq, and every refusal is one line saying it is a TLS or
+ * certificate problem and what to check.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Cluster, startCluster } from "../scripts/pg_cluster.ts";
+import { assertEquals, assertMatch } from "./support/assert.ts";
+import { cli, type Result, type Runtime } from "./support/cli.ts";
+import { serverUrl } from "./support/db.ts";
+import { tempMigrations } from "./support/files.ts";
+
+/** A CA, a second unrelated CA, and a server certificate signed by the first. */
+function makeCertificates(dir: string) {
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const ca = (name: string, subject: string) =>
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      subject,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.crt`,
+    );
+  ca("ca", "/CN=data-bridge test CA");
+  ca("other-ca", "/CN=someone else's CA");
+  openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=localhost",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+  );
+  Deno.writeTextFileSync(
+    join(dir, "server.ext"),
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n" +
+      "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+    "-out",
+    "server.crt",
+  );
+  return {
+    ca: join(dir, "ca.crt"),
+    otherCa: join(dir, "other-ca.crt"),
+    cert: readFileSync(join(dir, "server.crt"), "utf8"),
+    key: readFileSync(join(dir, "server.key"), "utf8"),
+  };
+}
+
+function refused(result: Result, pattern: RegExp, what: string): void {
+  assertEquals(result.code, 1, `${what}: exit code; ${result.stdout}${result.stderr}`);
+  const lines = result.stderr.trimEnd().split("\n");
+  assertEquals(lines.length, 1, `${what}: one line: ${result.stderr}`);
+  assertMatch(lines[0], /^error: cannot connect to postgres:\/\/postgres:\*\*\*@/, what);
+  assertMatch(lines[0], pattern, what);
+}
+
+Deno.test({
+  name:
+    "TLS: verify-full checks CA and host name, require encrypts, disable is refused by a TLS-only server",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const dir = mkdtempSync(join(tmpdir(), "data-bridge-tls-"));
+    const project = tempMigrations({});
+    let cluster: Cluster | undefined;
+    try {
+      const certs = makeCertificates(dir);
+      cluster = await startCluster({
+        settings: {
+          ssl: "on",
+          ssl_cert_file: "'server.crt'",
+          ssl_key_file: "'server.key'",
+          listen_addresses: "'127.0.0.1,127.0.0.2'",
+        },
+        files: { "server.crt": certs.cert, "server.key": certs.key },
+        // TLS only: plain connections are rejected before authentication.
+        hba: ["hostnossl all all all reject", "hostssl all all 127.0.0.0/8 scram-sha-256"],
+      });
+      const { port, password } = cluster;
+      const url = (host: string, query: string) =>
+        `postgres://postgres:${password}@${host}:${port}/postgres${query ? `?${query}` : ""}`;
+      const status = (
+        args: string[],
+        env: Record<string, string> = {},
+        runtime: Runtime = "deno",
+      ) => cli(["status", ...args], { cwd: project.root, env, runtime });
+      const connects = async (what: string, result: Promise<Result>) => {
+        const r = await result;
+        assertEquals(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
+        assertEquals(r.stdout, "No migrations.\n", what);
+      };
+      const ca = `sslrootcert=${certs.ca}`;
+      const otherCa = `sslrootcert=${certs.otherCa}`;
+      const wrongCa =
+        /TLS certificate problem: the certificate of .* could not be verified \(.+\); check that sslrootcert names the CA that signed the server's certificate/;
+      const wrongHost =
+        /TLS certificate problem: the server's certificate is not valid for the host connected to \(.*127\.0\.0\.2.*\); connect with a host name the certificate names, or use sslmode=verify-ca/;
+      const plain =
+        /no encryption; the server accepts only TLS connections from here: use sslmode=require or verify-full, not sslmode=disable$/;
+
+      await t.step(
+        "verify-full with the right CA connects, by name and by IP address",
+        async () => {
+          await connects(
+            "localhost",
+            status(["--database-url", url("localhost", `sslmode=verify-full&${ca}`)]),
+          );
+          await connects(
+            "127.0.0.1",
+            status(["--database-url", url("127.0.0.1", `sslmode=verify-full&${ca}`)]),
+          );
+        },
+      );
+      await t.step("verify-full refuses a certificate from another CA", async () => {
+        refused(
+          await status(["--database-url", url("localhost", `sslmode=verify-full&${otherCa}`)]),
+          wrongCa,
+          "other CA",
+        );
+      });
+      await t.step(
+        "verify-full refuses a host the certificate does not name (deno and bun)",
+        async () => {
+          for (const runtime of ["deno", "bun"] as Runtime[]) {
+            refused(
+              await status(
+                ["--database-url", url("127.0.0.2", `sslmode=verify-full&${ca}`)],
+                {},
+                runtime,
+              ),
+              wrongHost,
+              `127.0.0.2 under ${runtime}`,
+            );
+          }
+        },
+      );
+      await t.step("verify-ca checks the CA but not the host name", async () => {
+        await connects(
+          "127.0.0.2",
+          status(["--database-url", url("127.0.0.2", `sslmode=verify-ca&${ca}`)]),
+        );
+        refused(
+          await status(["--database-url", url("127.0.0.2", `sslmode=verify-ca&${otherCa}`)]),
+          wrongCa,
+          "verify-ca, other CA",
+        );
+      });
+      await t.step(
+        "require encrypts without verifying; with sslrootcert it checks the CA, as libpq",
+        async () => {
+          await connects(
+            "require",
+            status(["--database-url", url("127.0.0.2", "sslmode=require")]),
+          );
+          refused(
+            await status(["--database-url", url("localhost", `sslmode=require&${otherCa}`)]),
+            wrongCa,
+            "require, other CA",
+          );
+        },
+      );
+      await t.step("sslrootcert=system does not trust a private CA", async () => {
+        refused(
+          await status([
+            "--database-url",
+            url("localhost", "sslmode=verify-full&sslrootcert=system"),
+          ]),
+          /TLS certificate problem/,
+          "system CAs",
+        );
+      });
+      await t.step(
+        "disable, or no sslmode, is refused by the TLS-only server with advice",
+        async () => {
+          refused(
+            await status(["--database-url", url("127.0.0.1", "sslmode=disable")]),
+            plain,
+            "disable",
+          );
+          refused(await status(["--database-url", url("127.0.0.1", "")]), plain, "no sslmode");
+        },
+      );
+      await t.step(
+        "PGSSLMODE and PGSSLROOTCERT apply without a URL sslmode; the URL's wins",
+        async () => {
+          const pg = {
+            PGHOST: "localhost",
+            PGPORT: String(port),
+            PGUSER: "postgres",
+            PGPASSWORD: password,
+            PGDATABASE: "postgres",
+          };
+          await connects("PGSSLMODE=require", status([], { ...pg, PGSSLMODE: "require" }));
+          await connects(
+            "PGSSLMODE=verify-full",
+            status([], { ...pg, PGSSLMODE: "verify-full", PGSSLROOTCERT: certs.ca }),
+          );
+          refused(
+            await status([], {
+              ...pg,
+              PGHOST: "127.0.0.2",
+              PGSSLMODE: "verify-full",
+              PGSSLROOTCERT: certs.ca,
+            }),
+            wrongHost,
+            "PGHOST not in the certificate",
+          );
+          refused(await status([], { ...pg, PGSSLMODE: "disable" }), plain, "PGSSLMODE=disable");
+          await connects(
+            "URL sslmode over PGSSLMODE",
+            status(["--database-url", url("localhost", "sslmode=require")], {
+              PGSSLMODE: "disable",
+            }),
+          );
+        },
+      );
+      await t.step("a refusal is CONNECTION_FAILED in --json", async () => {
+        const r = await status([
+          "--json",
+          "--database-url",
+          url("localhost", `sslmode=verify-full&${otherCa}`),
+        ]);
+        assertEquals(r.code, 1);
+        assertEquals(JSON.parse(r.stdout).error.code, "CONNECTION_FAILED");
+      });
+    } finally {
+      cluster?.stop();
+      project.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+Deno.test("sslmode=require against a server without TLS says the handshake failed", async () => {
+  const project = tempMigrations({});
+  try {
+    const u = new URL(await serverUrl());
+    u.searchParams.set("sslmode", "require");
+    const result = await cli(["status", "--database-url", u.toString()], { cwd: project.root });
+    refused(
+      result,
+      /TLS problem: .* closed the connection during the TLS handshake .*; the server may not accept TLS \(ssl = off\): check sslmode=require/,
+      "require against ssl = off",
+    );
+  } finally {
+    project.remove();
+  }
+});
