@@ -694,6 +694,20 @@ const CASES: Case[] = [
     line: /^error: --database-url: postgres:\/\/app:\*\*\*@\[::1 is not a valid URL/,
   },
   {
+    name: "a malformed URL whose password holds an unencoded '#'",
+    args: ["apply", "--database-url", "postgres://app:Hunter2#x@127.0.0.1:1/app"],
+    exit: 2,
+    code: "INVALID_URL",
+    line: /^error: --database-url: postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app is not a valid URL/,
+  },
+  {
+    name: "a malformed URL whose password holds an unencoded '?'",
+    args: ["apply", "--database-url", "postgres://app:Hunter2?x@127.0.0.1:1/app"],
+    exit: 2,
+    code: "INVALID_URL",
+    line: /^error: --database-url: postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app is not a valid URL/,
+  },
+  {
     name: "a malformed DATABASE_URL",
     env: { DATABASE_URL: "postgres://app:Hunter2@db:99999/x" },
     args: ["apply"],
@@ -875,13 +889,13 @@ const CASES: Case[] = [
   },
   // ------------------------------------------------------------ defects
   {
-    name: "an unexpected error inside a dependency (a defect, not bad input)",
+    name: "an unexpected error inside a dependency (a defect, not bad input) quoting the URL",
     defect: true,
-    args: ["apply"],
+    args: ["apply", "--database-url", "postgres://app:Hunter2@127.0.0.1:1/app"],
     exit: 1,
     code: "INTERNAL",
     line:
-      /^error: internal error: simulated defect: .*; please report this at https:\/\/github\.com\/data-bridge\/data-bridge\/issues$/,
+      /^error: internal error: simulated defect: Invalid URL: 'postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app'; please report this at https:\/\/github\.com\/data-bridge\/data-bridge\/issues$/,
   },
 ];
 
