@@ -17,7 +17,7 @@
  * @module
  */
 import type { HistoryRow } from "./classify.ts";
-import { DatabaseError, ValidationError } from "./errors.ts";
+import { DatabaseError, RuntimeError, ValidationError } from "./errors.ts";
 import type { Queryable } from "./driver.ts";
 import { qualifiedName, quoteIdent, type TableName } from "./ident.ts";
 
@@ -89,6 +89,8 @@ const REQUIRED_COLUMNS = ["version", "description", "applied_at", "checksum"];
  * @param table The table.
  * @throws {ValidationError} `INVALID_MIGRATION` when a table of that name
  *   exists without the columns of a tracking table.
+ * @throws {RuntimeError} `PERMISSION_DENIED` when the user may not create
+ *   the schema or table (SQLSTATE 42501).
  * @example
  * ```ts
  * import type { Queryable } from "./driver.ts";
@@ -105,14 +107,24 @@ export async function ensureHistoryTable(db: Queryable, table: TableName): Promi
       "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists",
       [table.schema],
     );
-    if (!schema.exists) await db.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}`);
+    if (!schema.exists) {
+      await ddl(
+        db,
+        `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}`,
+        `the schema ${quoteIdent(table.schema)} for the tracking table`,
+        `create it first (CREATE SCHEMA ${
+          quoteIdent(table.schema)
+        } AUTHORIZATION <this user>), or name in --table a schema this user owns`,
+      );
+    }
   }
   const columns = await db.query<{ name: string }>(
     "SELECT attname::text AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
     [name],
   );
   if (columns.length === 0) {
-    await db.exec(
+    await ddl(
+      db,
       `CREATE TABLE IF NOT EXISTS ${name} (
   version VARCHAR(255) PRIMARY KEY,
   description TEXT NOT NULL,
@@ -121,6 +133,8 @@ export async function ensureHistoryTable(db: Queryable, table: TableName): Promi
   execution_ms INTEGER,
   applied_by TEXT DEFAULT current_user
 )`,
+      `the tracking table ${name}`,
+      "name in --table a schema this user owns or may create in (--table SCHEMA._migrations)",
     );
     return;
   }
@@ -139,7 +153,31 @@ export async function ensureHistoryTable(db: Queryable, table: TableName): Promi
   if (!have.has("applied_by")) {
     add.push("ADD COLUMN IF NOT EXISTS applied_by TEXT DEFAULT current_user");
   }
-  if (add.length) await db.exec(`ALTER TABLE ${name} ${add.join(", ")}`);
+  if (add.length) {
+    await ddl(
+      db,
+      `ALTER TABLE ${name} ${add.join(", ")}`,
+      `the columns execution_ms and applied_by of ${name}`,
+      "run once as the table's owner",
+    );
+  }
+}
+
+/**
+ * Runs DDL of data-bridge's own; a lack of privilege is said as such, not
+ * as a failed migration.
+ */
+async function ddl(db: Queryable, sql: string, what: string, advice: string): Promise<void> {
+  try {
+    await db.exec(sql);
+  } catch (error) {
+    if (!(error instanceof DatabaseError) || error.pgCode !== "42501") throw error;
+    throw new RuntimeError(
+      "PERMISSION_DENIED",
+      `cannot create ${what}: ${error.message} (SQLSTATE 42501); ${advice}`,
+      { pgCode: "42501", cause: error },
+    );
+  }
 }
 
 /**
@@ -233,6 +271,7 @@ export function lockTableName(table: TableName): TableName {
  *
  * @param db Where to create it.
  * @param table The tracking table (the lock table sits next to it).
+ * @throws {RuntimeError} `PERMISSION_DENIED` when the user may not create it.
  * @example
  * ```ts
  * import type { Queryable } from "./driver.ts";
@@ -244,8 +283,11 @@ export function lockTableName(table: TableName): TableName {
  */
 export async function ensureLockTable(db: Queryable, table: TableName): Promise<void> {
   const name = qualifiedName(lockTableName(table));
-  await db.exec(
+  await ddl(
+    db,
     `CREATE TABLE IF NOT EXISTS ${name} (id INTEGER PRIMARY KEY CHECK (id = 1));
 INSERT INTO ${name} (id) VALUES (1) ON CONFLICT DO NOTHING`,
+    `the lock table ${name} of --lock-mode table`,
+    "name in --table a schema this user owns or may create in (--table SCHEMA._migrations)",
   );
 }
