@@ -292,10 +292,23 @@ Deno.test({
 
       // The restrictions are real: the default table lives in public, where the role may not create.
       const publicTable = await cli(["init"], { cwd: t.root, env });
-      oneLine(publicTable, 1, /permission denied for schema public/);
+      oneLine(
+        publicTable,
+        1,
+        /^error: cannot create the tracking table "_migrations": permission denied for schema public \(SQLSTATE 42501\); name in --table a schema this user owns/,
+      );
       // And a schema that does not exist cannot be created without CREATE on the database.
-      const newSchema = await cli(["init", "--table", "audit._migrations"], { cwd: t.root, env });
-      oneLine(newSchema, 1, /permission denied for database/);
+      const newSchema = await cli(["apply", "--json", "--table", "audit._migrations"], {
+        cwd: t.root,
+        env,
+      });
+      assertEquals(newSchema.code, 1);
+      const error = JSON.parse(newSchema.stdout).error;
+      assertEquals([error.code, error.pgCode], ["PERMISSION_DENIED", "42501"]);
+      assertMatch(
+        error.message,
+        /^cannot create the schema "audit" for the tracking table: permission denied for database t_\w+ .*create it first/,
+      );
     } finally {
       t.remove();
       await db.drop();
