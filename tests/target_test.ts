@@ -12,6 +12,10 @@ const MASKS: Array<[string, string]> = [
   ["postgres://app@db/prod", "postgres://app@db/prod"],
   ["postgres://db/prod?password=s3cret&x=1", "postgres://db/prod?password=***&x=1"],
   ["pglite:./data", "pglite:./data"],
+  // An unencoded '#' or '?' in the password must not end the masked part.
+  ["postgres://app:se#cret@db/prod", "postgres://app:***@db/prod"],
+  ["postgres://app:se?cret@db:5432/prod", "postgres://app:***@db:5432/prod"],
+  ["postgres://db/prod?password=se#cret&x=1", "postgres://db/prod?password=***&x=1"],
 ];
 for (const [url, masked] of MASKS) {
   Deno.test(`maskUrl hides the password of ${masked}`, () => assertEquals(maskUrl(url), masked));
@@ -40,6 +44,7 @@ const BAD: Array<[string, RegExp]> = [
   ["postgres://user:secret@host:0/db", /port 0 is out of range/],
   ["postgres://user:secret@ho st/db", /not a valid URL/],
   ["pglite:", /pglite: needs a folder/],
+  ["postgres://user:50%secret@host/db", /password holds a '%' .* write a literal % as %25/],
 ];
 for (const [url, message] of BAD) {
   Deno.test(`parseTarget refuses ${maskUrl(url)} without showing a password`, () => {
