@@ -12,8 +12,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { DEFAULTS, VERSION } from "./lib/config.ts";
 import { createMigration } from "./lib/create.ts";
 import {
@@ -33,11 +32,27 @@ import {
 } from "./lib/format.ts";
 import type { RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
-import { type LockMode, MigrationRunner, type RunEvent } from "./lib/runner.ts";
+import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
 import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName } from "./lib/ident.ts";
-import { isVersion } from "./lib/version.ts";
 import * as runtime from "./lib/runtime.ts";
+import {
+  ALIASES,
+  COMMANDS,
+  commandUsage,
+  duration,
+  lockMode,
+  migrationsDir,
+  type OptionValues,
+  parseCommand,
+  passwordFile,
+  seconds,
+  splitCommand,
+  text,
+  usage,
+  version,
+  wholeNumber,
+} from "./lib/cli_args.ts";
 import { connect } from "./lib/connect.ts";
 import { classify } from "./lib/classify.ts";
 import {
@@ -46,7 +61,6 @@ import {
   lintFiles,
   type LintLevel,
   lintLevels,
-  ruleIds,
 } from "./lib/lint.ts";
 import { loadMigrations } from "./lib/load.ts";
 import { renderSchema, snapshotSchema } from "./lib/schema.ts";
@@ -54,273 +68,26 @@ import { checkSum, sumEntries, sumPath, sumProblem, writeSum } from "./lib/sum.t
 import { planVerify, readTargetHistory, verifyMigrations } from "./lib/verify.ts";
 import { formatVerification, formatVerifySummary } from "./lib/verify_format.ts";
 
-type OptionName =
-  | "database-url"
-  | "migrations-dir"
-  | "table"
-  | "json"
-  | "help"
-  | "version"
-  | "connect-timeout"
-  | "lock-wait"
-  | "lock-timeout"
-  | "lock-retries"
-  | "statement-timeout"
-  | "to"
-  | "steps"
-  | "dry-run"
-  | "no-transaction"
-  | "password-file"
-  | "verbose"
-  | "lock-mode"
-  | "remove-missing"
-  | "yes"
-  | "all"
-  | "scratch-url"
-  | "no-sum"
-  | "no-lint"
-  | "format"
-  | "error"
-  | "warn"
-  | "off";
-
-interface OptionSpec {
-  type: "string" | "boolean";
-  short?: string;
-  value?: string;
-  help: string;
-}
-
-const OPTIONS: Record<OptionName, OptionSpec> = {
-  "database-url": {
-    type: "string",
-    value: "URL",
-    help:
-      `postgres://user:pass@host:port/db, pglite:PATH or pglite:memory (default: $DATABASE_URL, then PGHOST/PGDATABASE..., else the embedded database at ${DEFAULTS.embeddedPath})`,
-  },
-  "migrations-dir": {
-    type: "string",
-    value: "DIR",
-    help: `directory of migration files (default: ${DEFAULTS.migrationsDir})`,
-  },
-  table: {
-    type: "string",
-    value: "NAME",
-    help: `tracking table, optionally SCHEMA.TABLE (default: ${DEFAULTS.table})`,
-  },
-  json: { type: "boolean", help: "print one JSON document on stdout" },
-  help: { type: "boolean", short: "h", help: "show help" },
-  version: { type: "boolean", short: "V", help: "print the version" },
-  "connect-timeout": {
-    type: "string",
-    value: "SECONDS",
-    help: `give up connecting after this long (default: ${DEFAULTS.connectTimeoutSeconds})`,
-  },
-  "lock-wait": {
-    type: "string",
-    value: "SECONDS",
-    help: "give up waiting for another run's migration lock after this long (default: wait)",
-  },
-  "lock-timeout": {
-    type: "string",
-    value: "DURATION",
-    help:
-      `PostgreSQL lock_timeout inside each migration, e.g. 5s, 500ms, 0 for none (default: ${DEFAULTS.lockTimeout})`,
-  },
-  "lock-retries": {
-    type: "string",
-    value: "N",
-    help:
-      `retries of a migration that hit lock_timeout, with backoff (default: ${DEFAULTS.lockRetries})`,
-  },
-  "statement-timeout": {
-    type: "string",
-    value: "DURATION",
-    help:
-      `PostgreSQL statement_timeout inside each migration (default: ${DEFAULTS.statementTimeout}, none)`,
-  },
-  to: {
-    type: "string",
-    value: "VERSION",
-    help: "apply: stop after this version; rollback: revert every migration after it (0: all)",
-  },
-  steps: {
-    type: "string",
-    value: "N",
-    help: `rollback: how many migrations to revert (default: ${DEFAULTS.rollbackSteps})`,
-  },
-  "dry-run": { type: "boolean", help: "print what would run, change nothing" },
-  "no-transaction": {
-    type: "boolean",
-    help: "create: write the '-- Transaction: none' header into the template",
-  },
-  "password-file": {
-    type: "string",
-    value: "FILE",
-    help: "read the database password from FILE (first line) instead of the URL or PGPASSWORD",
-  },
-  "lock-mode": {
-    type: "string",
-    value: "MODE",
-    help:
-      "session (advisory lock, default), table (lock row per transaction: works through transaction poolers) or none",
-  },
-  "remove-missing": {
-    type: "boolean",
-    help: "repair: also delete rows of applied migrations whose file is gone",
-  },
-  yes: {
-    type: "boolean",
-    short: "y",
-    help: "repair: make the changes without asking (required when not on a terminal)",
-  },
-  verbose: {
-    type: "boolean",
-    short: "v",
-    help: "also print the target, lock and history details, and every PostgreSQL notice",
-  },
-  all: { type: "boolean", help: "verify, lint: every migration, not only the pending ones" },
-  "scratch-url": {
-    type: "string",
-    value: "URL",
-    help:
-      `verify: server where a temporary database is created and dropped, or pglite:memory (default: ${DEFAULTS.scratchUrl})`,
-  },
-  "no-sum": {
-    type: "boolean",
-    help: `neither check nor update ${DEFAULTS.sumFile} in the migrations directory`,
-  },
-  "no-lint": {
-    type: "boolean",
-    help: "apply: do not refuse migrations that break lint error rules",
-  },
-  format: { type: "string", value: "FORMAT", help: "lint: text, json or github (default: text)" },
-  error: {
-    type: "string",
-    value: "RULES",
-    help: `lint, apply: comma-separated rules to treat as errors (rules: ${ruleIds().join(", ")})`,
-  },
-  warn: {
-    type: "string",
-    value: "RULES",
-    help: "lint, apply: comma-separated rules to treat as warnings",
-  },
-  off: { type: "string", value: "RULES", help: "lint, apply: comma-separated rules to turn off" },
+/** What each command runs. */
+const HANDLERS: Record<string, (ctx: Context) => Promise<number>> = {
+  init: runInit,
+  create: runCreate,
+  status: runStatus,
+  apply: runApply,
+  rollback: runRollback,
+  validate: runValidate,
+  repair: runRepair,
+  baseline: runBaseline,
+  history: runHistory,
+  verify: runVerify,
+  lint: runLint,
+  schema: runSchema,
+  sum: runSum,
 };
-
-const COMMON: OptionName[] = [
-  "database-url",
-  "password-file",
-  "migrations-dir",
-  "table",
-  "json",
-  "verbose",
-  "help",
-  "connect-timeout",
-];
-const RUN: OptionName[] = [
-  "lock-mode",
-  "lock-wait",
-  "lock-timeout",
-  "lock-retries",
-  "statement-timeout",
-];
-
-interface CommandSpec {
-  summary: string;
-  usage: string;
-  options: OptionName[];
-  run: (ctx: Context) => Promise<number>;
-}
-
-const COMMANDS: Record<string, CommandSpec> = {
-  init: {
-    summary: "create the tracking table (idempotent)",
-    usage: "init",
-    options: [...COMMON, "lock-wait"],
-    run: runInit,
-  },
-  create: {
-    summary: "write a new migration file DIR/YYYYMMDD_HHMMSS_slug.sql",
-    usage: "create <description>",
-    options: [...COMMON, "no-transaction", "no-sum"],
-    run: runCreate,
-  },
-  status: {
-    summary: "show every migration: applied, pending, modified or missing",
-    usage: "status",
-    options: COMMON,
-    run: runStatus,
-  },
-  apply: {
-    summary: "apply pending migrations in version order",
-    usage: "apply [--to VERSION] [--dry-run]",
-    options: [...COMMON, ...RUN, "to", "dry-run", "no-sum", "no-lint", "error", "warn", "off"],
-    run: runApply,
-  },
-  rollback: {
-    summary: "revert applied migrations, most recent first",
-    usage: "rollback [--steps N | --to VERSION] [--dry-run]",
-    options: [...COMMON, ...RUN, "steps", "to", "dry-run"],
-    run: runRollback,
-  },
-  validate: {
-    summary: "check files and, with a database, checksums and missing files; change nothing",
-    usage: "validate",
-    options: [...COMMON, "no-sum"],
-    run: runValidate,
-  },
-  repair: {
-    summary:
-      "set recorded checksums of modified migrations to the files' (--remove-missing: drop rows of missing files)",
-    usage: "repair [--remove-missing] [--yes] [--dry-run]",
-    options: [...COMMON, "lock-mode", "lock-wait", "remove-missing", "yes", "dry-run"],
-    run: runRepair,
-  },
-  baseline: {
-    summary: "record every migration up to VERSION as applied without running it",
-    usage: "baseline --version VERSION",
-    options: [...COMMON, "lock-mode", "lock-wait"],
-    run: runBaseline,
-  },
-  history: {
-    summary: "show the tracking table's rows in applied order, with timings and who applied them",
-    usage: "history",
-    options: COMMON,
-    run: runHistory,
-  },
-  verify: {
-    summary: "check on a scratch database that each DOWN undoes its UP and UP runs again",
-    usage: "verify [--all] [--scratch-url URL]",
-    options: [...COMMON, "all", "scratch-url", "no-sum"],
-    run: runVerify,
-  },
-  lint: {
-    summary:
-      "report dangerous DDL and incomplete DOWN sections (pending migrations, --all, or files)",
-    usage: "lint [--all | FILE...] [--format text|json|github] [--error|--warn|--off RULES]",
-    options: [...COMMON, "all", "format", "error", "warn", "off"],
-    run: runLint,
-  },
-  schema: {
-    summary: "print the database schema from the system catalogs (SQL-like text, or --json)",
-    usage: "schema",
-    options: COMMON,
-    run: runSchema,
-  },
-  sum: {
-    summary: `rewrite ${DEFAULTS.sumFile}, the integrity file of the migrations directory`,
-    usage: "sum",
-    options: COMMON,
-    run: runSum,
-  },
-};
-
-const ALIASES: Record<string, string> = { up: "apply", migrate: "apply", down: "rollback" };
 
 interface Context {
   name: string;
-  values: Partial<Record<OptionName, string | boolean>>;
+  values: OptionValues;
   positionals: string[];
   json: boolean;
   /** Colours for stdout. */
@@ -380,16 +147,16 @@ export async function main(argv: string[]): Promise<number> {
       runtime.writeStdout(about && COMMANDS[about] ? commandUsage(about) : usage());
       return ExitCode.OK;
     }
-    const spec = COMMANDS[name];
-    if (!spec) {
+    const handler = HANDLERS[name];
+    if (!handler) {
       throw new UsageError("USAGE", `unknown command '${command}'; run data-bridge --help`);
     }
-    const { values, positionals } = parse(name, spec, rest);
+    const { values, positionals } = parseCommand(name, rest);
     if (values.help) {
       runtime.writeStdout(commandUsage(name));
       return ExitCode.OK;
     }
-    return await spec.run({
+    return await handler({
       name,
       values,
       positionals,
@@ -404,141 +171,6 @@ export async function main(argv: string[]): Promise<number> {
     offInt();
     offTerm();
   }
-}
-
-/** Options as `parseArgs` wants them; `baseline --version` takes a value. */
-function parseOptions(name: string) {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
-  for (const key of Object.keys(OPTIONS) as OptionName[]) {
-    const o = OPTIONS[key];
-    options[key] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
-  }
-  if (name === "baseline") options.version = { type: "string" };
-  return options;
-}
-
-/** The command word (the first positional) and the other arguments. */
-function splitCommand(argv: string[]): { command?: string; rest: string[] } {
-  let tokens;
-  try {
-    ({ tokens } = parseArgs({
-      args: argv,
-      options: parseOptions(""),
-      allowPositionals: true,
-      strict: false,
-      tokens: true,
-    }));
-  } catch {
-    return { rest: argv };
-  }
-  const first = tokens.find((t) => t.kind === "positional");
-  if (!first) return { rest: argv };
-  return { command: argv[first.index], rest: argv.filter((_, i) => i !== first.index) };
-}
-
-function parse(name: string, spec: CommandSpec, argv: string[]) {
-  const options = parseOptions(name);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: negativeValues(argv, options),
-      options,
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError("USAGE", argumentProblem(error as Error & { code?: string }));
-  }
-  const values = parsed.values as Partial<Record<OptionName, string | boolean>>;
-  for (const key of Object.keys(values) as OptionName[]) {
-    if (!spec.options.includes(key) && key !== "version") {
-      throw new UsageError(
-        "USAGE",
-        `--${key} is not an option of ${name}; run data-bridge ${name} --help`,
-      );
-    }
-  }
-  if (name !== "create" && name !== "lint" && parsed.positionals.length) {
-    throw new UsageError(
-      "USAGE",
-      `${name} takes no argument, got '${parsed.positionals[0]}'; run data-bridge ${name} --help`,
-    );
-  }
-  return { values, positionals: parsed.positionals };
-}
-
-/**
- * `--steps -1` as `--steps=-1`: parseArgs takes `-1` for an option, and the
- * user would hear that --steps needs a value instead of what is wrong with it.
- */
-function negativeValues(argv: string[], options: ReturnType<typeof parseOptions>): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") return [...out, ...argv.slice(i)];
-    const option = arg.startsWith("--") && !arg.includes("=") ? options[arg.slice(2)] : undefined;
-    if (option?.type === "string" && /^-\d/.test(argv[i + 1] ?? "")) {
-      out.push(`${arg}=${argv[++i]}`);
-    } else out.push(arg);
-  }
-  return out;
-}
-
-function argumentProblem(error: Error & { code?: string }): string {
-  const option = /'(-[^']*)'/.exec(error.message)?.[1];
-  switch (error.code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return `unknown option ${option ?? ""}; run data-bridge --help`;
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-      return `option ${option ?? ""} needs a value`.replace(/ <value>/, "");
-    default:
-      return error.message.split("\n")[0];
-  }
-}
-
-function usage(): string {
-  const lines = [
-    `data-bridge ${VERSION}: PostgreSQL schema migrations in plain SQL files`,
-    "",
-    "Usage: data-bridge <command> [options]",
-    "",
-    "Commands:",
-    ...Object.entries(COMMANDS).map(([name, spec]) => {
-      const aliases = Object.entries(ALIASES).filter(([, to]) => to === name).map(([a]) => a);
-      const label = aliases.length ? `${name} (${aliases.join(", ")})` : name;
-      return `  ${label.padEnd(22)}${spec.summary}`;
-    }),
-    `  ${"help [command]".padEnd(22)}show help for a command`,
-    "",
-    "Options:",
-    ...optionLines(Object.keys(OPTIONS) as OptionName[]),
-    "",
-    "Exit codes: 0 success, 1 failure at run time, 2 usage error, 3 validation failure,",
-    "            130/143 interrupted by SIGINT/SIGTERM.",
-    "Files: YYYYMMDD_HHMMSS_description.sql with a '-- UP' line and a '-- DOWN' line.",
-  ];
-  return lines.join("\n") + "\n";
-}
-
-function commandUsage(name: string): string {
-  const spec = COMMANDS[name];
-  return [
-    `data-bridge ${spec.usage}`,
-    "",
-    `  ${spec.summary}`,
-    "",
-    "Options:",
-    ...optionLines(spec.options),
-    "",
-  ].join("\n");
-}
-
-function optionLines(names: OptionName[]): string[] {
-  return names.map((key) => {
-    const o = OPTIONS[key];
-    const flag = `${o.short ? `-${o.short}, ` : ""}--${key}${o.value ? ` ${o.value}` : ""}`;
-    return `  ${flag.padEnd(30)}${o.help}`;
-  });
 }
 
 function report(
@@ -572,121 +204,10 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
-// ---------------------------------------------------------------- options
-
-function text(ctx: Context, key: OptionName): string | undefined {
-  const value = ctx.values[key];
-  return typeof value === "string" ? value : undefined;
-}
-
-function seconds(ctx: Context, key: OptionName, allowZero: boolean): number | undefined {
-  const value = text(ctx, key);
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || (!allowZero && n === 0)) {
-    throw new UsageError(
-      "USAGE",
-      `--${key} must be a ${
-        allowZero ? "non-negative" : "positive"
-      } number of seconds, got '${value}'`,
-    );
-  }
-  return n;
-}
-
-function wholeNumber(ctx: Context, key: OptionName, min: number): number | undefined {
-  const value = text(ctx, key);
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(
-      "USAGE",
-      `--${key} must be a whole number of at least ${min}, got '${value}'`,
-    );
-  }
-  return Number(value);
-}
-
-function duration(ctx: Context, key: OptionName): string | undefined {
-  const value = text(ctx, key);
-  if (value === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?$/.exec(value);
-  if (!m) {
-    throw new UsageError(
-      "USAGE",
-      `--${key} must be a duration such as 5s, 500ms, 2min or 0, got '${value}'`,
-    );
-  }
-  // PostgreSQL's limit for lock_timeout and statement_timeout: INT_MAX milliseconds.
-  const ms = Number(m[1]) * DURATION_UNIT_MS[m[2] ?? "ms"];
-  if (ms > 2 ** 31 - 1) {
-    throw new UsageError(
-      "USAGE",
-      `--${key} ${value} is over PostgreSQL's limit of 2147483647ms (about 24 days)`,
-    );
-  }
-  return value;
-}
-
-const DURATION_UNIT_MS: Record<string, number> = {
-  us: 0.001,
-  ms: 1,
-  s: 1000,
-  min: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
-
-function version(ctx: Context, key: OptionName, allowZero: boolean): string | undefined {
-  const value = text(ctx, key);
-  if (value === undefined) return undefined;
-  if (allowZero && value === "0") return value;
-  if (!isVersion(value)) {
-    throw new UsageError(
-      "USAGE",
-      `--${key} must be a migration version YYYYMMDD_HHMMSS${
-        allowZero ? " or 0" : ""
-      }, got '${value}'`,
-    );
-  }
-  return value;
-}
-
-function passwordFile(ctx: Context): string | undefined {
-  const path = text(ctx, "password-file");
-  if (path === undefined) return undefined;
-  let content: string;
-  try {
-    content = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      "USAGE",
-      `--password-file ${path} cannot be read (${(error as { code?: string }).code ?? "error"})`,
-    );
-  }
-  const password = content.split(/\r?\n/)[0];
-  if (!password) throw new UsageError("USAGE", `--password-file ${path} is empty`);
-  return password;
-}
-
-function lockMode(ctx: Context): LockMode | undefined {
-  const value = text(ctx, "lock-mode");
-  if (value === undefined) return undefined;
-  if (value !== "session" && value !== "table" && value !== "none") {
-    throw new UsageError("USAGE", `--lock-mode must be session, table or none, got '${value}'`);
-  }
-  return value;
-}
-
-function migrationsDir(ctx: Context): string {
-  const dir = text(ctx, "migrations-dir");
-  if (dir === "") throw new UsageError("USAGE", "--migrations-dir is empty; give a directory");
-  return dir ?? DEFAULTS.migrationsDir;
-}
-
 // ---------------------------------------------------------------- database
 
 function target(ctx: Context): Target {
-  const resolved = resolveTarget(text(ctx, "database-url"), runtime.env);
+  const resolved = resolveTarget(text(ctx.values, "database-url"), runtime.env);
   if (resolved.source === "default") {
     runtime.writeStderr(
       `No DATABASE_URL: using the embedded database at ${DEFAULTS.embeddedPath}\n`,
@@ -696,19 +217,19 @@ function target(ctx: Context): Target {
 }
 
 function runner(ctx: Context, verb: string, chosen?: Target): MigrationRunner {
-  const table = text(ctx, "table") ?? DEFAULTS.table;
+  const table = text(ctx.values, "table") ?? DEFAULTS.table;
   parseTableName(table);
   // Every flag is checked before the target is chosen and announced.
   const options = {
     migrationsTable: table,
-    lockWaitSeconds: seconds(ctx, "lock-wait", true),
-    lockTimeout: duration(ctx, "lock-timeout"),
-    lockRetries: wholeNumber(ctx, "lock-retries", 0),
-    statementTimeout: duration(ctx, "statement-timeout"),
-    lockMode: lockMode(ctx),
+    lockWaitSeconds: seconds(ctx.values, "lock-wait", true),
+    lockTimeout: duration(ctx.values, "lock-timeout"),
+    lockRetries: wholeNumber(ctx.values, "lock-retries", 0),
+    statementTimeout: duration(ctx.values, "statement-timeout"),
+    lockMode: lockMode(ctx.values),
     driver: {
-      connectTimeoutSeconds: seconds(ctx, "connect-timeout", false),
-      password: passwordFile(ctx),
+      connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
+      password: passwordFile(ctx.values),
     },
   };
   const t = chosen ?? target(ctx);
@@ -797,7 +318,7 @@ async function runInit(ctx: Context): Promise<number> {
   } finally {
     await r.close();
   }
-  const table = text(ctx, "table") ?? DEFAULTS.table;
+  const table = text(ctx.values, "table") ?? DEFAULTS.table;
   runtime.writeStdout(
     ctx.json ? `${JSON.stringify({ table })}\n` : `Tracking table ${table} is ready.\n`,
   );
@@ -818,7 +339,7 @@ function runCreate(ctx: Context): Promise<number> {
 async function runStatus(ctx: Context): Promise<number> {
   const r = runner(ctx, "status");
   try {
-    const report = await r.status(migrationsDir(ctx));
+    const report = await r.status(migrationsDir(ctx.values));
     runtime.writeStdout(
       ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.out),
     );
@@ -830,7 +351,7 @@ async function runStatus(ctx: Context): Promise<number> {
 
 async function runApply(ctx: Context): Promise<number> {
   const dryRun = ctx.values["dry-run"] === true;
-  const to = version(ctx, "to", false);
+  const to = version(ctx.values, "to", false);
   const r = runner(ctx, "apply");
   try {
     await checkBeforeApply(ctx, r, to);
@@ -841,7 +362,7 @@ async function runApply(ctx: Context): Promise<number> {
   const started = performance.now();
   let applied: string[];
   try {
-    applied = await r.apply(migrationsDir(ctx), { to, dryRun, signal: ctx.signal });
+    applied = await r.apply(migrationsDir(ctx.values), { to, dryRun, signal: ctx.signal });
   } catch (error) {
     failed(ctx);
     throw error;
@@ -872,15 +393,20 @@ async function runApply(ctx: Context): Promise<number> {
 
 async function runRollback(ctx: Context): Promise<number> {
   const dryRun = ctx.values["dry-run"] === true;
-  const steps = wholeNumber(ctx, "steps", 1);
-  const to = version(ctx, "to", true);
+  const steps = wholeNumber(ctx.values, "steps", 1);
+  const to = version(ctx.values, "to", true);
   if (steps !== undefined && to !== undefined) {
     throw new UsageError("USAGE", "give --steps or --to, not both");
   }
   const r = runner(ctx, "rollback");
   let reverted: string[];
   try {
-    reverted = await r.rollback(migrationsDir(ctx), { steps, to, dryRun, signal: ctx.signal });
+    reverted = await r.rollback(migrationsDir(ctx.values), {
+      steps,
+      to,
+      dryRun,
+      signal: ctx.signal,
+    });
   } catch (error) {
     failed(ctx);
     throw error;
@@ -908,16 +434,16 @@ async function runRollback(ctx: Context): Promise<number> {
 }
 
 async function runValidate(ctx: Context): Promise<number> {
-  const explicit = resolveTarget(text(ctx, "database-url"), runtime.env);
+  const explicit = resolveTarget(text(ctx.values, "database-url"), runtime.env);
   const useDatabase = explicit.source !== "default" || existsSync(DEFAULTS.embeddedPath);
   const r = runner(ctx, "validate", useDatabase ? target(ctx) : explicit);
   let report;
   try {
-    report = await r.validate(migrationsDir(ctx), { database: useDatabase });
+    report = await r.validate(migrationsDir(ctx.values), { database: useDatabase });
   } finally {
     await r.close();
   }
-  const sum = noSum(ctx) ? null : await sumProblem(migrationsDir(ctx));
+  const sum = noSum(ctx) ? null : await sumProblem(migrationsDir(ctx.values));
   if (sum) report = { ...report, valid: false, problems: [...report.problems, sum] };
   if (ctx.json) {
     runtime.writeStdout(`${
@@ -960,7 +486,7 @@ async function runRepair(ctx: Context): Promise<number> {
   const r = runner(ctx, "repair");
   let changes;
   try {
-    changes = await r.repair(migrationsDir(ctx), {
+    changes = await r.repair(migrationsDir(ctx.values), {
       removeMissing: ctx.values["remove-missing"] === true,
       dryRun,
       confirm: yes ? undefined : async (planned) => {
@@ -1001,7 +527,7 @@ function describeChange(change: RepairChange): string {
 }
 
 async function runBaseline(ctx: Context): Promise<number> {
-  const to = version(ctx, "version", false);
+  const to = version(ctx.values, "version", false);
   if (to === undefined) {
     throw new UsageError(
       "USAGE",
@@ -1011,7 +537,7 @@ async function runBaseline(ctx: Context): Promise<number> {
   const r = runner(ctx, "baseline");
   let recorded;
   try {
-    recorded = await r.baseline(migrationsDir(ctx), to);
+    recorded = await r.baseline(migrationsDir(ctx.values), to);
   } finally {
     await r.close();
   }
@@ -1044,8 +570,8 @@ async function runHistory(ctx: Context): Promise<number> {
 /** Connection options from --connect-timeout and --password-file. */
 function driverOptions(ctx: Context) {
   return {
-    connectTimeoutSeconds: seconds(ctx, "connect-timeout", false),
-    password: passwordFile(ctx),
+    connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
+    password: passwordFile(ctx.values),
   };
 }
 
@@ -1055,7 +581,7 @@ function noSum(ctx: Context): boolean {
 
 /** `create`, keeping the sum file up to date when the directory has one. */
 async function createWithSum(ctx: Context, description: string): Promise<number> {
-  const dir = migrationsDir(ctx);
+  const dir = migrationsDir(ctx.values);
   const useSum = !noSum(ctx);
   if (useSum) {
     const problem = await sumProblem(dir).catch(() => null);
@@ -1076,7 +602,9 @@ async function createWithSum(ctx: Context, description: string): Promise<number>
 function levelsOf(ctx: Context) {
   const overrides: Record<string, LintLevel> = {};
   for (const [flag, level] of [["error", "error"], ["warn", "warning"], ["off", "off"]] as const) {
-    for (const rule of (text(ctx, flag) ?? "").split(",").map((r) => r.trim()).filter(Boolean)) {
+    for (
+      const rule of (text(ctx.values, flag) ?? "").split(",").map((r) => r.trim()).filter(Boolean)
+    ) {
       overrides[rule] = level;
     }
   }
@@ -1085,7 +613,7 @@ function levelsOf(ctx: Context) {
 
 /** apply refuses, before changing anything, a sum mismatch and lint errors in what it would run. */
 async function checkBeforeApply(ctx: Context, r: MigrationRunner, to: string | undefined) {
-  const dir = migrationsDir(ctx);
+  const dir = migrationsDir(ctx.values);
   const levels = ctx.values["no-lint"] === true ? null : levelsOf(ctx);
   if (!noSum(ctx)) await checkSum(dir, await loadMigrations(dir));
   if (levels === null) return;
@@ -1108,8 +636,8 @@ async function checkBeforeApply(ctx: Context, r: MigrationRunner, to: string | u
 }
 
 async function runVerify(ctx: Context): Promise<number> {
-  const dir = migrationsDir(ctx);
-  const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
+  const dir = migrationsDir(ctx.values);
+  const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
   const all = ctx.values.all === true;
   const migrations = await loadMigrations(dir);
   if (!noSum(ctx)) await checkSum(dir, migrations);
@@ -1117,7 +645,7 @@ async function runVerify(ctx: Context): Promise<number> {
   const plan = planVerify(migrations, history, all);
   const c = ctx.out;
   const report = await verifyMigrations(plan, {
-    scratchUrl: text(ctx, "scratch-url") ?? DEFAULTS.scratchUrl,
+    scratchUrl: text(ctx.values, "scratch-url") ?? DEFAULTS.scratchUrl,
     exclude: [table],
     onEvent: (event) => {
       if (ctx.json) return;
@@ -1134,7 +662,7 @@ async function runVerify(ctx: Context): Promise<number> {
 }
 
 async function runLint(ctx: Context): Promise<number> {
-  const format = text(ctx, "format") ?? (ctx.json ? "json" : "text");
+  const format = text(ctx.values, "format") ?? (ctx.json ? "json" : "text");
   if (!["text", "json", "github"].includes(format)) {
     throw new UsageError("USAGE", `--format must be text, json or github, got '${format}'`);
   }
@@ -1144,14 +672,14 @@ async function runLint(ctx: Context): Promise<number> {
     if (ctx.values.all) throw new UsageError("USAGE", "give files or --all, not both");
     files = ctx.positionals;
   } else {
-    const dir = migrationsDir(ctx);
+    const dir = migrationsDir(ctx.values);
     const migrations = await loadMigrations(dir).catch(() => null);
     if (migrations === null || ctx.values.all) {
       // Invalid files are reported as findings; lint reads them one by one.
       // With an invalid file the pending set is unknown: every file is linted.
       files = (await sumEntries(dir)).map((e) => join(dir, e.name));
     } else {
-      const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
+      const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
       const history = await readTargetHistory(target(ctx), table, driverOptions(ctx));
       files = classify(migrations, history)
         .filter((e) => e.state === "pending" && e.file)
@@ -1170,7 +698,7 @@ async function runLint(ctx: Context): Promise<number> {
 }
 
 async function runSchema(ctx: Context): Promise<number> {
-  const table = parseTableName(text(ctx, "table") ?? DEFAULTS.table);
+  const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
   const driver = await connect(target(ctx), driverOptions(ctx));
   try {
     const snapshot = await snapshotSchema(driver, { exclude: [table] });
@@ -1182,7 +710,7 @@ async function runSchema(ctx: Context): Promise<number> {
 }
 
 async function runSum(ctx: Context): Promise<number> {
-  const { path, files } = await writeSum(migrationsDir(ctx));
+  const { path, files } = await writeSum(migrationsDir(ctx.values));
   runtime.writeStdout(
     ctx.json
       ? `${JSON.stringify({ path, files })}\n`

@@ -1,0 +1,685 @@
+/**
+ * The command line's grammar: every option and command with its help text,
+ * parsing with `node:util` `parseArgs`, and the checked readers of option
+ * values. Pure: nothing here prints or exits (that is `cli.ts`); bad input
+ * throws a `UsageError` naming the flag.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { DEFAULTS, LINT_LEVELS, VERSION } from "./config.ts";
+import { UsageError } from "./errors.ts";
+import type { LockMode } from "./runner.ts";
+import { isVersion } from "./version.ts";
+
+/** Parsed option values of one command line. */
+export type OptionValues = Partial<Record<OptionName, string | boolean>>;
+
+export type OptionName =
+  | "database-url"
+  | "migrations-dir"
+  | "table"
+  | "json"
+  | "help"
+  | "version"
+  | "connect-timeout"
+  | "lock-wait"
+  | "lock-timeout"
+  | "lock-retries"
+  | "statement-timeout"
+  | "to"
+  | "steps"
+  | "dry-run"
+  | "no-transaction"
+  | "password-file"
+  | "verbose"
+  | "lock-mode"
+  | "remove-missing"
+  | "yes"
+  | "all"
+  | "scratch-url"
+  | "no-sum"
+  | "no-lint"
+  | "format"
+  | "error"
+  | "warn"
+  | "off";
+
+/** How an option is parsed and described. */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  short?: string;
+  value?: string;
+  help: string;
+}
+
+export const OPTIONS: Record<OptionName, OptionSpec> = {
+  "database-url": {
+    type: "string",
+    value: "URL",
+    help:
+      `postgres://user:pass@host:port/db, pglite:PATH or pglite:memory (default: $DATABASE_URL, then PGHOST/PGDATABASE..., else the embedded database at ${DEFAULTS.embeddedPath})`,
+  },
+  "migrations-dir": {
+    type: "string",
+    value: "DIR",
+    help: `directory of migration files (default: ${DEFAULTS.migrationsDir})`,
+  },
+  table: {
+    type: "string",
+    value: "NAME",
+    help: `tracking table, optionally SCHEMA.TABLE (default: ${DEFAULTS.table})`,
+  },
+  json: { type: "boolean", help: "print one JSON document on stdout" },
+  help: { type: "boolean", short: "h", help: "show help" },
+  version: { type: "boolean", short: "V", help: "print the version" },
+  "connect-timeout": {
+    type: "string",
+    value: "SECONDS",
+    help: `give up connecting after this long (default: ${DEFAULTS.connectTimeoutSeconds})`,
+  },
+  "lock-wait": {
+    type: "string",
+    value: "SECONDS",
+    help: "give up waiting for another run's migration lock after this long (default: wait)",
+  },
+  "lock-timeout": {
+    type: "string",
+    value: "DURATION",
+    help:
+      `PostgreSQL lock_timeout inside each migration, e.g. 5s, 500ms, 0 for none (default: ${DEFAULTS.lockTimeout})`,
+  },
+  "lock-retries": {
+    type: "string",
+    value: "N",
+    help:
+      `retries of a migration that hit lock_timeout, with backoff (default: ${DEFAULTS.lockRetries})`,
+  },
+  "statement-timeout": {
+    type: "string",
+    value: "DURATION",
+    help:
+      `PostgreSQL statement_timeout inside each migration (default: ${DEFAULTS.statementTimeout}, none)`,
+  },
+  to: {
+    type: "string",
+    value: "VERSION",
+    help: "apply: stop after this version; rollback: revert every migration after it (0: all)",
+  },
+  steps: {
+    type: "string",
+    value: "N",
+    help: `rollback: how many migrations to revert (default: ${DEFAULTS.rollbackSteps})`,
+  },
+  "dry-run": { type: "boolean", help: "print what would run, change nothing" },
+  "no-transaction": {
+    type: "boolean",
+    help: "create: write the '-- Transaction: none' header into the template",
+  },
+  "password-file": {
+    type: "string",
+    value: "FILE",
+    help: "read the database password from FILE (first line) instead of the URL or PGPASSWORD",
+  },
+  "lock-mode": {
+    type: "string",
+    value: "MODE",
+    help:
+      "session (advisory lock, default), table (lock row per transaction: works through transaction poolers) or none",
+  },
+  "remove-missing": {
+    type: "boolean",
+    help: "repair: also delete rows of applied migrations whose file is gone",
+  },
+  yes: {
+    type: "boolean",
+    short: "y",
+    help: "repair: make the changes without asking (required when not on a terminal)",
+  },
+  verbose: {
+    type: "boolean",
+    short: "v",
+    help: "also print the target, lock and history details, and every PostgreSQL notice",
+  },
+  all: { type: "boolean", help: "verify, lint: every migration, not only the pending ones" },
+  "scratch-url": {
+    type: "string",
+    value: "URL",
+    help:
+      `verify: server where a temporary database is created and dropped, or pglite:memory (default: ${DEFAULTS.scratchUrl})`,
+  },
+  "no-sum": {
+    type: "boolean",
+    help: `neither check nor update ${DEFAULTS.sumFile} in the migrations directory`,
+  },
+  "no-lint": {
+    type: "boolean",
+    help: "apply: do not refuse migrations that break lint error rules",
+  },
+  format: { type: "string", value: "FORMAT", help: "lint: text, json or github (default: text)" },
+  error: {
+    type: "string",
+    value: "RULES",
+    help: `lint, apply: comma-separated rules to treat as errors (rules: ${
+      Object.keys(LINT_LEVELS).join(", ")
+    })`,
+  },
+  warn: {
+    type: "string",
+    value: "RULES",
+    help: "lint, apply: comma-separated rules to treat as warnings",
+  },
+  off: { type: "string", value: "RULES", help: "lint, apply: comma-separated rules to turn off" },
+};
+
+const COMMON: OptionName[] = [
+  "database-url",
+  "password-file",
+  "migrations-dir",
+  "table",
+  "json",
+  "verbose",
+  "help",
+  "connect-timeout",
+];
+const RUN: OptionName[] = [
+  "lock-mode",
+  "lock-wait",
+  "lock-timeout",
+  "lock-retries",
+  "statement-timeout",
+];
+
+/** A command's help and the options it accepts. */
+export interface CommandSpec {
+  /** One line for --help. */
+  summary: string;
+  /** Its synopsis. */
+  usage: string;
+  /** Options it accepts. */
+  options: OptionName[];
+}
+
+/** Every command, in the order --help lists them. */
+export const COMMANDS: Record<string, CommandSpec> = {
+  init: {
+    summary: "create the tracking table (idempotent)",
+    usage: "init",
+    options: [...COMMON, "lock-wait"],
+  },
+  create: {
+    summary: "write a new migration file DIR/YYYYMMDD_HHMMSS_slug.sql",
+    usage: "create <description>",
+    options: [...COMMON, "no-transaction", "no-sum"],
+  },
+  status: {
+    summary: "show every migration: applied, pending, modified or missing",
+    usage: "status",
+    options: COMMON,
+  },
+  apply: {
+    summary: "apply pending migrations in version order",
+    usage: "apply [--to VERSION] [--dry-run]",
+    options: [...COMMON, ...RUN, "to", "dry-run", "no-sum", "no-lint", "error", "warn", "off"],
+  },
+  rollback: {
+    summary: "revert applied migrations, most recent first",
+    usage: "rollback [--steps N | --to VERSION] [--dry-run]",
+    options: [...COMMON, ...RUN, "steps", "to", "dry-run"],
+  },
+  validate: {
+    summary: "check files and, with a database, checksums and missing files; change nothing",
+    usage: "validate",
+    options: [...COMMON, "no-sum"],
+  },
+  repair: {
+    summary:
+      "set recorded checksums of modified migrations to the files' (--remove-missing: drop rows of missing files)",
+    usage: "repair [--remove-missing] [--yes] [--dry-run]",
+    options: [...COMMON, "lock-mode", "lock-wait", "remove-missing", "yes", "dry-run"],
+  },
+  baseline: {
+    summary: "record every migration up to VERSION as applied without running it",
+    usage: "baseline --version VERSION",
+    options: [...COMMON, "lock-mode", "lock-wait"],
+  },
+  history: {
+    summary: "show the tracking table's rows in applied order, with timings and who applied them",
+    usage: "history",
+    options: COMMON,
+  },
+  verify: {
+    summary: "check on a scratch database that each DOWN undoes its UP and UP runs again",
+    usage: "verify [--all] [--scratch-url URL]",
+    options: [...COMMON, "all", "scratch-url", "no-sum"],
+  },
+  lint: {
+    summary:
+      "report dangerous DDL and incomplete DOWN sections (pending migrations, --all, or files)",
+    usage: "lint [--all | FILE...] [--format text|json|github] [--error|--warn|--off RULES]",
+    options: [...COMMON, "all", "format", "error", "warn", "off"],
+  },
+  schema: {
+    summary: "print the database schema from the system catalogs (SQL-like text, or --json)",
+    usage: "schema",
+    options: COMMON,
+  },
+  sum: {
+    summary: `rewrite ${DEFAULTS.sumFile}, the integrity file of the migrations directory`,
+    usage: "sum",
+    options: COMMON,
+  },
+};
+
+/** Other names of commands. */
+export const ALIASES: Record<string, string> = { up: "apply", migrate: "apply", down: "rollback" };
+
+/** Options as `parseArgs` wants them; `baseline --version` takes a value. */
+function parseOptions(name: string) {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const key of Object.keys(OPTIONS) as OptionName[]) {
+    const o = OPTIONS[key];
+    options[key] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
+  }
+  if (name === "baseline") options.version = { type: "string" };
+  return options;
+}
+
+/**
+ * The command word (the first positional) and the other arguments.
+ *
+ * @param argv Arguments after the program name.
+ * @returns The command, if any, and the rest.
+ * @example
+ * ```ts
+ * import { splitCommand } from "./cli_args.ts";
+ * console.log(splitCommand(["--database-url", "pglite:memory", "status"]).command); // "status"
+ * ```
+ */
+export function splitCommand(argv: string[]): { command?: string; rest: string[] } {
+  let tokens;
+  try {
+    ({ tokens } = parseArgs({
+      args: argv,
+      options: parseOptions(""),
+      allowPositionals: true,
+      strict: false,
+      tokens: true,
+    }));
+  } catch {
+    return { rest: argv };
+  }
+  const first = tokens.find((t) => t.kind === "positional");
+  if (!first) return { rest: argv };
+  return { command: argv[first.index], rest: argv.filter((_, i) => i !== first.index) };
+}
+
+/**
+ * Parses a command's arguments strictly.
+ *
+ * @param name The command (not an alias).
+ * @param argv Its arguments, without the command word.
+ * @returns Option values and positionals.
+ * @throws {UsageError} For an unknown option, a missing value, an option the
+ *   command does not take, or a stray argument.
+ * @example
+ * ```ts
+ * import { parseCommand } from "./cli_args.ts";
+ * console.log(parseCommand("rollback", ["--steps", "2"]).values.steps); // "2"
+ * ```
+ */
+export function parseCommand(
+  name: string,
+  argv: string[],
+): { values: OptionValues; positionals: string[] } {
+  const spec = COMMANDS[name];
+  const options = parseOptions(name);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: negativeValues(argv, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError("USAGE", argumentProblem(error as Error & { code?: string }));
+  }
+  const values = parsed.values as OptionValues;
+  for (const key of Object.keys(values) as OptionName[]) {
+    if (!spec.options.includes(key) && key !== "version") {
+      throw new UsageError(
+        "USAGE",
+        `--${key} is not an option of ${name}; run data-bridge ${name} --help`,
+      );
+    }
+  }
+  if (name !== "create" && name !== "lint" && parsed.positionals.length) {
+    throw new UsageError(
+      "USAGE",
+      `${name} takes no argument, got '${parsed.positionals[0]}'; run data-bridge ${name} --help`,
+    );
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+/**
+ * `--steps -1` as `--steps=-1`: parseArgs takes `-1` for an option, and the
+ * user would hear that --steps needs a value instead of what is wrong with it.
+ */
+function negativeValues(argv: string[], options: ReturnType<typeof parseOptions>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--") return [...out, ...argv.slice(i)];
+    const option = arg.startsWith("--") && !arg.includes("=") ? options[arg.slice(2)] : undefined;
+    if (option?.type === "string" && /^-\d/.test(argv[i + 1] ?? "")) {
+      out.push(`${arg}=${argv[++i]}`);
+    } else out.push(arg);
+  }
+  return out;
+}
+
+function argumentProblem(error: Error & { code?: string }): string {
+  const option = /'(-[^']*)'/.exec(error.message)?.[1];
+  switch (error.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${option ?? ""}; run data-bridge --help`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return `option ${option ?? ""} needs a value`.replace(/ <value>/, "");
+    default:
+      return error.message.split("\n")[0];
+  }
+}
+
+/**
+ * The text of `--help`.
+ *
+ * @returns Help for every command and option.
+ * @example
+ * ```ts
+ * import { usage } from "./cli_args.ts";
+ * console.log(usage().startsWith("data-bridge")); // true
+ * ```
+ */
+export function usage(): string {
+  const lines = [
+    `data-bridge ${VERSION}: PostgreSQL schema migrations in plain SQL files`,
+    "",
+    "Usage: data-bridge <command> [options]",
+    "",
+    "Commands:",
+    ...Object.entries(COMMANDS).map(([name, spec]) => {
+      const aliases = Object.entries(ALIASES).filter(([, to]) => to === name).map(([a]) => a);
+      const label = aliases.length ? `${name} (${aliases.join(", ")})` : name;
+      return `  ${label.padEnd(22)}${spec.summary}`;
+    }),
+    `  ${"help [command]".padEnd(22)}show help for a command`,
+    "",
+    "Options:",
+    ...optionLines(Object.keys(OPTIONS) as OptionName[]),
+    "",
+    "Exit codes: 0 success, 1 failure at run time, 2 usage error, 3 validation failure,",
+    "            130/143 interrupted by SIGINT/SIGTERM.",
+    "Files: YYYYMMDD_HHMMSS_description.sql with a '-- UP' line and a '-- DOWN' line.",
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The text of `data-bridge COMMAND --help`.
+ *
+ * @param name The command.
+ * @returns Its synopsis, summary and options.
+ * @example
+ * ```ts
+ * import { commandUsage } from "./cli_args.ts";
+ * console.log(commandUsage("apply").includes("--dry-run")); // true
+ * ```
+ */
+export function commandUsage(name: string): string {
+  const spec = COMMANDS[name];
+  return [
+    `data-bridge ${spec.usage}`,
+    "",
+    `  ${spec.summary}`,
+    "",
+    "Options:",
+    ...optionLines(spec.options),
+    "",
+  ].join("\n");
+}
+
+function optionLines(names: OptionName[]): string[] {
+  return names.map((key) => {
+    const o = OPTIONS[key];
+    const flag = `${o.short ? `-${o.short}, ` : ""}--${key}${o.value ? ` ${o.value}` : ""}`;
+    return `  ${flag.padEnd(30)}${o.help}`;
+  });
+}
+
+/**
+ * The string value of an option.
+ *
+ * @param values Parsed option values.
+ * @param key Option name.
+ * @returns The value, or `undefined` when absent.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { text } from "./cli_args.ts";
+ * console.log(text({ table: "audit.h" }, "table")); // "audit.h"
+ * ```
+ */
+export function text(values: OptionValues, key: OptionName): string | undefined {
+  const value = values[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+/**
+ * A number of seconds.
+ *
+ * @param values Parsed option values.
+ * @param key Option name.
+ * @param allowZero Whether 0 is allowed.
+ * @returns The number, or `undefined` when absent.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { seconds } from "./cli_args.ts";
+ * console.log(seconds({ "lock-wait": "1.5" }, "lock-wait", true)); // 1.5
+ * ```
+ */
+export function seconds(
+  values: OptionValues,
+  key: OptionName,
+  allowZero: boolean,
+): number | undefined {
+  const value = text(values, key);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || (!allowZero && n === 0)) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a ${
+        allowZero ? "non-negative" : "positive"
+      } number of seconds, got '${value}'`,
+    );
+  }
+  return n;
+}
+
+/**
+ * A whole number of at least `min`.
+ *
+ * @param values Parsed option values.
+ * @param key Option name.
+ * @param min Smallest allowed value.
+ * @returns The number, or `undefined` when absent.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { wholeNumber } from "./cli_args.ts";
+ * console.log(wholeNumber({ steps: "2" }, "steps", 1)); // 2
+ * ```
+ */
+export function wholeNumber(
+  values: OptionValues,
+  key: OptionName,
+  min: number,
+): number | undefined {
+  const value = text(values, key);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a whole number of at least ${min}, got '${value}'`,
+    );
+  }
+  return Number(value);
+}
+
+/**
+ * A PostgreSQL duration (`5s`, `500ms`, `2min`, `0`) within PostgreSQL's limit.
+ *
+ * @param values Parsed option values.
+ * @param key Option name.
+ * @returns The value as given, or `undefined` when absent.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { duration } from "./cli_args.ts";
+ * console.log(duration({ "lock-timeout": "5s" }, "lock-timeout")); // "5s"
+ * ```
+ */
+export function duration(values: OptionValues, key: OptionName): string | undefined {
+  const value = text(values, key);
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?$/.exec(value);
+  if (!m) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a duration such as 5s, 500ms, 2min or 0, got '${value}'`,
+    );
+  }
+  // PostgreSQL's limit for lock_timeout and statement_timeout: INT_MAX milliseconds.
+  const ms = Number(m[1]) * DURATION_UNIT_MS[m[2] ?? "ms"];
+  if (ms > 2 ** 31 - 1) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} ${value} is over PostgreSQL's limit of 2147483647ms (about 24 days)`,
+    );
+  }
+  return value;
+}
+
+const DURATION_UNIT_MS: Record<string, number> = {
+  us: 0.001,
+  ms: 1,
+  s: 1000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * A migration version (or `0` when allowed).
+ *
+ * @param values Parsed option values.
+ * @param key Option name.
+ * @param allowZero Whether `0` is allowed.
+ * @returns The version, or `undefined` when absent.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { version } from "./cli_args.ts";
+ * console.log(version({ to: "20250128_120000" }, "to", false)); // "20250128_120000"
+ * ```
+ */
+export function version(
+  values: OptionValues,
+  key: OptionName,
+  allowZero: boolean,
+): string | undefined {
+  const value = text(values, key);
+  if (value === undefined) return undefined;
+  if (allowZero && value === "0") return value;
+  if (!isVersion(value)) {
+    throw new UsageError(
+      "USAGE",
+      `--${key} must be a migration version YYYYMMDD_HHMMSS${
+        allowZero ? " or 0" : ""
+      }, got '${value}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The password in the first line of `--password-file`.
+ *
+ * @param values Parsed option values.
+ * @returns The password, or `undefined` without the option.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { passwordFile } from "./cli_args.ts";
+ * console.log(passwordFile({})); // undefined
+ * ```
+ */
+export function passwordFile(values: OptionValues): string | undefined {
+  const path = text(values, "password-file");
+  if (path === undefined) return undefined;
+  let content: string;
+  try {
+    content = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      "USAGE",
+      `--password-file ${path} cannot be read (${(error as { code?: string }).code ?? "error"})`,
+    );
+  }
+  const password = content.split(/\r?\n/)[0];
+  if (!password) throw new UsageError("USAGE", `--password-file ${path} is empty`);
+  return password;
+}
+
+/**
+ * The `--lock-mode`.
+ *
+ * @param values Parsed option values.
+ * @returns `session`, `table`, `none`, or `undefined` when absent.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { lockMode } from "./cli_args.ts";
+ * console.log(lockMode({ "lock-mode": "table" })); // "table"
+ * ```
+ */
+export function lockMode(values: OptionValues): LockMode | undefined {
+  const value = text(values, "lock-mode");
+  if (value === undefined) return undefined;
+  if (value !== "session" && value !== "table" && value !== "none") {
+    throw new UsageError("USAGE", `--lock-mode must be session, table or none, got '${value}'`);
+  }
+  return value;
+}
+
+/**
+ * The migrations directory.
+ *
+ * @param values Parsed option values.
+ * @returns `--migrations-dir`, else the default.
+ * @throws {UsageError} When the value is malformed, naming the flag.
+ * @example
+ * ```ts
+ * import { migrationsDir } from "./cli_args.ts";
+ * console.log(migrationsDir({})); // "migrations"
+ * ```
+ */
+export function migrationsDir(values: OptionValues): string {
+  const dir = text(values, "migrations-dir");
+  if (dir === "") throw new UsageError("USAGE", "--migrations-dir is empty; give a directory");
+  return dir ?? DEFAULTS.migrationsDir;
+}
