@@ -46,13 +46,17 @@ export { postgres, type PostgresApi } from "./lib/api.ts";
 export {
   type ApplyOptions,
   type DatabaseSource,
+  type LockMode,
   MigrationRunner,
   type MigrationSource,
   type MigrationStatus,
+  type PostgresJsSql,
+  type RepairOptions,
   type RollbackOptions,
   type RunEvent,
   type RunnerOptions,
   type StatusReport,
+  type ValidationReport,
 } from "./lib/runner.ts";
 export {
   decodeMigration,
@@ -74,9 +78,27 @@ export {
   type MigrationState,
   type MigrationStatusEntry,
   planApply,
+  planBaseline,
+  planRepair,
   planRollback,
+  type RepairChange,
   type RollbackStep,
 } from "./lib/classify.ts";
+export {
+  describeHolder,
+  type LockHolder,
+  lockHolder,
+  type LockOptions,
+  withLock,
+} from "./lib/lock.ts";
+export {
+  describeFailure,
+  type Direction,
+  executeMigration,
+  type ExecuteResult,
+  type ExecuteSettings,
+} from "./lib/execute.ts";
+export { formatError, formatHistory, formatStatus, type Palette, palette } from "./lib/format.ts";
 export {
   DatabaseError,
   DataBridgeError,

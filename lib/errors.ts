@@ -116,6 +116,8 @@ export class DataBridgeError extends Error {
   completed: string[] = [];
 
   /**
+   * Creates the error.
+   *
    * @param code Stable error code.
    * @param message One-line cause, saying what is wrong and what to do.
    * @param exitCode Exit code for the CLI.
@@ -170,6 +172,8 @@ export class DataBridgeError extends Error {
  */
 export class UsageError extends DataBridgeError {
   /**
+   * Creates the error.
+   *
    * @param code Stable error code.
    * @param message One-line cause naming the flag.
    * @param details Optional location.
@@ -196,6 +200,8 @@ export class ValidationError extends DataBridgeError {
   readonly problems: ValidationError[];
 
   /**
+   * Creates the error.
+   *
    * @param code Stable error code.
    * @param message One-line cause naming the file.
    * @param details Location.
@@ -229,7 +235,11 @@ export class ValidationError extends DataBridgeError {
     );
   }
 
-  /** @returns The JSON form, with every problem when there are several. */
+  /**
+   * The JSON form printed by `--json`.
+   *
+   * @returns The fields of the first problem, with every problem when there are several.
+   */
   override toJSON(): Record<string, unknown> {
     const out = super.toJSON();
     if (this.problems.length > 1) {
@@ -252,6 +262,8 @@ export class ValidationError extends DataBridgeError {
  */
 export class RuntimeError extends DataBridgeError {
   /**
+   * Creates the error.
+   *
    * @param code Stable error code.
    * @param message One-line cause.
    * @param details Location and PostgreSQL fields.
@@ -280,6 +292,8 @@ export class RuntimeError extends DataBridgeError {
  */
 export class MigrationError extends RuntimeError {
   /**
+   * Creates the error.
+   *
    * @param message One-line cause.
    * @param completed Versions completed before the failure.
    * @param details Location and PostgreSQL fields.
@@ -305,6 +319,8 @@ export class DatabaseError extends RuntimeError {
   readonly position?: number;
 
   /**
+   * Creates the error.
+   *
    * @param message PostgreSQL's message.
    * @param fields SQLSTATE, detail, hint and position.
    */

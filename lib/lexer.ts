@@ -73,6 +73,8 @@ export class LexError extends ValidationError {
   readonly what: string;
 
   /**
+   * Creates the error.
+   *
    * @param what What is open.
    * @param offset Where it opens.
    */

@@ -170,8 +170,14 @@ export interface ValidationReport {
 /** Where migrations come from: a directory, or migrations built in code. */
 export type MigrationSource = string | Migration | readonly Migration[];
 
+/**
+ * A postgres.js instance (`postgres(url)`), as the runner accepts it: one of
+ * its connections is reserved for each command and released after.
+ */
+export type PostgresJsSql = postgres.Sql;
+
 /** What a runner talks to. */
-export type DatabaseSource = string | Target | Driver | postgres.Sql;
+export type DatabaseSource = string | Target | Driver | PostgresJsSql;
 
 /**
  * Runs migrations against one database.
@@ -205,6 +211,9 @@ export class MigrationRunner {
   #driver: Driver | null = null;
 
   /**
+   * Creates a runner. A URL or target is connected lazily, on the first command,
+   * and the connection kept until `close()`.
+   *
    * @param source A URL (`postgres://...` or `pglite:PATH`), a target, an
    *   open {@link Driver}, or a postgres.js instance (one of its connections
    *   is reserved for each command).

@@ -76,6 +76,11 @@ try {
   if (userArgs.length === 0) {
     await check("deno fmt --check", deno, ["fmt", "--check"]);
     await check("deno lint", deno, ["lint"]);
+    await check("deno doc --lint mod.ts (every export documented)", deno, [
+      "doc",
+      "--lint",
+      "mod.ts",
+    ]);
   }
   const tests = await run(deno, ["test", "-A", ...(userArgs.length ? userArgs : ["tests/"])], env);
   count(tests.output, tests.code);
