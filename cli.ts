@@ -14,7 +14,6 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { DEFAULTS, VERSION } from "./lib/config.ts";
-import { createMigration } from "./lib/create.ts";
 import {
   DataBridgeError,
   ExitCode,
@@ -55,18 +54,15 @@ import {
 } from "./lib/cli_args.ts";
 import { connect } from "./lib/connect.ts";
 import { classify } from "./lib/classify.ts";
-import {
-  formatLintGithub,
-  formatLintText,
-  lintFiles,
-  type LintLevel,
-  lintLevels,
-} from "./lib/lint.ts";
+import type { LintLevel } from "./lib/lint.ts";
+import type { Migration } from "./lib/migration.ts";
 import { loadMigrations } from "./lib/load.ts";
-import { renderSchema, snapshotSchema } from "./lib/schema.ts";
-import { checkSum, sumEntries, sumPath, sumProblem, writeSum } from "./lib/sum.ts";
-import { planVerify, readTargetHistory, verifyMigrations } from "./lib/verify.ts";
-import { formatVerification, formatVerifySummary } from "./lib/verify_format.ts";
+
+// Modules only some commands need are loaded by them: a deploy's `status`
+// or `apply` does not pay for lint, verify, schema or sum code it never runs.
+const lintModule = () => import("./lib/lint.ts");
+const sumModule = () => import("./lib/sum.ts");
+const verifyModule = () => import("./lib/verify.ts");
 
 /** What each command runs. */
 const HANDLERS: Record<string, (ctx: Context) => Promise<number>> = {
@@ -233,9 +229,10 @@ function runner(ctx: Context, verb: string, chosen?: Target): MigrationRunner {
     },
   };
   const t = chosen ?? target(ctx);
+  const where = describeTarget(t, runtime.env);
   return new MigrationRunner(t, {
     ...options,
-    onEvent: (event) => progress(ctx, verb, event, describeTarget(t, runtime.env)),
+    onEvent: (event) => progress(ctx, verb, event, where),
   });
 }
 
@@ -352,17 +349,17 @@ async function runStatus(ctx: Context): Promise<number> {
 async function runApply(ctx: Context): Promise<number> {
   const dryRun = ctx.values["dry-run"] === true;
   const to = version(ctx.values, "to", false);
+  const check = await beforeApply(ctx);
   const r = runner(ctx, "apply");
-  try {
-    await checkBeforeApply(ctx, r, to);
-  } catch (error) {
-    await r.close();
-    throw error;
-  }
   const started = performance.now();
   let applied: string[];
   try {
-    applied = await r.apply(migrationsDir(ctx.values), { to, dryRun, signal: ctx.signal });
+    applied = await r.apply(migrationsDir(ctx.values), {
+      to,
+      dryRun,
+      signal: ctx.signal,
+      check,
+    });
   } catch (error) {
     failed(ctx);
     throw error;
@@ -443,7 +440,7 @@ async function runValidate(ctx: Context): Promise<number> {
   } finally {
     await r.close();
   }
-  const sum = noSum(ctx) ? null : await sumProblem(migrationsDir(ctx.values));
+  const sum = noSum(ctx) ? null : await (await sumModule()).sumProblem(migrationsDir(ctx.values));
   if (sum) report = { ...report, valid: false, problems: [...report.problems, sum] };
   if (ctx.json) {
     runtime.writeStdout(`${
@@ -583,6 +580,8 @@ function noSum(ctx: Context): boolean {
 async function createWithSum(ctx: Context, description: string): Promise<number> {
   const dir = migrationsDir(ctx.values);
   const useSum = !noSum(ctx);
+  const { sumPath, sumProblem, writeSum } = await sumModule();
+  const { createMigration } = await import("./lib/create.ts");
   if (useSum) {
     const problem = await sumProblem(dir).catch(() => null);
     if (problem) throw problem;
@@ -599,7 +598,7 @@ async function createWithSum(ctx: Context, description: string): Promise<number>
 }
 
 /** Rule levels from data-bridge.json and --error/--warn/--off. */
-function levelsOf(ctx: Context) {
+async function levelsOf(ctx: Context) {
   const overrides: Record<string, LintLevel> = {};
   for (const [flag, level] of [["error", "error"], ["warn", "warning"], ["off", "off"]] as const) {
     for (
@@ -608,31 +607,30 @@ function levelsOf(ctx: Context) {
       overrides[rule] = level;
     }
   }
-  return lintLevels(overrides);
+  return (await lintModule()).lintLevels(overrides);
 }
 
 /** apply refuses, before changing anything, a sum mismatch and lint errors in what it would run. */
-async function checkBeforeApply(ctx: Context, r: MigrationRunner, to: string | undefined) {
+async function beforeApply(ctx: Context) {
   const dir = migrationsDir(ctx.values);
-  const levels = ctx.values["no-lint"] === true ? null : levelsOf(ctx);
-  if (!noSum(ctx)) await checkSum(dir, await loadMigrations(dir));
-  if (levels === null) return;
-  const status = await r.status(dir);
-  const files = status.migrations
-    .filter((m) => m.state === "pending" && m.file && (to === undefined || m.version <= to))
-    .map((m) => m.file!);
-  const report = await lintFiles(files, levels);
-  const errors = report.findings.filter((f) => f.level === "error");
-  if (errors.length === 0) return;
-  const hint = "fix the migration, acknowledge with '-- lint:ignore RULE reason' above the " +
-    "statement, or run apply --no-lint";
-  throw ValidationError.of(errors.map((f) =>
-    new ValidationError(
-      "LINT_FAILED",
-      `${f.file}:${f.line}: lint error [${f.rule}] ${f.message}: ${f.why}; nothing was applied`,
-      { file: f.file, line: f.line, hint: `${f.fix}; or ${hint}` },
-    )
-  ));
+  const levels = ctx.values["no-lint"] === true ? null : await levelsOf(ctx);
+  return async (pending: readonly Migration[], all: readonly Migration[]): Promise<void> => {
+    if (!noSum(ctx)) await (await sumModule()).checkSum(dir, all);
+    if (levels === null || pending.length === 0) return;
+    const { lintFiles } = await lintModule();
+    const report = await lintFiles(pending.flatMap((m) => m.file ? [m.file] : []), levels);
+    const errors = report.findings.filter((f) => f.level === "error");
+    if (errors.length === 0) return;
+    const hint = "fix the migration, acknowledge with '-- lint:ignore RULE reason' above the " +
+      "statement, or run apply --no-lint";
+    throw ValidationError.of(errors.map((f) =>
+      new ValidationError(
+        "LINT_FAILED",
+        `${f.file}:${f.line}: lint error [${f.rule}] ${f.message}: ${f.why}; nothing was applied`,
+        { file: f.file, line: f.line, hint: `${f.fix}; or ${hint}` },
+      )
+    ));
+  };
 }
 
 async function runVerify(ctx: Context): Promise<number> {
@@ -640,7 +638,9 @@ async function runVerify(ctx: Context): Promise<number> {
   const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
   const all = ctx.values.all === true;
   const migrations = await loadMigrations(dir);
-  if (!noSum(ctx)) await checkSum(dir, migrations);
+  const { planVerify, readTargetHistory, verifyMigrations } = await verifyModule();
+  const { formatVerification, formatVerifySummary } = await import("./lib/verify_format.ts");
+  if (!noSum(ctx)) await (await sumModule()).checkSum(dir, migrations);
   const history = all ? [] : await readTargetHistory(target(ctx), table, driverOptions(ctx));
   const plan = planVerify(migrations, history, all);
   const c = ctx.out;
@@ -666,7 +666,8 @@ async function runLint(ctx: Context): Promise<number> {
   if (!["text", "json", "github"].includes(format)) {
     throw new UsageError("USAGE", `--format must be text, json or github, got '${format}'`);
   }
-  const levels = levelsOf(ctx);
+  const levels = await levelsOf(ctx);
+  const { formatLintGithub, formatLintText, lintFiles } = await lintModule();
   let files: string[];
   if (ctx.positionals.length) {
     if (ctx.values.all) throw new UsageError("USAGE", "give files or --all, not both");
@@ -677,9 +678,10 @@ async function runLint(ctx: Context): Promise<number> {
     if (migrations === null || ctx.values.all) {
       // Invalid files are reported as findings; lint reads them one by one.
       // With an invalid file the pending set is unknown: every file is linted.
-      files = (await sumEntries(dir)).map((e) => join(dir, e.name));
+      files = (await (await sumModule()).sumEntries(dir)).map((e) => join(dir, e.name));
     } else {
       const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
+      const { readTargetHistory } = await verifyModule();
       const history = await readTargetHistory(target(ctx), table, driverOptions(ctx));
       files = classify(migrations, history)
         .filter((e) => e.state === "pending" && e.file)
@@ -699,6 +701,7 @@ async function runLint(ctx: Context): Promise<number> {
 
 async function runSchema(ctx: Context): Promise<number> {
   const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
+  const { renderSchema, snapshotSchema } = await import("./lib/schema.ts");
   const driver = await connect(target(ctx), driverOptions(ctx));
   try {
     const snapshot = await snapshotSchema(driver, { exclude: [table] });
@@ -710,6 +713,7 @@ async function runSchema(ctx: Context): Promise<number> {
 }
 
 async function runSum(ctx: Context): Promise<number> {
+  const { writeSum } = await sumModule();
   const { path, files } = await writeSum(migrationsDir(ctx.values));
   runtime.writeStdout(
     ctx.json

@@ -119,7 +119,7 @@ export {
   type TokenKind,
 } from "./lib/lexer.ts";
 export { type StatementKind, statementKind } from "./lib/statement_kind.ts";
-export type { Driver, DriverOptions, Queryable, Row } from "./lib/driver.ts";
+export type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./lib/driver.ts";
 export { connect } from "./lib/connect.ts";
 export {
   loadPGliteAssets,

@@ -3,8 +3,14 @@
  * after dropping a UTF-8 byte order mark and turning CRLF and lone CR into
  * LF, so a Windows checkout of the same file has the same checksum.
  *
+ * Hashing is `node:crypto`'s `createHash`, present in Deno, Bun and Node:
+ * about 5 µs a file against 25-45 µs for Web Crypto's asynchronous
+ * `crypto.subtle.digest` (measured on 1,000 migration files; see
+ * bench/README.md), which adds up at 10,000 files.
+ *
  * @module
  */
+import { createHash } from "node:crypto";
 
 /**
  * Normalises a migration file's text the way checksums see it: no leading
@@ -23,8 +29,6 @@ export function normalizeText(text: string): string {
   return noBom.includes("\r") ? noBom.replace(/\r\n?/g, "\n") : noBom;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /**
  * SHA-256 of text, as 64 lowercase hex characters, after
  * {@link normalizeText}.
@@ -39,10 +43,21 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
  * console.log(unix === windows, unix.length); // true 64
  * ```
  */
-export async function checksum(text: string): Promise<string> {
-  const bytes = new TextEncoder().encode(normalizeText(text));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let out = "";
-  for (const byte of digest) out += HEX[byte];
-  return out;
+export function checksum(text: string): Promise<string> {
+  return Promise.resolve(checksumSync(text));
+}
+
+/**
+ * {@link checksum}, synchronously.
+ *
+ * @param text File content (a BOM and CR line endings are ignored).
+ * @returns The checksum.
+ * @example
+ * ```ts
+ * import { checksumSync } from "./checksum.ts";
+ * console.log(checksumSync("-- UP\nSELECT 1;\n") === checksumSync("-- UP\r\nSELECT 1;\r\n")); // true
+ * ```
+ */
+export function checksumSync(text: string): string {
+  return createHash("sha256").update(normalizeText(text), "utf8").digest("hex");
 }

@@ -32,6 +32,16 @@ export interface Queryable {
   exec(script: string): Promise<void>;
 }
 
+/** One statement of {@link Driver.atomic}. */
+export interface TransactionStatement {
+  /** SQL: one statement with `$n` parameters, or with `script` any number without. */
+  sql: string;
+  /** Values for the parameters. */
+  params?: readonly unknown[];
+  /** Run as a script (simple query, several statements, no parameters). */
+  script?: boolean;
+}
+
 /** A database session. */
 export interface Driver extends Queryable {
   /** What kind of database this is, for messages. */
@@ -48,6 +58,18 @@ export interface Driver extends Queryable {
    * @throws Whatever `fn` throws, after the rollback.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs statements in one transaction, all of them or none: `BEGIN`, the
+   * statements and `COMMIT` go to the server together, in one round trip
+   * where the driver can. When a statement fails, PostgreSQL turns the
+   * `COMMIT` into a rollback and that statement's error is thrown.
+   *
+   * @param statements What to run, in order.
+   * @returns Each statement's rows (empty for scripts).
+   * @throws {DatabaseError} The first statement's error; the transaction
+   *   was rolled back.
+   */
+  atomic(statements: readonly TransactionStatement[]): Promise<Row[][]>;
   /**
    * Tries once to take the migration lock, without waiting.
    *

@@ -7,7 +7,7 @@
  * @module
  */
 import { DEFAULTS } from "./config.ts";
-import type { Driver, Queryable } from "./driver.ts";
+import type { Driver, Queryable, TransactionStatement } from "./driver.ts";
 import { DatabaseError, DataBridgeError, MigrationError, RuntimeError } from "./errors.ts";
 import { deleteHistorySql, insertHistorySql } from "./history.ts";
 import { qualifiedName, type TableName } from "./ident.ts";
@@ -36,6 +36,12 @@ export interface ExecuteSettings {
   lockTable?: TableName;
   /** Seconds to wait for the lock row. */
   lockWaitSeconds?: number;
+  /**
+   * The session lock is held, so no other run changes the history meanwhile:
+   * a DOWN and the deletion of its row can be committed without the client
+   * first checking that the row was there.
+   */
+  sessionLock?: boolean;
   /** Called before each retry. */
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
   /** Called once when the lock row is busy. */
@@ -83,6 +89,10 @@ export async function executeMigration(
   for (let attempt = 0;; attempt++) {
     const started = performance.now();
     try {
+      if (canPipeline(direction, settings)) {
+        await driver.atomic(statements(direction, m, settings));
+        return { ms: performance.now() - started, skipped: false };
+      }
       const skipped = await driver.transaction(async (tx) => {
         if (settings.lockTable) {
           const state = await lockRow(tx, direction, m, settings);
@@ -126,26 +136,52 @@ export async function executeMigration(
   }
 }
 
-/** The section, its settings and its history row, sent together in one round trip. */
+/**
+ * Whether the whole transaction, COMMIT included, can be sent at once: an
+ * UP's history row either is inserted or fails in the server; a DOWN's row
+ * can only vanish meanwhile without the session lock. With the lock row
+ * (`--lock-mode table`) the client decides inside the transaction.
+ */
+function canPipeline(direction: Direction, settings: ExecuteSettings): boolean {
+  return !settings.lockTable && (direction === "up" || settings.sessionLock === true);
+}
+
+/** The transaction's statements: its limits, the section and its history row. */
+function statements(
+  direction: Direction,
+  m: Migration,
+  settings: ExecuteSettings,
+): TransactionStatement[] {
+  return [
+    {
+      sql: "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+      params: [
+        settings.lockTimeout ?? DEFAULTS.lockTimeout,
+        settings.statementTimeout ?? DEFAULTS.statementTimeout,
+      ],
+    },
+    { sql: direction === "up" ? m.up : m.down, script: true },
+    direction === "up"
+      ? {
+        sql: insertHistorySql(settings.table),
+        params: [m.version, m.description, m.checksum, null],
+      }
+      : { sql: deleteHistorySql(settings.table), params: [m.version] },
+  ];
+}
+
+/** The section, its settings and its history row, sent together; COMMIT after a check. */
 async function runInTransaction(
   tx: Queryable,
   direction: Direction,
   m: Migration,
   settings: ExecuteSettings,
 ): Promise<void> {
-  const results = await Promise.allSettled([
-    tx.query(
-      "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
-      [
-        settings.lockTimeout ?? DEFAULTS.lockTimeout,
-        settings.statementTimeout ?? DEFAULTS.statementTimeout,
-      ],
+  const results = await Promise.allSettled(
+    statements(direction, m, settings).map((s) =>
+      s.script ? tx.exec(s.sql).then(() => []) : tx.query(s.sql, s.params)
     ),
-    tx.exec(direction === "up" ? m.up : m.down),
-    direction === "up"
-      ? tx.query(insertHistorySql(settings.table), [m.version, m.description, m.checksum, null])
-      : tx.query(deleteHistorySql(settings.table), [m.version]),
-  ]);
+  );
   const failed = results.find((r) => r.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
   const record = results[2] as PromiseFulfilledResult<unknown[]>;
@@ -271,7 +307,11 @@ export function describeFailure(
       `${file}: ${direction === "up" ? "migration" : "rollback of migration"} ${m.version} ` +
         `did not complete: ${error.message}; ` +
         (m.transactional
-          ? "PostgreSQL rolled its transaction back, so nothing of it was applied; run the command again"
+          // BEGIN, the section, the history row and COMMIT travel together:
+          // whether the server reached COMMIT before the session ended is
+          // unknown (it did not when it ended the session itself).
+          ? "PostgreSQL did not confirm its COMMIT; its changes and its history row were committed " +
+            "together or not at all: run status to see which, then run the command again"
           : "it ran outside a transaction, so some statements may have run; check before running it again"),
       { file: m.file ?? undefined, version: m.version, pgCode: error.pgCode, cause: error },
     );

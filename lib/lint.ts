@@ -27,7 +27,7 @@ import {
   type Tok,
 } from "./lint_rules.ts";
 import { locate } from "./location.ts";
-import { parseMigration } from "./migration.ts";
+import { parseMigrationSync } from "./migration.ts";
 import { statementKind } from "./statement_kind.ts";
 
 export { type RuleId, RULES } from "./lint_rules.ts";
@@ -161,11 +161,19 @@ export function lintLevels(
  * console.log(findings.map((f) => `${f.line} ${f.rule}`)); // ["2 index-not-concurrently"]
  * ```
  */
-export async function lintText(
+export function lintText(
   file: string,
   text: string,
   levels: LintLevels = { ...LINT_LEVELS } as LintLevels,
 ): Promise<LintFinding[]> {
+  try {
+    return Promise.resolve(lintTextSync(file, text, levels));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function lintTextSync(file: string, text: string, levels: LintLevels): LintFinding[] {
   const raw: { rule: RuleId; line: number; message: string }[] = [];
   let tokens: Token[];
   try {
@@ -178,7 +186,7 @@ export async function lintText(
   }
   if (MIGRATION_NAME_RE.test(basename(file))) {
     try {
-      await parseMigration({ name: basename(file), file, content: text });
+      parseMigrationSync({ name: basename(file), file, content: text });
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       // Reported by the rule concurrently-in-transaction, with more precision.
@@ -220,7 +228,9 @@ export async function lintFiles(
   levels: LintLevels = { ...LINT_LEVELS } as LintLevels,
 ): Promise<LintReport> {
   const findings: LintFinding[] = [];
-  for (const path of paths) {
+  for (const [i, path] of paths.entries()) {
+    // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
+    if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 0));
     let text: string;
     try {
       text = new TextDecoder().decode(readFileSync(path));
@@ -231,7 +241,7 @@ export async function lintFiles(
         { file: path },
       );
     }
-    findings.push(...await lintText(path, text, levels));
+    findings.push(...lintTextSync(path, text, levels));
   }
   return {
     files: [...paths],

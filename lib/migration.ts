@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { checksum, normalizeText } from "./checksum.ts";
+import { checksumSync, normalizeText } from "./checksum.ts";
 import { ValidationError } from "./errors.ts";
 import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
 import { locate } from "./location.ts";
@@ -164,9 +164,36 @@ export function decodeMigration(content: Uint8Array, file: string): string {
  * console.log(migration.version, migration.description); // "20250128_120000" "create users"
  * ```
  */
-export async function parseMigration(
+export function parseMigration(
   source: { name: string; file?: string; content: Uint8Array | string },
 ): Promise<Migration> {
+  try {
+    return Promise.resolve(parseMigrationSync(source));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * {@link parseMigration}, synchronously.
+ *
+ * @param source `name` is the file name (which gives the version), `file`
+ *   how errors name it (usually its path), `content` its bytes or text.
+ * @returns The migration.
+ * @throws {ValidationError} As {@link parseMigration}.
+ * @example
+ * ```ts
+ * import { parseMigrationSync } from "./migration.ts";
+ * const migration = parseMigrationSync({
+ *   name: "20250128_120000_init.sql",
+ *   content: "-- UP\nSELECT 1;\n-- DOWN\n",
+ * });
+ * console.log(migration.down === ""); // true: irreversible
+ * ```
+ */
+export function parseMigrationSync(
+  source: { name: string; file?: string; content: Uint8Array | string },
+): Migration {
   const file = source.file ?? source.name;
   const { version, slug } = parseFileName(source.name, file);
   const raw = typeof source.content === "string"
@@ -174,7 +201,7 @@ export async function parseMigration(
     : decodeMigration(source.content, file);
   const text = normalizeText(raw);
   const parsed = parseSections(text, file, version, slug.replaceAll("_", " "));
-  return { ...parsed, checksum: await checksum(text), file: source.file ?? null };
+  return { ...parsed, checksum: checksumSync(text), file: source.file ?? null };
 }
 
 /**

@@ -8,7 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseError, DataBridgeError, RuntimeError } from "./errors.ts";
-import type { Driver, DriverOptions, Queryable, Row } from "./driver.ts";
+import type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./driver.ts";
 import { acquireFileLock } from "./file_lock.ts";
 import { pgliteAssets } from "./pglite_assets.ts";
 
@@ -111,6 +111,20 @@ class PGliteDriver implements Driver {
     }
     await this.exec("COMMIT");
     return result;
+  }
+
+  atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
+    // One process, in memory: nothing to gain from pipelining.
+    return this.transaction(async (tx) => {
+      const results: Row[][] = [];
+      for (const s of statements) {
+        if (s.script) {
+          await tx.exec(s.sql);
+          results.push([]);
+        } else results.push(await tx.query(s.sql, s.params));
+      }
+      return results;
+    });
   }
 
   tryLock(): Promise<boolean> {

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
 import { DatabaseError, DataBridgeError, RuntimeError, UsageError } from "./errors.ts";
-import type { Driver, DriverOptions, Queryable, Row } from "./driver.ts";
+import type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./driver.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
 
@@ -107,6 +107,8 @@ class PostgresDriver implements Driver {
   #sslMode?: string;
   #lost = false;
   #checkInterval = true;
+  /** This session holds the migration lock. */
+  #locked = false;
   #running = new Set<Pending>();
 
   constructor(url: string, options: DriverOptions, reserved?: ReservedSql) {
@@ -249,25 +251,70 @@ class PostgresDriver implements Driver {
     return result;
   }
 
+  async atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
+    // Everything is written before any answer is read: one round trip. A
+    // client killed meanwhile commits nothing: client_connection_check_interval
+    // makes the server abort the statement running and drop the rest.
+    const sent = [
+      this.exec("BEGIN").then(() => []),
+      ...statements.map((s) =>
+        s.script ? this.exec(s.sql).then(() => []) : this.query(s.sql, s.params ?? [])
+      ),
+      this.exec("COMMIT").then(() => []),
+    ];
+    const results = await Promise.allSettled(sent);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return results.slice(1, -1).map((r) => (r as PromiseFulfilledResult<Row[]>).value);
+  }
+
   async tryLock(): Promise<boolean> {
     const [row] = await this.query<{ locked: boolean }>(
       "SELECT pg_try_advisory_lock($1::bigint) AS locked",
       [LOCK_KEY],
     );
+    if (row.locked === true) this.#locked = true;
     return row.locked === true;
   }
 
   async unlock(): Promise<void> {
-    if (this.#lost) return;
+    if (this.#lost || !this.#locked) return;
+    this.#locked = false;
     await this.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
   }
 
   async cancel(): Promise<void> {
-    await Promise.all([...this.#running].map((q) => q.cancel()));
+    if (!this.#established) {
+      // Nothing was sent yet: take every query out of the queue, so none
+      // of them runs later on its own.
+      await Promise.all([...this.#running].map((q) => q.cancel()));
+      return;
+    }
+    // One cancel request stops whatever the session is running; statements
+    // pipelined behind it fail in the aborted transaction and its COMMIT
+    // becomes a rollback. (Cancelling each pipelined query too would make
+    // postgres.js pair answers with the wrong queries.)
+    const [oldest] = this.#running;
+    await oldest?.cancel();
   }
 
   async close(): Promise<void> {
-    if (this.#owned) await (this.#sql as Sql).end({ timeout: 5 });
+    // A run abandoned midway (its files turned out bad while it connected)
+    // may still have queries on their way, one of them taking the lock: they
+    // finish and the lock is released first, so the next run does not find it
+    // held by a session that is still ending. Bounded: the session's end
+    // releases the lock anyway.
+    if (this.#running.size || this.#locked) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#running]).then(() => this.unlock()).catch(() => {}),
+        new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
+      ]);
+      clearTimeout(timer);
+    }
+    // Terminate is sent and the socket closed at once: waiting for the
+    // server to close its end too costs ~15 ms of every run and adds nothing.
+    if (this.#owned) await (this.#sql as Sql).end({ timeout: 0 });
     else (this.#sql as ReservedSql).release();
   }
 

@@ -39,7 +39,7 @@ import {
   updateChecksumSql,
 } from "./history.ts";
 import { parseTableName, qualifiedName, type TableName } from "./ident.ts";
-import { loadMigrations, type LoadOptions, readMigrations } from "./load.ts";
+import { loadMigrations, type LoadOptions, readMigrations, type ReadResult } from "./load.ts";
 import { type LockHolder, withLock } from "./lock.ts";
 import type { Migration } from "./migration.ts";
 import { parseTarget, type Target } from "./target.ts";
@@ -96,6 +96,13 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** Stops the run: the migration in progress is cancelled and rolled back. */
   signal?: AbortSignal;
+  /**
+   * Called under the lock with the migrations about to be applied (and
+   * every migration), before anything changes, not even the creation of
+   * the tracking table; throwing refuses the run. The CLI lints them and
+   * checks the sum file here, for a dry run too.
+   */
+  check?: (pending: readonly Migration[], all: readonly Migration[]) => void | Promise<void>;
 }
 
 /** Options of {@link MigrationRunner.rollback}. */
@@ -253,9 +260,14 @@ export class MigrationRunner {
    * @throws {ValidationError} When a migration file is invalid.
    */
   async status(source: MigrationSource): Promise<StatusReport> {
-    const migrations = await this.#migrations(source);
-    const history = await this.#session((driver) => this.#readHistory(driver));
-    return statusReport(classify(migrations, history?.rows ?? []));
+    return await this.#withFiles(
+      () => this.#migrations(source),
+      (files) =>
+        this.#session(async (driver) => {
+          const history = await this.#readHistory(driver);
+          return statusReport(classify(await files, history?.rows ?? []));
+        }),
+    );
   }
 
   /**
@@ -264,7 +276,7 @@ export class MigrationRunner {
    * rolled back; migrations applied before it stay applied.
    *
    * @param source Directory or migrations.
-   * @param options `to`, `dryRun`, `signal`.
+   * @param options `to`, `dryRun`, `signal`, `check`.
    * @returns Versions applied (or that would be, with `dryRun`).
    * @throws {ValidationError} For invalid files, or when an applied migration
    *   was modified or is missing (nothing runs).
@@ -272,25 +284,31 @@ export class MigrationRunner {
    *   versions applied before it.
    */
   async apply(source: MigrationSource, options: ApplyOptions = {}): Promise<string[]> {
-    const migrations = await this.#migrations(source);
-    // An unknown --to is refused before the tracking table is created.
-    if (options.to !== undefined) planApply(classify(migrations, []), { to: options.to });
-    return await this.#session((driver) =>
-      this.#guard(driver, options.signal, async () => {
-        const entries = await this.#entries(driver, migrations, !options.dryRun);
-        const plan = planApply(entries, { to: options.to });
-        if (options.dryRun) return plan.pending.map((m) => m.version);
-        const newest = entries.filter((e) => e.row).at(-1)?.version;
-        for (const m of plan.outOfOrder) {
-          this.#emit({
-            type: "warning",
-            message: `${
-              m.file ?? m.version
-            } is older than the newest applied migration ${newest}; applying it anyway (merged from another branch?)`,
-          });
-        }
-        return await this.#run(driver, "up", plan.pending, options.signal);
-      })
+    return await this.#withFiles(
+      () => this.#migrations(source),
+      (files) =>
+        this.#lockedSession(files, options.signal, async (driver, loaded) => {
+          const history = await this.#readHistory(driver);
+          const migrations = loaded;
+          const entries = checkedEntries(migrations, history);
+          const plan = planApply(entries, { to: options.to });
+          await options.check?.(plan.pending, migrations);
+          if (options.dryRun) return plan.pending.map((m) => m.version);
+          // Table mode also needs its lock table, which a history made in session mode lacks.
+          if (history === null || !history.current || this.#lockMode === "table") {
+            await this.#ensureTables(driver);
+          }
+          const newest = entries.filter((e) => e.row).at(-1)?.version;
+          for (const m of plan.outOfOrder) {
+            this.#emit({
+              type: "warning",
+              message: `${
+                m.file ?? m.version
+              } is older than the newest applied migration ${newest}; applying it anyway (merged from another branch?)`,
+            });
+          }
+          return await this.#run(driver, "up", plan.pending, options.signal);
+        }),
     );
   }
 
@@ -310,16 +328,17 @@ export class MigrationRunner {
     stepsOrOptions: number | RollbackOptions = DEFAULTS.rollbackSteps,
   ): Promise<string[]> {
     const options = typeof stepsOrOptions === "number" ? { steps: stepsOrOptions } : stepsOrOptions;
-    const migrations = await this.#migrations(source);
-    return await this.#session((driver) =>
-      this.#guard(driver, options.signal, async () => {
-        const entries = await this.#entries(driver, migrations, false);
-        const steps = planRollback(entries, options);
-        if (options.dryRun) return steps.map((s) => s.migration.version);
-        // A history made in session mode has no lock table yet.
-        if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
-        return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
-      })
+    return await this.#withFiles(
+      () => this.#migrations(source),
+      (files) =>
+        this.#lockedSession(files, options.signal, async (driver, loaded) => {
+          const history = await this.#readHistory(driver);
+          const steps = planRollback(checkedEntries(loaded, history), options);
+          if (options.dryRun) return steps.map((s) => s.migration.version);
+          // A history made in session mode has no lock table yet.
+          if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
+          return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
+        }),
     );
   }
 
@@ -337,29 +356,38 @@ export class MigrationRunner {
     source: MigrationSource,
     options: { database?: boolean } = {},
   ): Promise<ValidationReport> {
-    const { migrations, problems, brokenVersions } = typeof source === "string"
-      ? await readMigrations(source, this.#options.load)
-      : { migrations: await this.#migrations(source), problems: [], brokenVersions: [] };
-    const report: ValidationReport = {
-      valid: true,
-      problems,
-      migrations: migrations.length,
+    const read = (): Promise<ReadResult> =>
+      typeof source === "string"
+        ? readMigrations(source, this.#options.load)
+        : this.#migrations(source).then((migrations) => ({
+          migrations,
+          problems: [],
+          brokenVersions: [],
+        }));
+    const report = (files: ReadResult): ValidationReport => ({
+      valid: files.problems.length === 0,
+      problems: files.problems,
+      migrations: files.migrations.length,
       checkedDatabase: false,
       applied: [],
       pending: [],
-    };
-    if (options.database !== false) {
-      const history = await this.#session((driver) => this.#readHistory(driver));
-      const broken = new Set(brokenVersions);
-      const rows = (history?.rows ?? []).filter((row) => !broken.has(row.version));
-      const entries = classify(migrations, rows);
-      problems.push(...historyProblems(entries));
-      report.checkedDatabase = true;
-      report.applied = entries.filter((e) => e.row).map((e) => e.version);
-      report.pending = entries.filter((e) => e.state === "pending").map((e) => e.version);
-    }
-    report.valid = problems.length === 0;
-    return report;
+    });
+    if (options.database === false) return report(await read());
+    return await this.#withFiles(read, (files) =>
+      this.#session(async (driver) => {
+        const history = await this.#readHistory(driver);
+        const { migrations, problems, brokenVersions } = await files;
+        const broken = new Set(brokenVersions);
+        const rows = (history?.rows ?? []).filter((row) => !broken.has(row.version));
+        const entries = classify(migrations, rows);
+        const result = report(await files);
+        problems.push(...historyProblems(entries));
+        result.valid = problems.length === 0;
+        result.checkedDatabase = true;
+        result.applied = entries.filter((e) => e.row).map((e) => e.version);
+        result.pending = entries.filter((e) => e.state === "pending").map((e) => e.version);
+        return result;
+      }));
   }
 
   /**
@@ -374,22 +402,23 @@ export class MigrationRunner {
    * @throws {ValidationError} When a migration file is invalid.
    */
   async repair(source: MigrationSource, options: RepairOptions = {}): Promise<RepairChange[]> {
-    const migrations = await this.#migrations(source);
-    return await this.#session((driver) =>
-      this.#guard(driver, undefined, async () => {
-        const history = await this.#readHistory(driver);
-        const changes = planRepair(classify(migrations, history?.rows ?? []), options);
-        if (options.dryRun || changes.length === 0) return changes;
-        if (options.confirm && !(await options.confirm(changes))) return [];
-        await driver.transaction(async (tx) => {
-          for (const change of changes) {
-            await (change.action === "checksum"
-              ? tx.query(updateChecksumSql(this.#table), [change.version, change.to])
-              : tx.query(deleteHistorySql(this.#table), [change.version]));
-          }
-        });
-        return changes;
-      })
+    return await this.#withFiles(
+      () => this.#migrations(source),
+      (files) =>
+        this.#lockedSession(files, undefined, async (driver, loaded) => {
+          const history = await this.#readHistory(driver);
+          const changes = planRepair(classify(loaded, history?.rows ?? []), options);
+          if (options.dryRun || changes.length === 0) return changes;
+          if (options.confirm && !(await options.confirm(changes))) return [];
+          await driver.transaction(async (tx) => {
+            for (const change of changes) {
+              await (change.action === "checksum"
+                ? tx.query(updateChecksumSql(this.#table), [change.version, change.to])
+                : tx.query(deleteHistorySql(this.#table), [change.version]));
+            }
+          });
+          return changes;
+        }),
     );
   }
 
@@ -404,20 +433,21 @@ export class MigrationRunner {
    * @throws {ValidationError} `ALREADY_APPLIED` when any of them is recorded.
    */
   async baseline(source: MigrationSource, version: string): Promise<string[]> {
-    const migrations = await this.#migrations(source);
-    return await this.#session((driver) =>
-      this.#guard(driver, undefined, async () => {
-        const history = await this.#readHistory(driver);
-        const selected = planBaseline(classify(migrations, history?.rows ?? []), version);
-        if (history === null || !history.current) await this.#ensureTables(driver);
-        await driver.transaction(async (tx) => {
-          const sql = baselineHistorySql(this.#table);
-          await Promise.all(
-            selected.map((m) => tx.query(sql, [m.version, m.description, m.checksum])),
-          );
-        });
-        return selected.map((m) => m.version);
-      })
+    return await this.#withFiles(
+      () => this.#migrations(source),
+      (files) =>
+        this.#lockedSession(files, undefined, async (driver, loaded) => {
+          const history = await this.#readHistory(driver);
+          const selected = planBaseline(classify(loaded, history?.rows ?? []), version);
+          if (history === null || !history.current) await this.#ensureTables(driver);
+          await driver.transaction(async (tx) => {
+            const sql = baselineHistorySql(this.#table);
+            await Promise.all(
+              selected.map((m) => tx.query(sql, [m.version, m.description, m.checksum])),
+            );
+          });
+          return selected.map((m) => m.version);
+        }),
     );
   }
 
@@ -458,22 +488,52 @@ export class MigrationRunner {
     return list.sort((a, b) => (a.version < b.version ? -1 : 1));
   }
 
-  /** Reads history, creating the table when `create`, and refuses a bad history. */
-  async #entries(
-    driver: Driver,
-    migrations: Migration[],
-    create: boolean,
-  ): Promise<MigrationStatusEntry[]> {
-    let history = await this.#readHistory(driver);
-    // Table mode also needs its lock table, which a history made in session mode lacks.
-    if (create && (history === null || !history.current || this.#lockMode === "table")) {
-      await this.#ensureTables(driver);
-      history ??= { rows: [], current: true };
+  /**
+   * Runs `work`, which starts on the database at once (connecting, locking,
+   * reading the history), while the files are read: the two overlap. A
+   * problem in the files is reported without waiting for the database, and
+   * wins over the database's own error.
+   */
+  async #withFiles<F, T>(
+    load: () => Promise<F>,
+    work: (files: Promise<F>) => Promise<T>,
+  ): Promise<T> {
+    let hand!: (files: Promise<F>) => void;
+    const files = new Promise<F>((resolve) => (hand = resolve));
+    files.catch(() => {}); // reported below, whether or not `work` reaches it
+    const running = work(files);
+    running.catch(() => {});
+    const loading = load();
+    hand(loading);
+    try {
+      await loading;
+    } catch (problem) {
+      // Stop waiting for a database that may not answer; `work` sees the
+      // same problem when it reaches the files.
+      if (this.#driver) await this.close();
+      await running.catch(() => {});
+      throw problem;
     }
-    const entries = classify(migrations, history?.rows ?? []);
-    const problems = historyProblems(entries);
-    if (problems.length) throw ValidationError.of(problems);
-    return entries;
+    return await running;
+  }
+
+  /**
+   * The session, connected while the files are read, then the lock, taken
+   * only once the files are known good: bad files never hold the lock or
+   * wait for it. File problems are reported before connection problems.
+   */
+  #lockedSession<F, T>(
+    files: Promise<F>,
+    signal: AbortSignal | undefined,
+    fn: (driver: Driver, loaded: F) => Promise<T>,
+  ): Promise<T> {
+    return this.#session(async (driver) => {
+      const connected = driver.query("SELECT 1");
+      connected.catch(() => {});
+      const loaded = await files;
+      await connected;
+      return await this.#guard(driver, signal, () => fn(driver, loaded));
+    });
   }
 
   async #readHistory(driver: Driver): Promise<History | null> {
@@ -539,6 +599,7 @@ export class MigrationRunner {
       statementTimeout: this.#options.statementTimeout,
       lockRetries: this.#options.lockRetries,
       lockTable: this.#lockMode === "table" ? lockTableName(this.#table) : undefined,
+      sessionLock: this.#lockMode === "session",
       lockWaitSeconds: this.#options.lockWaitSeconds,
     };
     const done: string[] = [];
@@ -609,6 +670,17 @@ export class MigrationRunner {
   #emit(event: RunEvent): void {
     this.#options.onEvent?.(event);
   }
+}
+
+/** Classifies, refusing a history that disagrees with the files (modified or missing). */
+function checkedEntries(
+  migrations: Migration[],
+  history: History | null,
+): MigrationStatusEntry[] {
+  const entries = classify(migrations, history?.rows ?? []);
+  const problems = historyProblems(entries);
+  if (problems.length) throw ValidationError.of(problems);
+  return entries;
 }
 
 function isDriver(source: DatabaseSource): source is Driver {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isatty } from "node:tty";
 import process from "node:process";
 import { writeSync } from "node:fs";
 
@@ -115,7 +116,8 @@ function writeAll(fd: number, text: string): void {
  * ```
  */
 export function isTerminal(stream: "stdout" | "stderr" | "stdin"): boolean {
-  return Boolean((process[stream] as { isTTY?: boolean }).isTTY);
+  // isatty, not process.stdout.isTTY: making the stream object costs Bun ~20 ms.
+  return isatty(stream === "stdin" ? 0 : stream === "stdout" ? 1 : 2);
 }
 
 /**

@@ -23,6 +23,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { createHash } from "node:crypto";
 import { checksum } from "./checksum.ts";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
@@ -35,13 +36,8 @@ export interface SumEntry {
   checksum: string;
 }
 
-const encoder = new TextEncoder();
-
-async function sha256(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-  let binary = "";
-  for (const byte of digest) binary += String.fromCharCode(byte);
-  return btoa(binary);
+function sha256(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("base64");
 }
 
 /**
@@ -56,16 +52,16 @@ async function sha256(text: string): Promise<string> {
  * console.log(text.split("\n")[1].startsWith("20250101_000000_a.sql h1:")); // true
  * ```
  */
-export async function renderSum(entries: readonly SumEntry[]): Promise<string> {
+export function renderSum(entries: readonly SumEntry[]): Promise<string> {
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const lines: string[] = [];
   let previous = "";
   for (const entry of sorted) {
-    previous = await sha256(`${previous}\n${entry.name}\n${entry.checksum}`);
+    previous = sha256(`${previous}\n${entry.name}\n${entry.checksum}`);
     lines.push(`${entry.name} h1:${previous}`);
   }
   const list = lines.map((line) => `${line}\n`).join("");
-  return `h1:${await sha256(list)}\n${list}`;
+  return Promise.resolve(`h1:${sha256(list)}\n${list}`);
 }
 
 /**

@@ -104,7 +104,7 @@ Deno.test("a backend terminated mid-migration: exit 1 naming the migration, noth
     assertEquals(result.code, 1);
     assertMatch(
       result.stderr,
-      /error: migrations\/20250128_130000_slow\.sql: migration 20250128_130000 did not complete: the connection to .* was lost.*PostgreSQL rolled its transaction back, so nothing of it was applied/,
+      /error: migrations\/20250128_130000_slow\.sql: migration 20250128_130000 did not complete: the connection to .* was lost.*PostgreSQL did not confirm its COMMIT; its changes and its history row were committed together or not at all: run status to see which/,
     );
     assertMatch(result.stderr, /applied before the failure: 20250128_120000/);
     assertEquals(await state(db.url), { made: null, rows: ["20250128_120000"] });

@@ -1,0 +1,11 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { lintFiles } from "./lib/lint.ts";
+const dir = process.argv[2];
+const files = readdirSync(dir).filter((n) => n.endsWith(".sql")).sort().map((n) => join(dir, n));
+let t = performance.now();
+const r = await lintFiles(files, {} as never);
+console.log("lint", files.length, (performance.now() - t).toFixed(1), r.findings.length);
+t = performance.now();
+await lintFiles(files, {} as never);
+console.log("lint again", (performance.now() - t).toFixed(1));

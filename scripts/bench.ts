@@ -1,0 +1,506 @@
+/**
+ * The benchmark (`deno task bench`): data-bridge against the floor of the
+ * PostgreSQL wire, measured side by side in one run on one server. Prints
+ * a markdown table with PASS/FAIL for each target, writes
+ * `bench/results.json` and the results section of `bench/README.md`.
+ *
+ * Server: `BENCH_DATABASE_URL` (a superuser URL: each run creates and drops
+ * its databases), else a throwaway cluster like the test command's.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { build, DIST } from "./build.ts";
+import { CAN_MEASURE_RSS, measure, type Sample, summarize, type Summary } from "./bench_measure.ts";
+import { type WorkloadFiles, type WorkloadKind, writeWorkload } from "./bench_workloads.ts";
+import { findPgBin, startCluster } from "./pg_cluster.ts";
+import { REPO_ROOT, toolPath } from "./tools.ts";
+
+const USAGE = `Usage: deno task bench [--runs N] [--only W1,W2,...] [--binary PATH] [--no-write]
+
+Runs W1-W5 (see bench/README.md) against BENCH_DATABASE_URL, else a throwaway
+cluster, beside psql floors measured in the same run.
+
+  --runs N        runs per figure (default 5, at least 3)
+  --only LIST     workloads to run, e.g. W1,W4
+  --binary PATH   the executable to measure (default: build dist/data-bridge)
+  --no-write      print only; leave bench/results.json and bench/README.md
+`;
+
+/** A target a figure must meet. */
+type Target =
+  | { kind: "ratio"; max: number }
+  | { kind: "ms"; max: number }
+  | { kind: "rss"; maxMb: number }
+  | { kind: "growth"; max: number };
+
+/** One line of the results table. */
+interface Row {
+  workload: string;
+  what: string;
+  command: string;
+  tool: Summary;
+  floor: (Summary & { name: string }) | null;
+  /** tool median / floor median, or growth for linearity rows. */
+  ratio: number | null;
+  target: Target | null;
+  pass: boolean | null;
+}
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    runs: { type: "string", default: "5" },
+    only: { type: "string" },
+    binary: { type: "string" },
+    "no-write": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const RUNS = Number(values.runs);
+if (!Number.isInteger(RUNS) || RUNS < 3) {
+  process.stderr.write(`--runs ${values.runs}: give a whole number of at least 3\n`);
+  process.exit(2);
+}
+const ONLY = new Set((values.only ?? "W1,W2,W3,W4,W5").split(",").map((w) => w.trim()));
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const PSQL = join(findPgBin(), "psql");
+const DENO = toolPath("deno");
+const CLI = join(REPO_ROOT, "cli.ts");
+const work = mkdtempSync(join(tmpdir(), "data-bridge-bench-"));
+
+/** The children's environment: ours without anything pointing at a database. */
+const ENV: Record<string, string> = {};
+for (const [k, v] of Object.entries(process.env)) {
+  if (v !== undefined && k !== "DATABASE_URL" && !/^PG[A-Z]/.test(k)) ENV[k] = v;
+}
+ENV.NO_COLOR = "1";
+
+let stopCluster = () => {};
+let adminUrl = process.env.BENCH_DATABASE_URL ?? "";
+if (!adminUrl) {
+  log("starting a throwaway PostgreSQL cluster");
+  const cluster = await startCluster();
+  adminUrl = cluster.url;
+  stopCluster = () => cluster.stop();
+}
+
+function cleanup() {
+  rmSync(work, { recursive: true, force: true });
+  stopCluster();
+}
+process.on("exit", cleanup);
+
+/** Runs psql untimed (setup and checks); returns its output. */
+function psql(url: string, sql: string): string {
+  const result = spawnSync(
+    PSQL,
+    [url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
+    {
+      env: ENV,
+      encoding: "utf8",
+    },
+  );
+  if (result.status !== 0) throw new Error(`psql -c ${sql}: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+let databases = 0;
+/** A new empty database; its URL. */
+function freshDatabase(): string {
+  const name = `bench_${process.pid}_${++databases}`;
+  psql(adminUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function dropDatabase(url: string) {
+  psql(adminUrl, `DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+}
+
+/** How data-bridge is started. */
+interface Tool {
+  name: string;
+  argv(args: string[]): [string, string[]];
+}
+
+const BINARY_DEFAULT = join(DIST, "data-bridge");
+if (!values.binary) {
+  log("building dist/data-bridge (deno task build)");
+  build({ platforms: [], compiler: "bun", noBinary: false }, log);
+}
+const binaryPath = values.binary ?? BINARY_DEFAULT;
+if (!existsSync(binaryPath)) throw new Error(`${binaryPath} does not exist`);
+const BINARY: Tool = { name: "data-bridge (binary)", argv: (a) => [binaryPath, a] };
+const DENO_RUN: Tool = {
+  name: "deno run cli.ts",
+  argv: (a) => [DENO, ["run", "-A", "--quiet", CLI, ...a]],
+};
+
+function runTool(tool: Tool, args: string[], url: string, dir: string): Sample {
+  const [file, argv] = tool.argv([...args, "--database-url", url, "--migrations-dir", dir]);
+  return measure(file, argv, { env: ENV, cwd: work });
+}
+
+function runPsqlFile(url: string, file: string): Sample {
+  return measure(PSQL, [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", file], { env: ENV });
+}
+
+function selectOne(url: string): Sample {
+  return measure(PSQL, [url, "-X", "-q", "-c", "SELECT 1"], { env: ENV });
+}
+
+function expectRecorded(url: string, n: number, after: string) {
+  const got = Number(psql(url, "SELECT count(*) FROM _migrations"));
+  if (got !== n) throw new Error(`after ${after}: ${got} migrations recorded, expected ${n}`);
+}
+
+function workload(name: string, kind: WorkloadKind, count: number): WorkloadFiles {
+  log(`writing ${count} migrations for ${name}`);
+  return writeWorkload(join(work, `${name}_${count}`), kind, count);
+}
+
+const rows: Row[] = [];
+const PSQL_FILES = "psql -f, BEGIN/COMMIT per file";
+const PSQL_SELECT = "psql -c 'SELECT 1'";
+
+function row(
+  workload: string,
+  what: string,
+  tool: string,
+  toolSamples: Sample[],
+  floor: { name: string; samples: Sample[] } | null,
+  target: Target | null,
+): Row {
+  const summary = summarize(toolSamples);
+  const floorSummary = floor ? { name: floor.name, ...summarize(floor.samples) } : null;
+  const ratio = floorSummary ? summary.medianMs / floorSummary.medianMs : null;
+  return addRow({
+    workload,
+    what,
+    command: tool,
+    tool: summary,
+    floor: floorSummary,
+    ratio,
+    target,
+    pass: judge(target, summary, ratio),
+  });
+}
+
+function addRow(r: Row): Row {
+  rows.push(r);
+  log(`  ${cells(r).join(" | ")}`);
+  return r;
+}
+
+function judge(target: Target | null, s: Summary, ratio: number | null): boolean | null {
+  if (!target) return null;
+  switch (target.kind) {
+    case "ratio":
+    case "growth":
+      return ratio === null ? null : ratio <= target.max;
+    case "ms":
+      return s.medianMs <= target.max;
+    case "rss":
+      return s.peakRssKb === null ? null : s.peakRssKb / 1024 <= target.maxMb;
+  }
+}
+
+/**
+ * Applies a set, then rolls all of it back, with the psql floor and with
+ * the binary, alternating run by run, each on a fresh database.
+ */
+function applyAndRollback(
+  name: string,
+  files: WorkloadFiles,
+  targets: { apply: Target; rollback: Target | null },
+): Sample[] {
+  const floorUp: Sample[] = [], floorDown: Sample[] = [];
+  const toolUp: Sample[] = [], toolDown: Sample[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    log(`${name} run ${r + 1}/${RUNS}`);
+    const a = freshDatabase();
+    floorUp.push(runPsqlFile(a, files.floorUp));
+    if (targets.rollback) floorDown.push(runPsqlFile(a, files.floorDown));
+    dropDatabase(a);
+    const b = freshDatabase();
+    toolUp.push(runTool(BINARY, ["apply"], b, files.dir));
+    if (r === 0) expectRecorded(b, files.count, `${name} apply`);
+    if (targets.rollback) {
+      toolDown.push(runTool(BINARY, ["rollback", "--to", "0"], b, files.dir));
+      if (r === 0) expectRecorded(b, 0, `${name} rollback`);
+    }
+    dropDatabase(b);
+  }
+  const floor = (samples: Sample[]) => ({ name: PSQL_FILES, samples });
+  row(name, `apply ${files.count}`, BINARY.name, toolUp, floor(floorUp), targets.apply);
+  if (targets.rollback) {
+    row(name, `rollback ${files.count}`, BINARY.name, toolDown, floor(floorDown), targets.rollback);
+  }
+  return toolUp;
+}
+
+/** Runs read-only commands against one database, alternating with `SELECT 1`. */
+function againstSelectOne(
+  url: string,
+  commands: { tool: Tool; args: string[]; dir: string }[],
+): { floor: Sample[]; samples: Sample[][] } {
+  const floor: Sample[] = [];
+  const samples: Sample[][] = commands.map(() => []);
+  for (let r = 0; r < RUNS; r++) {
+    floor.push(selectOne(url));
+    commands.forEach((c, i) => samples[i].push(runTool(c.tool, c.args, url, c.dir)));
+  }
+  return { floor, samples };
+}
+
+/** Per-file cost of a command at n files: (median - SELECT 1 floor) / n. */
+function perFile(samples: Sample[], floor: Sample[], n: number): number {
+  return (summarize(samples).medianMs - summarize(floor).medianMs) / n;
+}
+
+function growthRow(workload: string, what: string, at1k: number, at10k: number): Row {
+  const ratio = at10k / at1k;
+  const target: Target = { kind: "growth", max: 1.5 };
+  return addRow({
+    workload,
+    what: `${what}: ms per file at 10,000 / at 1,000`,
+    command: BINARY.name,
+    tool: { runs: RUNS, medianMs: at10k, minMs: at10k, maxMs: at10k, peakRssKb: null },
+    floor: {
+      name: "same at 1,000",
+      runs: RUNS,
+      medianMs: at1k,
+      minMs: at1k,
+      maxMs: at1k,
+      peakRssKb: null,
+    },
+    ratio,
+    target,
+    pass: ratio <= target.max,
+  });
+}
+
+function rssRow(workload: string, what: string, samples: Sample[]): Row {
+  const s = summarize(samples);
+  const target: Target = { kind: "rss", maxMb: 60 };
+  return addRow({
+    workload,
+    what: `${what}: peak RSS`,
+    command: BINARY.name,
+    tool: s,
+    floor: null,
+    ratio: null,
+    target,
+    pass: judge(target, s, null),
+  });
+}
+
+const started = performance.now();
+try {
+  // W1 builds the set W2, W4 and W5 use at 1,000.
+  const w1 = workload("W1", "table_index", 1000);
+  if (ONLY.has("W1")) {
+    const up = applyAndRollback("W1", w1, {
+      apply: { kind: "ratio", max: 1.05 },
+      rollback: { kind: "ratio", max: 1.05 },
+    });
+    rssRow("W1", "apply 1000", up);
+  }
+  if (ONLY.has("W2") || ONLY.has("W4") || ONLY.has("W5")) {
+    const applied = freshDatabase();
+    log("applying W1's 1000 migrations for W2/W4/W5 (not timed)");
+    runTool(BINARY, ["apply"], applied, w1.dir);
+    expectRecorded(applied, 1000, "setup apply");
+    const { floor, samples } = againstSelectOne(applied, [
+      { tool: BINARY, args: ["status"], dir: w1.dir },
+      { tool: BINARY, args: ["apply"], dir: w1.dir },
+      { tool: DENO_RUN, args: ["apply"], dir: w1.dir },
+      { tool: BINARY, args: ["validate"], dir: w1.dir },
+    ]);
+    const [status, noop, noopDeno, validate] = samples;
+    const selectFloor = { name: PSQL_SELECT, samples: floor };
+    const noopTarget: Target = { kind: "ratio", max: 1.2 };
+    if (ONLY.has("W2")) {
+      row("W2", "status, 1000 applied", BINARY.name, status, selectFloor, noopTarget);
+      rssRow("W2", "status, 1000 applied", status);
+    }
+    if (ONLY.has("W4")) {
+      row("W4", "apply, nothing pending", BINARY.name, noop, selectFloor, noopTarget);
+      row("W4", "apply, nothing pending", DENO_RUN.name, noopDeno, selectFloor, null);
+    }
+    if (ONLY.has("W2") || ONLY.has("W5")) {
+      const w5 = workload("W5", "table_index", 10_000);
+      if (ONLY.has("W2")) {
+        const empty = freshDatabase();
+        runTool(BINARY, ["init"], empty, w5.dir);
+        const pending = againstSelectOne(empty, [{ tool: BINARY, args: ["status"], dir: w5.dir }]);
+        row("W2", "status, 10,000 files, none applied", BINARY.name, pending.samples[0], {
+          name: PSQL_SELECT,
+          samples: pending.floor,
+        }, { kind: "ms", max: 1500 });
+        dropDatabase(empty);
+      }
+      if (ONLY.has("W5")) {
+        const big = freshDatabase();
+        log("W5: applying 10,000 migrations");
+        const apply = runTool(BINARY, ["apply"], big, w5.dir);
+        expectRecorded(big, 10_000, "W5 apply");
+        row("W5", "apply 10,000 (one run)", BINARY.name, [apply], null, null);
+        const at10k = againstSelectOne(big, [
+          { tool: BINARY, args: ["status"], dir: w5.dir },
+          { tool: BINARY, args: ["validate"], dir: w5.dir },
+        ]);
+        const [status10k, validate10k] = at10k.samples;
+        const selectFloor10k = { name: PSQL_SELECT, samples: at10k.floor };
+        row("W5", "status, 10,000 applied", BINARY.name, status10k, selectFloor10k, null);
+        row("W5", "validate, 10,000 applied", BINARY.name, validate10k, selectFloor10k, null);
+        row("W5", "status, 1000 applied", BINARY.name, status, selectFloor, null);
+        row("W5", "validate, 1000 applied", BINARY.name, validate, selectFloor, null);
+        growthRow(
+          "W5",
+          "status",
+          perFile(status, floor, 1000),
+          perFile(status10k, at10k.floor, 10_000),
+        );
+        growthRow(
+          "W5",
+          "validate",
+          perFile(validate, floor, 1000),
+          perFile(validate10k, at10k.floor, 10_000),
+        );
+        dropDatabase(big);
+      }
+    }
+    dropDatabase(applied);
+  }
+  if (ONLY.has("W3")) {
+    const w3 = workload("W3", "function_insert", 100);
+    applyAndRollback("W3", w3, { apply: { kind: "ratio", max: 0.8 }, rollback: null });
+  }
+} catch (error) {
+  log(`bench failed: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+const table = markdown(rows);
+process.stdout.write(`${table}\n`);
+const failed = rows.filter((r) => r.pass === false).length;
+const unmeasured = rows.filter((r) => r.target && r.pass === null).length;
+const totalS = ((performance.now() - started) / 1000).toFixed(0);
+process.stdout.write(
+  `\n${rows.filter((r) => r.pass).length} targets met, ${failed} missed` +
+    (unmeasured ? `, ${unmeasured} not measurable here` : "") + `; ${totalS} s\n`,
+);
+if (!values["no-write"]) {
+  const results = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    runs: RUNS,
+    rows,
+  };
+  writeFileSync(join(REPO_ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  updateReadme(table, results.machine, results.date);
+  log("wrote bench/results.json and the results in bench/README.md");
+}
+process.exit(failed ? 1 : 0);
+
+function ms(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(n < 10 ? 2 : 0)} ms`;
+}
+
+function spread(s: Summary): string {
+  return s.runs === 1 ? ms(s.medianMs) : `${ms(s.medianMs)} (${ms(s.minMs)}–${ms(s.maxMs)})`;
+}
+
+function describeTarget(t: Target | null): string {
+  if (!t) return "";
+  switch (t.kind) {
+    case "ratio":
+      return `≤ ${t.max}×`;
+    case "growth":
+      return `≤ ${t.max}×`;
+    case "ms":
+      return `≤ ${ms(t.max)}`;
+    case "rss":
+      return `≤ ${t.maxMb} MB`;
+  }
+}
+
+function cells(r: Row): string[] {
+  const growth = r.target?.kind === "growth";
+  const rss = r.target?.kind === "rss";
+  return [
+    r.workload,
+    r.what,
+    r.command,
+    growth ? `${r.tool.medianMs.toFixed(3)} ms/file` : rss ? "" : spread(r.tool),
+    r.tool.peakRssKb === null ? "" : `${(r.tool.peakRssKb / 1024).toFixed(0)} MB`,
+    r.floor
+      ? growth ? `${r.floor.medianMs.toFixed(3)} ms/file` : `${spread(r.floor)} ${r.floor.name}`
+      : "",
+    r.ratio === null ? "" : `${r.ratio.toFixed(2)}×`,
+    describeTarget(r.target),
+    r.pass === null ? (r.target ? "n/a" : "") : r.pass ? "PASS" : "FAIL",
+  ];
+}
+
+function markdown(list: Row[]): string {
+  const head = [
+    "Workload",
+    "What",
+    "Command",
+    "Median (min–max)",
+    "Peak RSS",
+    "Floor median (min–max)",
+    "Ratio",
+    "Target",
+    "Result",
+  ];
+  const lines = [head, head.map(() => "---"), ...list.map(cells)];
+  return lines.map((cols) => `| ${cols.join(" | ")} |`).join("\n");
+}
+
+function machine(): Record<string, string | number> {
+  const version = (file: string, args: string[]) =>
+    spawnSync(file, args, { encoding: "utf8", env: ENV }).stdout?.trim().split("\n")[0] ?? "";
+  const info = existsSync(join(DIST, "BUILD-INFO"))
+    ? readFileSync(join(DIST, "BUILD-INFO"), "utf8").split("\n").find((l) =>
+      l.startsWith("commit:")
+    ) ?? ""
+    : "";
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    postgres: psql(adminUrl, "SHOW server_version"),
+    psql: version(PSQL, ["--version"]),
+    deno: version(DENO, ["--version"]),
+    binary: `${binaryPath} (${info || "not built here"})`,
+    rss: CAN_MEASURE_RSS ? "GNU time %M (kernel peak RSS)" : "not measured (no /usr/bin/time)",
+  };
+}
+
+function updateReadme(table: string, facts: Record<string, string | number>, date: string) {
+  const path = join(REPO_ROOT, "bench", "README.md");
+  const text = readFileSync(path, "utf8");
+  const start = "<!-- results:start -->";
+  const end = "<!-- results:end -->";
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`bench/README.md lacks the ${start} ... ${end} markers`);
+  const about = Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join("\n");
+  const section =
+    `${start}\nLast run: ${date}, ${RUNS} runs per figure.\n\n${about}\n\n${table}\n${end}`;
+  writeFileSync(path, text.slice(0, i) + section + text.slice(j + end.length));
+}
