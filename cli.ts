@@ -618,7 +618,9 @@ async function beforeApply(ctx: Context) {
     if (!noSum(ctx)) await (await sumModule()).checkSum(dir, all);
     if (levels === null || pending.length === 0) return;
     const { lintFiles } = await lintModule();
-    const report = await lintFiles(pending.flatMap((m) => m.file ? [m.file] : []), levels);
+    const report = await lintFiles(pending.flatMap((m) => m.file ? [m.file] : []), levels, {
+      validated: true,
+    });
     const errors = report.findings.filter((f) => f.level === "error");
     if (errors.length === 0) return;
     const hint = "fix the migration, acknowledge with '-- lint:ignore RULE reason' above the " +

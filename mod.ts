@@ -172,6 +172,7 @@ export {
   formatLintGithub,
   formatLintText,
   lintFiles,
+  type LintFilesOptions,
   type LintFinding,
   type LintLevel,
   type LintLevels,

@@ -173,7 +173,12 @@ export function lintText(
   }
 }
 
-function lintTextSync(file: string, text: string, levels: LintLevels): LintFinding[] {
+function lintTextSync(
+  file: string,
+  text: string,
+  levels: LintLevels,
+  validated = false,
+): LintFinding[] {
   const raw: { rule: RuleId; line: number; message: string }[] = [];
   let tokens: Token[];
   try {
@@ -184,7 +189,7 @@ function lintTextSync(file: string, text: string, levels: LintLevels): LintFindi
     raw.push({ rule: "invalid-migration", line, message: `unterminated ${error.what} opens here` });
     return finish(file, raw, [], levels);
   }
-  if (MIGRATION_NAME_RE.test(basename(file))) {
+  if (!validated && MIGRATION_NAME_RE.test(basename(file))) {
     try {
       parseMigrationSync({ name: basename(file), file, content: text });
     } catch (error) {
@@ -204,11 +209,21 @@ function lintTextSync(file: string, text: string, levels: LintLevels): LintFindi
   return finish(file, raw, suppressions(text, tokens, model), levels);
 }
 
+/** Options of {@link lintFiles}. */
+export interface LintFilesOptions {
+  /**
+   * The files were already parsed as migrations (as `apply` has done):
+   * their format is not checked again, only the rules run.
+   */
+  validated?: boolean;
+}
+
 /**
  * Lints files.
  *
  * @param paths Files to lint.
  * @param levels Rule levels.
+ * @param options `validated` skips re-checking the files' format.
  * @returns The report.
  * @throws {ValidationError} `FILE_UNREADABLE` when a file cannot be read.
  * @example
@@ -226,6 +241,7 @@ function lintTextSync(file: string, text: string, levels: LintLevels): LintFindi
 export async function lintFiles(
   paths: readonly string[],
   levels: LintLevels = { ...LINT_LEVELS } as LintLevels,
+  options: LintFilesOptions = {},
 ): Promise<LintReport> {
   const findings: LintFinding[] = [];
   for (const [i, path] of paths.entries()) {
@@ -241,7 +257,7 @@ export async function lintFiles(
         { file: path },
       );
     }
-    findings.push(...lintTextSync(path, text, levels));
+    findings.push(...lintTextSync(path, text, levels, options.validated === true));
   }
   return {
     files: [...paths],
@@ -281,6 +297,15 @@ function fileModel(text: string, tokens: Token[]): { model: FileModel; sections:
   const section = (name: "up" | "down", from: number, to: number, start: number) => {
     const slice = tokens.slice(from, to);
     const statements = splitStatements(text, slice);
+    // Statements and tokens are both in order: one pass hands each
+    // statement its tokens (a filter per statement would be quadratic).
+    let cursor = 0;
+    const tokensOf = (s: { start: number; end: number }) => {
+      while (cursor < slice.length && slice[cursor].start < s.start) cursor++;
+      const first = cursor;
+      while (cursor < slice.length && slice[cursor].end <= s.end) cursor++;
+      return slice.slice(first, cursor);
+    };
     sections.push({
       name,
       from,
@@ -288,7 +313,7 @@ function fileModel(text: string, tokens: Token[]): { model: FileModel; sections:
       start,
       ranges: statements.map((s) => ({ start: s.start, end: s.end })),
       statements: statements.map((s) => ({
-        toks: toks(text, slice.filter((t) => t.start >= s.start && t.end <= s.end)),
+        toks: toks(text, tokensOf(s)),
         line: locate(text, s.start).line,
         kind: statementKind(s),
       })),

@@ -91,8 +91,10 @@ export function writeStderr(text: string): void {
   writeAll(2, text);
 }
 
+const encoder = new TextEncoder();
+
 function writeAll(fd: number, text: string): void {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = encoder.encode(text);
   let offset = 0;
   while (offset < bytes.length) {
     try {

@@ -338,3 +338,17 @@ Deno.test("the templates of create pass lint", async () => {
   >;
   assertEquals((await lintFiles([a, b], levels)).findings, []);
 });
+
+Deno.test("lintFiles with validated runs the rules but does not check the format again", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/20250101_000000_no_down.sql`;
+    Deno.writeTextFileSync(path, "-- UP\nDROP TABLE users;\n");
+    const checked = await lintFiles([path]);
+    assertEquals(checked.findings.map((f) => f.rule).sort(), ["drop-table", "invalid-migration"]);
+    const validated = await lintFiles([path], undefined, { validated: true });
+    assertEquals(validated.findings.map((f) => f.rule), ["drop-table"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
