@@ -412,6 +412,8 @@ if (!values["no-write"]) {
   };
   writeFileSync(join(REPO_ROOT, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   updateReadme(table, results.machine, results.date);
+  // Written as deno fmt would, so the test command's format check stays green.
+  spawnSync(DENO, ["fmt", "--quiet", "bench/README.md", "bench/results.json"], { cwd: REPO_ROOT });
   log("wrote bench/results.json and the results in bench/README.md");
 }
 process.exit(failed ? 1 : 0);
