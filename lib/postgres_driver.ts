@@ -252,20 +252,22 @@ class PostgresDriver implements Driver {
   }
 
   async atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
+    // Before PostgreSQL 14 the server cannot notice a dead client while a
+    // statement runs, so COMMIT waits for the answers: a killed client's
+    // migration is rolled back rather than committed from the socket buffer.
+    if (!this.#checkInterval) {
+      return await this.transaction((tx) => settled(statements.map((s) => issue(tx, s))));
+    }
     // Everything is written before any answer is read: one round trip. A
-    // client killed meanwhile commits nothing: client_connection_check_interval
-    // makes the server abort the statement running and drop the rest.
-    const sent = [
+    // client killed meanwhile: client_connection_check_interval makes the
+    // server abort the statement running (and so the transaction) within
+    // its interval; either way the section and its row commit together.
+    const rows = await settled([
       this.exec("BEGIN").then(() => []),
-      ...statements.map((s) =>
-        s.script ? this.exec(s.sql).then(() => []) : this.query(s.sql, s.params ?? [])
-      ),
+      ...statements.map((s) => issue(this, s)),
       this.exec("COMMIT").then(() => []),
-    ];
-    const results = await Promise.allSettled(sent);
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    return results.slice(1, -1).map((r) => (r as PromiseFulfilledResult<Row[]>).value);
+    ]);
+    return rows.slice(1, -1);
   }
 
   async tryLock(): Promise<boolean> {
@@ -369,6 +371,23 @@ class PostgresDriver implements Driver {
     }
     return new RuntimeError("INTERNAL", `${e.message ?? String(error)}`, { cause: error });
   }
+}
+
+/** Sends a statement without waiting for it. */
+function issue(q: Queryable, s: TransactionStatement): Promise<Row[]> {
+  return s.script ? q.exec(s.sql).then(() => []) : q.query(s.sql, s.params ?? []);
+}
+
+/**
+ * Waits for every answer (a pipeline is read to its end), then throws the
+ * first failure: the statement that failed, not the ones refused after it
+ * in the aborted transaction.
+ */
+async function settled(pending: Promise<Row[]>[]): Promise<Row[][]> {
+  const results = await Promise.allSettled(pending);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<Row[]>).value);
 }
 
 /** Error codes of Node-compatible TLS stacks for a certificate that fails verification. */
