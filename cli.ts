@@ -366,26 +366,38 @@ async function runApply(ctx: Context): Promise<number> {
   } finally {
     await r.close();
   }
+  printRun(ctx, "apply", applied, dryRun, {
+    done: `Applied ${applied.length} migration${applied.length === 1 ? "" : "s"} in ${
+      formatMs(performance.now() - started)
+    }.\n`,
+    nothing: "Nothing to apply: the database is up to date.\n",
+  });
+  return ExitCode.OK;
+}
+
+/** What apply or rollback did, or with --dry-run would do: JSON or a line. */
+function printRun(
+  ctx: Context,
+  verb: "apply" | "revert",
+  versions: string[],
+  dryRun: boolean,
+  text: { done: string; nothing: string },
+): void {
+  const past = verb === "apply" ? "applied" : "reverted";
+  const would = verb === "apply" ? "wouldApply" : "wouldRevert";
   if (ctx.json) {
     runtime.writeStdout(
-      `${JSON.stringify(dryRun ? { dryRun: true, wouldApply: applied } : { applied })}\n`,
+      `${JSON.stringify(dryRun ? { dryRun: true, [would]: versions } : { [past]: versions })}\n`,
     );
   } else if (dryRun) {
     runtime.writeStdout(
-      applied.length
-        ? `Would apply ${applied.length}: ${applied.join(", ")} (dry run, nothing changed)\n`
-        : "Nothing to apply (dry run).\n",
+      versions.length
+        ? `Would ${verb} ${versions.length}: ${versions.join(", ")} (dry run, nothing changed)\n`
+        : `Nothing to ${verb} (dry run).\n`,
     );
   } else {
-    runtime.writeStdout(
-      applied.length
-        ? `Applied ${applied.length} migration${applied.length === 1 ? "" : "s"} in ${
-          formatMs(performance.now() - started)
-        }.\n`
-        : "Nothing to apply: the database is up to date.\n",
-    );
+    runtime.writeStdout(versions.length ? text.done : text.nothing);
   }
-  return ExitCode.OK;
 }
 
 async function runRollback(ctx: Context): Promise<number> {
@@ -410,23 +422,10 @@ async function runRollback(ctx: Context): Promise<number> {
   } finally {
     await r.close();
   }
-  if (ctx.json) {
-    runtime.writeStdout(
-      `${JSON.stringify(dryRun ? { dryRun: true, wouldRevert: reverted } : { reverted })}\n`,
-    );
-  } else if (dryRun) {
-    runtime.writeStdout(
-      reverted.length
-        ? `Would revert ${reverted.length}: ${reverted.join(", ")} (dry run, nothing changed)\n`
-        : "Nothing to revert (dry run).\n",
-    );
-  } else {
-    runtime.writeStdout(
-      reverted.length
-        ? `Reverted ${reverted.length} migration${reverted.length === 1 ? "" : "s"}.\n`
-        : "Nothing to revert.\n",
-    );
-  }
+  printRun(ctx, "revert", reverted, dryRun, {
+    done: `Reverted ${reverted.length} migration${reverted.length === 1 ? "" : "s"}.\n`,
+    nothing: "Nothing to revert.\n",
+  });
   return ExitCode.OK;
 }
 

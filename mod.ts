@@ -107,6 +107,7 @@ export {
   ExitCode,
   MigrationError,
   RuntimeError,
+  type ServerErrorFields,
   UsageError,
   ValidationError,
 } from "./lib/errors.ts";

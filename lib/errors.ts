@@ -331,6 +331,46 @@ export class DatabaseError extends RuntimeError {
     super("MIGRATION_FAILED", message, fields);
     this.position = fields.position;
   }
+
+  /**
+   * The error for what a client library reports of a PostgreSQL error
+   * (postgres.js and PGlite use the wire protocol's field names).
+   *
+   * @param error The library's error: `code` (SQLSTATE), `message`,
+   *   `detail`, `hint`, `position`.
+   * @returns The error, with the library's as its cause.
+   * @example
+   * ```ts
+   * import { DatabaseError } from "./errors.ts";
+   * const error = DatabaseError.from({ code: "42P01", message: 'relation "x" does not exist', position: "15" });
+   * console.log(error.pgCode, error.position); // "42P01" 15
+   * ```
+   */
+  static from(error: ServerErrorFields): DatabaseError {
+    return new DatabaseError(error.message ?? "unknown error", {
+      pgCode: error.code,
+      detail: error.detail,
+      hint: error.hint,
+      position: error.position === undefined ? undefined : Number(error.position) || undefined,
+      cause: error,
+    });
+  }
+}
+
+/** The fields of a PostgreSQL error as client libraries report them. */
+export interface ServerErrorFields {
+  /** SQLSTATE. */
+  code?: string;
+  /** Primary message. */
+  message?: string;
+  /** DETAIL. */
+  detail?: string;
+  /** HINT. */
+  hint?: string;
+  /** 1-based character position, as a string or number. */
+  position?: string | number;
+  /** Severity (`ERROR`, `FATAL`...), when the library gives it. */
+  severity?: string;
 }
 
 /**

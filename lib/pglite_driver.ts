@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseError, DataBridgeError, RuntimeError } from "./errors.ts";
+import { DatabaseError, DataBridgeError, RuntimeError, type ServerErrorFields } from "./errors.ts";
 import type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./driver.ts";
 import { acquireFileLock } from "./file_lock.ts";
 import { pgliteAssets } from "./pglite_assets.ts";
@@ -151,21 +151,7 @@ class PGliteDriver implements Driver {
 
 function translate(error: unknown): DataBridgeError {
   if (error instanceof DataBridgeError) return error;
-  const e = error as {
-    code?: string;
-    message?: string;
-    detail?: string;
-    hint?: string;
-    position?: string | number;
-  };
-  if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) {
-    return new DatabaseError(e.message ?? "unknown error", {
-      pgCode: e.code,
-      detail: e.detail,
-      hint: e.hint,
-      position: e.position === undefined ? undefined : Number(e.position) || undefined,
-      cause: error,
-    });
-  }
+  const e = error as ServerErrorFields;
+  if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return DatabaseError.from(e);
   return new RuntimeError("INTERNAL", e.message ?? String(error), { cause: error });
 }

@@ -9,7 +9,13 @@ import postgres from "postgres";
 import { readFileSync } from "node:fs";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
-import { DatabaseError, DataBridgeError, RuntimeError, UsageError } from "./errors.ts";
+import {
+  DatabaseError,
+  DataBridgeError,
+  RuntimeError,
+  type ServerErrorFields,
+  UsageError,
+} from "./errors.ts";
 import type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./driver.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
@@ -329,25 +335,10 @@ class PostgresDriver implements Driver {
 
   #translate(error: unknown): DataBridgeError {
     if (error instanceof DataBridgeError) return error;
-    const e = error as {
-      code?: string;
-      message?: string;
-      detail?: string;
-      hint?: string;
-      position?: string | number;
-      severity?: string;
-    };
+    const e = error as ServerErrorFields;
     const code = typeof e.code === "string" ? e.code : "";
     const isServerError = e.severity !== undefined && /^[0-9A-Z]{5}$/.test(code);
-    if (isServerError && !SESSION_SQLSTATES.test(code)) {
-      return new DatabaseError(e.message ?? "unknown error", {
-        pgCode: code,
-        detail: e.detail,
-        hint: e.hint,
-        position: e.position === undefined ? undefined : Number(e.position) || undefined,
-        cause: error,
-      });
-    }
+    if (isServerError && !SESSION_SQLSTATES.test(code)) return DatabaseError.from(e);
     if (isServerError || CONNECTION_CODES.has(code) || TLS_CODES.test(code)) {
       if (this.#established || this.#lost) {
         this.#lost = true;
