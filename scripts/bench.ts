@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { build, DIST } from "./build.ts";
@@ -140,7 +140,7 @@ if (!values.binary) {
   log("building dist/data-bridge (deno task build)");
   build({ platforms: [], compiler: "bun", noBinary: false }, log);
 }
-const binaryPath = values.binary ?? BINARY_DEFAULT;
+const binaryPath = values.binary ? resolve(values.binary) : BINARY_DEFAULT;
 if (!existsSync(binaryPath)) throw new Error(`${binaryPath} does not exist`);
 const BINARY: Tool = { name: "data-bridge (binary)", argv: (a) => [binaryPath, a] };
 const DENO_RUN: Tool = {

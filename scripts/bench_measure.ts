@@ -75,13 +75,20 @@ export function measure(command: string, args: string[], options: RunOptions = {
   if (result.status !== 0) {
     const stderr = result.stderr?.toString() ?? "";
     throw new Error(
-      `${command} ${args.join(" ")} exited with ${result.status ?? result.signal}:\n${
-        stderr.slice(-2000)
-      }`,
+      masked(
+        `${command} ${args.join(" ")} exited with ${result.status ?? result.signal}:\n${
+          stderr.slice(-2000)
+        }`,
+      ),
     );
   }
   const rssKb = GNU_TIME ? Number(readFileSync(report, "utf8").trim().split("\n").at(-1)) : null;
   return { ms, rssKb: Number.isFinite(rssKb) ? rssKb : null };
+}
+
+/** Text with the password of every database URL in it replaced by `***`. */
+function masked(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
 }
 
 /**
