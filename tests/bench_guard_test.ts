@@ -16,7 +16,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { childEnv, CLI, command } from "./support/cli.ts";
 import { adminQuery, freshDatabase } from "./support/db.ts";
 
-const RUNS = 3;
+const RUNS = 5;
 const LIMIT = 3;
 
 Deno.test("apply and rollback of 100 migrations stay within 3× psql sending the same SQL", async () => {
