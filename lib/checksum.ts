@@ -4,7 +4,7 @@
  * LF, so a Windows checkout of the same file has the same checksum.
  *
  * Hashing is `node:crypto`'s `createHash`, present in Deno, Bun and Node:
- * about 5 µs a file against 25-45 µs for Web Crypto's asynchronous
+ * about 5-9 µs a file against 25-45 µs for Web Crypto's asynchronous
  * `crypto.subtle.digest` (measured on 1,000 migration files; see
  * bench/README.md), which adds up at 10,000 files.
  *
