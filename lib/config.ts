@@ -25,6 +25,11 @@ export const DEFAULTS = {
   lockWaitSeconds: Infinity,
   /** Milliseconds between two attempts to take a busy migration lock. */
   lockPollMs: 100,
+  /**
+   * Milliseconds of waiting for the lock before saying who holds it: runs
+   * that overlap for a moment (several instances starting at once) stay quiet.
+   */
+  lockNoticeMs: 500,
   /** `lock_timeout` set inside each migration on servers ("0" disables). */
   lockTimeout: "5s",
   /** How often a migration that hit `lock_timeout` is retried whole. */

@@ -27,8 +27,13 @@ export interface LockOptions {
   waitSeconds?: number;
   /** Milliseconds between attempts. */
   pollMs?: number;
-  /** Called once when the lock is busy, with its holder when known. */
+  /**
+   * Called once when the lock has been busy for `noticeMs`, with its holder
+   * when known.
+   */
   onWait?: (holder: LockHolder | null) => void;
+  /** Milliseconds of waiting before `onWait` is called (default 500). */
+  noticeMs?: number;
   /** Stops waiting (SIGINT, SIGTERM). */
   signal?: AbortSignal;
 }
@@ -63,7 +68,7 @@ export async function withLock<T>(
   const started = Date.now();
   let told = false;
   while (!(await driver.tryLock())) {
-    if (!told) {
+    if (!told && Date.now() - started >= (options.noticeMs ?? DEFAULTS.lockNoticeMs)) {
       told = true;
       options.onWait?.(await lockHolder(driver));
     }

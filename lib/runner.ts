@@ -308,6 +308,9 @@ export class MigrationRunner {
             });
           }
           return await this.#run(driver, "up", plan.pending, options.signal);
+        }, (migrations) => {
+          // An unknown --to is refused before the lock is even asked for.
+          if (options.to !== undefined) planApply(classify(migrations, []), { to: options.to });
         }),
     );
   }
@@ -526,11 +529,13 @@ export class MigrationRunner {
     files: Promise<F>,
     signal: AbortSignal | undefined,
     fn: (driver: Driver, loaded: F) => Promise<T>,
+    before?: (loaded: F) => void,
   ): Promise<T> {
     return this.#session(async (driver) => {
       const connected = driver.query("SELECT 1");
       connected.catch(() => {});
       const loaded = await files;
+      before?.(loaded);
       await connected;
       return await this.#guard(driver, signal, () => fn(driver, loaded));
     });

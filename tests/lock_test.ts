@@ -1,6 +1,8 @@
 /** The migration lock: waiting, reporting the holder, giving up. */
 import postgresJs from "postgres";
 import { ADVISORY_LOCK_KEY } from "../lib/config.ts";
+import { withLock } from "../lib/lock.ts";
+import { openPostgres } from "../lib/postgres_driver.ts";
 import { assertEquals, assertMatch } from "./support/assert.ts";
 import { cli } from "./support/cli.ts";
 import { freshDatabase } from "./support/db.ts";
@@ -68,6 +70,26 @@ Deno.test("--lock-wait bounds the wait: exit 1 naming the holder, nothing applie
   } finally {
     await holder.release();
     t.remove();
+    await db.drop();
+  }
+});
+
+Deno.test("a lock busy for a moment is taken without a word; a longer wait names the holder once", async () => {
+  const db = await freshDatabase();
+  const driver = await openPostgres(db.url, {});
+  try {
+    for (const [heldMs, expected] of [[150, 0], [900, 1]] as const) {
+      const holder = await holdLock(db.url);
+      setTimeout(() => holder.release(), heldMs);
+      let told = 0;
+      const ran = await withLock(driver, () => Promise.resolve(true), {
+        pollMs: 20,
+        onWait: () => told++,
+      });
+      assertEquals([ran, told], [true, expected], `held for ${heldMs} ms`);
+    }
+  } finally {
+    await driver.close();
     await db.drop();
   }
 });
