@@ -99,3 +99,37 @@ export interface DriverOptions {
   /** Seconds to wait for another process's hold on an embedded database. */
   lockWaitSeconds?: number;
 }
+
+/**
+ * Sends statements on a session without waiting between them (pipelined
+ * where the driver can), then waits for every answer and throws the first
+ * failure: the statement that failed, not those refused after it in the
+ * aborted transaction.
+ *
+ * @param q Where to run them: a driver, or a transaction on one.
+ * @param statements What to run, in order.
+ * @returns Each statement's rows (empty for scripts).
+ * @throws {DatabaseError} The first failing statement's error.
+ * @example
+ * ```ts
+ * import { sendAll, type Queryable } from "./driver.ts";
+ * async function countTwice(q: Queryable): Promise<number> {
+ *   const [, rows] = await sendAll(q, [
+ *     { sql: "CREATE TEMP TABLE t (id int)", script: true },
+ *     { sql: "SELECT count(*)::int AS n FROM t" },
+ *   ]);
+ *   return Number(rows[0].n);
+ * }
+ * ```
+ */
+export async function sendAll(
+  q: Queryable,
+  statements: readonly TransactionStatement[],
+): Promise<Row[][]> {
+  const results = await Promise.allSettled(
+    statements.map((s) => s.script ? q.exec(s.sql).then(() => []) : q.query(s.sql, s.params ?? [])),
+  );
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<Row[]>).value);
+}

@@ -7,7 +7,7 @@
  * @module
  */
 import { DEFAULTS } from "./config.ts";
-import type { Driver, Queryable, TransactionStatement } from "./driver.ts";
+import { type Driver, type Queryable, sendAll, type TransactionStatement } from "./driver.ts";
 import { DatabaseError, DataBridgeError, MigrationError, RuntimeError } from "./errors.ts";
 import { deleteHistorySql, insertHistorySql } from "./history.ts";
 import { qualifiedName, type TableName } from "./ident.ts";
@@ -177,15 +177,8 @@ async function runInTransaction(
   m: Migration,
   settings: ExecuteSettings,
 ): Promise<void> {
-  const results = await Promise.allSettled(
-    statements(direction, m, settings).map((s) =>
-      s.script ? tx.exec(s.sql).then(() => []) : tx.query(s.sql, s.params)
-    ),
-  );
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  const record = results[2] as PromiseFulfilledResult<unknown[]>;
-  if (direction === "down" && record.value.length !== 1) {
+  const [, , record] = await sendAll(tx, statements(direction, m, settings));
+  if (direction === "down" && record.length !== 1) {
     throw new RuntimeError(
       "INTERNAL",
       `the history row of ${m.version} disappeared while reverting it; nothing was changed`,

@@ -8,7 +8,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseError, DataBridgeError, RuntimeError, type ServerErrorFields } from "./errors.ts";
-import type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./driver.ts";
+import {
+  type Driver,
+  type DriverOptions,
+  type Queryable,
+  type Row,
+  sendAll,
+  type TransactionStatement,
+} from "./driver.ts";
 import { acquireFileLock } from "./file_lock.ts";
 import { pgliteAssets } from "./pglite_assets.ts";
 
@@ -114,17 +121,7 @@ class PGliteDriver implements Driver {
   }
 
   atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
-    // One process, in memory: nothing to gain from pipelining.
-    return this.transaction(async (tx) => {
-      const results: Row[][] = [];
-      for (const s of statements) {
-        if (s.script) {
-          await tx.exec(s.sql);
-          results.push([]);
-        } else results.push(await tx.query(s.sql, s.params));
-      }
-      return results;
-    });
+    return this.transaction((tx) => sendAll(tx, statements));
   }
 
   tryLock(): Promise<boolean> {

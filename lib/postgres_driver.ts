@@ -16,7 +16,14 @@ import {
   type ServerErrorFields,
   UsageError,
 } from "./errors.ts";
-import type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./driver.ts";
+import {
+  type Driver,
+  type DriverOptions,
+  type Queryable,
+  type Row,
+  sendAll,
+  type TransactionStatement,
+} from "./driver.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
 
@@ -113,8 +120,6 @@ class PostgresDriver implements Driver {
   #sslMode?: string;
   #lost = false;
   #checkInterval = true;
-  /** This session holds the migration lock. */
-  #locked = false;
   #running = new Set<Pending>();
 
   constructor(url: string, options: DriverOptions, reserved?: ReservedSql) {
@@ -261,17 +266,15 @@ class PostgresDriver implements Driver {
     // Before PostgreSQL 14 the server cannot notice a dead client while a
     // statement runs, so COMMIT waits for the answers: a killed client's
     // migration is rolled back rather than committed from the socket buffer.
-    if (!this.#checkInterval) {
-      return await this.transaction((tx) => settled(statements.map((s) => issue(tx, s))));
-    }
+    if (!this.#checkInterval) return await this.transaction((tx) => sendAll(tx, statements));
     // Everything is written before any answer is read: one round trip. A
     // client killed meanwhile: client_connection_check_interval makes the
     // server abort the statement running (and so the transaction) within
     // its interval; either way the section and its row commit together.
-    const rows = await settled([
-      this.exec("BEGIN").then(() => []),
-      ...statements.map((s) => issue(this, s)),
-      this.exec("COMMIT").then(() => []),
+    const rows = await sendAll(this, [
+      { sql: "BEGIN", script: true },
+      ...statements,
+      { sql: "COMMIT", script: true },
     ]);
     return rows.slice(1, -1);
   }
@@ -281,13 +284,11 @@ class PostgresDriver implements Driver {
       "SELECT pg_try_advisory_lock($1::bigint) AS locked",
       [LOCK_KEY],
     );
-    if (row.locked === true) this.#locked = true;
     return row.locked === true;
   }
 
   async unlock(): Promise<void> {
-    if (this.#lost || !this.#locked) return;
-    this.#locked = false;
+    if (this.#lost) return;
     await this.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
   }
 
@@ -307,19 +308,6 @@ class PostgresDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    // A run abandoned midway (its files turned out bad while it connected)
-    // may still have queries on their way, one of them taking the lock: they
-    // finish and the lock is released first, so the next run does not find it
-    // held by a session that is still ending. Bounded: the session's end
-    // releases the lock anyway.
-    if (this.#running.size || this.#locked) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#running]).then(() => this.unlock()).catch(() => {}),
-        new Promise((resolve) => (timer = setTimeout(resolve, 2000))),
-      ]);
-      clearTimeout(timer);
-    }
     // Terminate is sent and the socket closed at once: waiting for the
     // server to close its end too costs ~15 ms of every run and adds nothing.
     if (this.#owned) await (this.#sql as Sql).end({ timeout: 0 });
@@ -362,23 +350,6 @@ class PostgresDriver implements Driver {
     }
     return new RuntimeError("INTERNAL", `${e.message ?? String(error)}`, { cause: error });
   }
-}
-
-/** Sends a statement without waiting for it. */
-function issue(q: Queryable, s: TransactionStatement): Promise<Row[]> {
-  return s.script ? q.exec(s.sql).then(() => []) : q.query(s.sql, s.params ?? []);
-}
-
-/**
- * Waits for every answer (a pipeline is read to its end), then throws the
- * first failure: the statement that failed, not the ones refused after it
- * in the aborted transaction.
- */
-async function settled(pending: Promise<Row[]>[]): Promise<Row[][]> {
-  const results = await Promise.allSettled(pending);
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  return results.map((r) => (r as PromiseFulfilledResult<Row[]>).value);
 }
 
 /** Error codes of Node-compatible TLS stacks for a certificate that fails verification. */

@@ -287,9 +287,8 @@ export class MigrationRunner {
     return await this.#withFiles(
       () => this.#migrations(source),
       (files) =>
-        this.#lockedSession(files, options.signal, async (driver, loaded) => {
+        this.#lockedSession(files, options.signal, async (driver, migrations) => {
           const history = await this.#readHistory(driver);
-          const migrations = loaded;
           const entries = checkedEntries(migrations, history);
           const plan = planApply(entries, { to: options.to });
           await options.check?.(plan.pending, migrations);
@@ -379,17 +378,17 @@ export class MigrationRunner {
     return await this.#withFiles(read, (files) =>
       this.#session(async (driver) => {
         const history = await this.#readHistory(driver);
-        const { migrations, problems, brokenVersions } = await files;
-        const broken = new Set(brokenVersions);
+        const read = await files;
+        const broken = new Set(read.brokenVersions);
         const rows = (history?.rows ?? []).filter((row) => !broken.has(row.version));
-        const entries = classify(migrations, rows);
-        const result = report(await files);
-        problems.push(...historyProblems(entries));
-        result.valid = problems.length === 0;
-        result.checkedDatabase = true;
-        result.applied = entries.filter((e) => e.row).map((e) => e.version);
-        result.pending = entries.filter((e) => e.state === "pending").map((e) => e.version);
-        return result;
+        const entries = classify(read.migrations, rows);
+        const problems = [...read.problems, ...historyProblems(entries)];
+        return {
+          ...report({ ...read, problems }),
+          checkedDatabase: true,
+          applied: entries.filter((e) => e.row).map((e) => e.version),
+          pending: entries.filter((e) => e.state === "pending").map((e) => e.version),
+        };
       }));
   }
 
