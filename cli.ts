@@ -29,7 +29,7 @@ import {
   type Palette,
   palette,
 } from "./lib/format.ts";
-import type { RepairChange } from "./lib/classify.ts";
+import type { Classifiable, RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
 import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
 import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
@@ -613,7 +613,7 @@ async function levelsOf(ctx: Context) {
 async function beforeApply(ctx: Context) {
   const dir = migrationsDir(ctx.values);
   const levels = ctx.values["no-lint"] === true ? null : await levelsOf(ctx);
-  return async (pending: readonly Migration[], all: readonly Migration[]): Promise<void> => {
+  return async (pending: readonly Migration[], all: readonly Classifiable[]): Promise<void> => {
     if (!noSum(ctx)) await (await sumModule()).checkSum(dir, all);
     if (levels === null || pending.length === 0) return;
     const { lintFiles } = await lintModule();

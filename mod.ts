@@ -72,6 +72,7 @@ export { createMigration, type CreateOptions } from "./lib/create.ts";
 export { checksum, normalizeText } from "./lib/checksum.ts";
 export {
   type ApplyPlan,
+  type Classifiable,
   classify,
   historyProblems,
   type HistoryRow,

@@ -32,8 +32,17 @@ export interface HistoryRow {
  */
 export type MigrationState = "applied" | "pending" | "modified" | "missing";
 
+/**
+ * What {@link classify} needs of a migration. A parsed {@link Migration} has
+ * it all; a file read but not parsed (a `MigrationFile`, when its checksum
+ * matches its history row) has no description, and takes the row's.
+ */
+export type Classifiable = Pick<Migration, "version" | "checksum" | "file"> & {
+  description?: string;
+};
+
 /** One line of `status`. */
-export interface MigrationStatusEntry {
+export interface MigrationStatusEntry<M extends Classifiable = Migration> {
   /** Version. */
   version: string;
   /** Description from the file, else from the history row. */
@@ -49,7 +58,7 @@ export interface MigrationStatusEntry {
   /** Recorded execution time in milliseconds. */
   executionMs: number | null;
   /** The migration, absent when missing. */
-  migration?: Migration;
+  migration?: M;
   /** The history row, absent when pending. */
   row?: HistoryRow;
 }
@@ -68,18 +77,18 @@ export interface MigrationStatusEntry {
  * console.log(classify([m], []).map((e) => e.state)); // ["pending"]
  * ```
  */
-export function classify(
-  migrations: readonly Migration[],
+export function classify<M extends Classifiable = Migration>(
+  migrations: readonly M[],
   history: readonly HistoryRow[],
-): MigrationStatusEntry[] {
+): MigrationStatusEntry<M>[] {
   const rows = new Map(history.map((row) => [row.version, row]));
-  const entries: MigrationStatusEntry[] = [];
+  const entries: MigrationStatusEntry<M>[] = [];
   for (const migration of migrations) {
     const row = rows.get(migration.version);
     rows.delete(migration.version);
     entries.push({
       version: migration.version,
-      description: migration.description,
+      description: migration.description ?? row?.description ?? "",
       file: migration.file,
       state: row ? (row.checksum === migration.checksum ? "applied" : "modified") : "pending",
       appliedAt: row?.appliedAt ?? null,
@@ -120,7 +129,9 @@ export function classify(
  * console.log(historyProblems(classify([], [row]))[0].code); // "MISSING_FILE"
  * ```
  */
-export function historyProblems(entries: readonly MigrationStatusEntry[]): ValidationError[] {
+export function historyProblems<M extends Classifiable>(
+  entries: readonly MigrationStatusEntry<M>[],
+): ValidationError[] {
   const problems: ValidationError[] = [];
   for (const entry of entries) {
     if (entry.state === "modified") {
@@ -153,11 +164,11 @@ export function historyProblems(entries: readonly MigrationStatusEntry[]): Valid
 }
 
 /** What `apply` will do. */
-export interface ApplyPlan {
+export interface ApplyPlan<M extends Classifiable = Migration> {
   /** Migrations to apply, in version order. */
-  pending: Migration[];
+  pending: M[];
   /** Those of `pending` older than the newest applied one (merged late). */
-  outOfOrder: Migration[];
+  outOfOrder: M[];
 }
 
 /**
@@ -177,10 +188,10 @@ export interface ApplyPlan {
  * console.log(plan.pending.map((m) => m.version)); // ["20250101_000000"]
  * ```
  */
-export function planApply(
-  entries: readonly MigrationStatusEntry[],
+export function planApply<M extends Classifiable = Migration>(
+  entries: readonly MigrationStatusEntry<M>[],
   options: { to?: string } = {},
-): ApplyPlan {
+): ApplyPlan<M> {
   if (options.to !== undefined) requireKnown(entries, options.to);
   let newestApplied = "";
   for (const entry of entries) {
@@ -257,8 +268,8 @@ export function planRollback(
   });
 }
 
-function requireKnown(
-  entries: readonly MigrationStatusEntry[],
+function requireKnown<M extends Classifiable>(
+  entries: readonly MigrationStatusEntry<M>[],
   version: string,
   flag = "--to",
 ): void {
@@ -298,8 +309,8 @@ export interface RepairChange {
  * console.log(planRepair(classify([m], [row]), {})[0].action); // "checksum"
  * ```
  */
-export function planRepair(
-  entries: readonly MigrationStatusEntry[],
+export function planRepair<M extends Classifiable>(
+  entries: readonly MigrationStatusEntry<M>[],
   options: { removeMissing?: boolean } = {},
 ): RepairChange[] {
   const changes: RepairChange[] = [];

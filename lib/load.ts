@@ -6,9 +6,16 @@
  */
 import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
+import { setImmediate } from "node:timers";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
-import { type Migration, parseMigrationSync } from "./migration.ts";
+import {
+  isParsed,
+  type Migration,
+  type MigrationFile,
+  migrationFile,
+  parseMigrationFile,
+} from "./migration.ts";
 
 /** Options of {@link loadMigrations}. */
 export interface LoadOptions {
@@ -21,6 +28,16 @@ export interface ReadResult {
   /** Valid migrations, sorted by version. */
   migrations: Migration[];
   /** Every problem, sorted by file. */
+  problems: ValidationError[];
+  /** Versions named by files that have problems (so they are not "missing"). */
+  brokenVersions: string[];
+}
+
+/** What {@link scanMigrations} found. */
+export interface ScanResult {
+  /** Files read and hashed, not yet parsed, sorted by version. */
+  files: MigrationFile[];
+  /** Every problem with names, sizes, encodings and duplicate versions, sorted by file. */
   problems: ValidationError[];
   /** Versions named by files that have problems (so they are not "missing"). */
   brokenVersions: string[];
@@ -52,11 +69,45 @@ export async function readMigrations(
   dir: string,
   options: LoadOptions = {},
 ): Promise<ReadResult> {
+  const scan = await scanMigrations(dir, options);
+  const { parsed, problems } = parseFiles(scan.files);
+  return {
+    migrations: parsed as Migration[],
+    problems: sortByFile([...scan.problems, ...problems]),
+    brokenVersions: [...scan.brokenVersions, ...problems.flatMap((p) => p.version ?? [])],
+  };
+}
+
+/**
+ * Reads and hashes every migration file in a directory without parsing its
+ * SQL: what deciding which files changed since they were applied needs.
+ * Problems are collected, not thrown.
+ *
+ * @param dir The migrations directory.
+ * @param options Limits.
+ * @returns The files, sorted by version, and every problem found so far.
+ * @throws {ValidationError} `DIRECTORY_NOT_FOUND` when the directory cannot be listed.
+ * @example
+ * ```ts
+ * import { scanMigrations } from "./load.ts";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { join } from "node:path";
+ * import { tmpdir } from "node:os";
+ * const dir = mkdtempSync(join(tmpdir(), "db-"));
+ * writeFileSync(join(dir, "20250128_120000_init.sql"), "-- UP\nSELECT 1;\n-- DOWN\n");
+ * const { files } = await scanMigrations(dir);
+ * console.log(files[0].checksum.length); // 64
+ * ```
+ */
+export async function scanMigrations(
+  dir: string,
+  options: LoadOptions = {},
+): Promise<ScanResult> {
   const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
   const names = listSqlFiles(dir);
   const problems: ValidationError[] = [];
   const brokenVersions: string[] = [];
-  const parsed: (Migration | null)[] = [];
+  const files: MigrationFile[] = [];
   for (let i = 0; i < names.length; i++) {
     // Files are read synchronously (the fastest way on every runtime), with
     // a turn of the event loop now and then, so that a connection opened
@@ -65,31 +116,69 @@ export async function readMigrations(
     const name = names[i];
     const file = join(dir, name);
     try {
-      parsed.push(parseMigrationSync({ name, file, content: readMigrationFile(file, maxBytes) }));
+      files.push(migrationFile({ name, file, content: readMigrationFile(file, maxBytes) }));
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       problems.push(error);
       const version = /^(\d{8}_\d{6})_/.exec(name)?.[1];
       if (version) brokenVersions.push(version);
-      parsed.push(null);
     }
   }
-  const migrations = parsed.filter((m): m is Migration => m !== null);
-  migrations.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
-  for (let i = 1; i < migrations.length; i++) {
-    const [a, b] = [migrations[i - 1], migrations[i]];
+  files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  for (let i = 1; i < files.length; i++) {
+    const [a, b] = [files[i - 1], files[i]];
     if (a.version === b.version) {
       problems.push(
         new ValidationError(
           "DUPLICATE_VERSION",
-          `${a.file} and ${b.file} have the same version ${a.version}; rename one to a later timestamp`,
-          { file: b.file ?? undefined, version: a.version },
+          `${a.label} and ${b.label} have the same version ${a.version}; rename one to a later timestamp`,
+          { file: b.label, version: a.version },
         ),
       );
     }
   }
-  problems.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
-  return { migrations, problems, brokenVersions };
+  return { files, problems: sortByFile(problems), brokenVersions };
+}
+
+/**
+ * Parses files read by {@link scanMigrations}, collecting problems. A
+ * migration already parsed, or a file for which `keep` returns `true`, is
+ * passed through as it is.
+ *
+ * @param files Files (or migrations), in version order.
+ * @param keep Which files need no parsing (default: none).
+ * @returns Migrations and kept files, in the order given, and the files' problems.
+ * @example
+ * ```ts
+ * import { migrationFile } from "./migration.ts";
+ * import { parseFiles } from "./load.ts";
+ * const f = migrationFile({ name: "20250128_120000_bad.sql", content: "SELECT 1;" });
+ * console.log(parseFiles([f]).problems[0].code); // "INVALID_MIGRATION"
+ * ```
+ */
+export function parseFiles(
+  files: readonly (Migration | MigrationFile)[],
+  keep: (file: MigrationFile) => boolean = () => false,
+): { parsed: (Migration | MigrationFile)[]; problems: ValidationError[] } {
+  const parsed: (Migration | MigrationFile)[] = [];
+  const problems: ValidationError[] = [];
+  for (const f of files) {
+    if (isParsed(f) || keep(f)) {
+      parsed.push(f);
+      continue;
+    }
+    try {
+      parsed.push(parseMigrationFile(f));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      problems.push(error);
+    }
+  }
+  return { parsed, problems: sortByFile(problems) };
+}
+
+function sortByFile(problems: ValidationError[]): ValidationError[] {
+  return problems.sort((a, b) => (a.file ?? "").localeCompare(b.file ?? ""));
 }
 
 /**
@@ -105,6 +194,7 @@ export async function readMigrations(
  * import { loadMigrations } from "./load.ts";
  * import { mkdtempSync, writeFileSync } from "node:fs";
  * import { join } from "node:path";
+import { setImmediate } from "node:timers";
  * import { tmpdir } from "node:os";
  * const dir = mkdtempSync(join(tmpdir(), "db-"));
  * writeFileSync(join(dir, "20250128_120000_init.sql"), "-- UP\nSELECT 1;\n-- DOWN\n");
@@ -124,8 +214,12 @@ export async function loadMigrations(
 /** Files read between two turns of the event loop. */
 const YIELD_EVERY = 50;
 
+/**
+ * One turn of the event loop, I/O included. `setImmediate`, not
+ * `setTimeout(0)`, which waits a millisecond or more on Bun and Deno.
+ */
 function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function listSqlFiles(dir: string): string[] {

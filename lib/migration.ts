@@ -194,14 +194,86 @@ export function parseMigration(
 export function parseMigrationSync(
   source: { name: string; file?: string; content: Uint8Array | string },
 ): Migration {
-  const file = source.file ?? source.name;
-  const { version, slug } = parseFileName(source.name, file);
+  return parseMigrationFile(migrationFile(source));
+}
+
+/**
+ * A migration file read, decoded and hashed, but not yet parsed: enough to
+ * tell whether it is the file a history row recorded.
+ */
+export interface MigrationFile {
+  /** `YYYYMMDD_HHMMSS`, from the file name. */
+  version: string;
+  /** The file name's part after the version, without `.sql`. */
+  slug: string;
+  /** Path of the file, or `null` when it was given without one. */
+  file: string | null;
+  /** How errors name it: the path, else the file name. */
+  label: string;
+  /** The text, BOM dropped, line endings LF. */
+  text: string;
+  /** SHA-256 of `text`, 64 hex chars: the migration's checksum. */
+  checksum: string;
+}
+
+/**
+ * Reads what a migration file is without parsing its SQL: version, text and
+ * checksum.
+ *
+ * @param source As for {@link parseMigrationSync}.
+ * @returns The file, ready for {@link parseMigrationFile}.
+ * @throws {ValidationError} `INVALID_FILE_NAME`, `INVALID_VERSION` or `INVALID_ENCODING`.
+ * @example
+ * ```ts
+ * import { migrationFile } from "./migration.ts";
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\r\nSELECT 1;\r\n" });
+ * console.log(f.version, f.text); // "20250128_120000" "-- UP\nSELECT 1;\n"
+ * ```
+ */
+export function migrationFile(
+  source: { name: string; file?: string; content: Uint8Array | string },
+): MigrationFile {
+  const label = source.file ?? source.name;
+  const { version, slug } = parseFileName(source.name, label);
   const raw = typeof source.content === "string"
     ? source.content
-    : decodeMigration(source.content, file);
+    : decodeMigration(source.content, label);
   const text = normalizeText(raw);
-  const parsed = parseSections(text, file, version, slug.replaceAll("_", " "));
-  return { ...parsed, checksum: checksumSync(text), file: source.file ?? null };
+  return { version, slug, file: source.file ?? null, label, text, checksum: checksumSync(text) };
+}
+
+/**
+ * Whether `m` is a parsed migration rather than a file not yet parsed.
+ *
+ * @param m A migration or a file.
+ * @returns `true` for a {@link Migration}.
+ * @example
+ * ```ts
+ * import { isParsed, migrationFile, parseMigrationFile } from "./migration.ts";
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
+ * console.log(isParsed(f), isParsed(parseMigrationFile(f))); // false true
+ * ```
+ */
+export function isParsed(m: Migration | MigrationFile): m is Migration {
+  return "up" in m;
+}
+
+/**
+ * Parses a file read by {@link migrationFile}.
+ *
+ * @param f The file.
+ * @returns The migration.
+ * @throws {ValidationError} As {@link parseMigration}, for the file's contents.
+ * @example
+ * ```ts
+ * import { migrationFile, parseMigrationFile } from "./migration.ts";
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
+ * console.log(parseMigrationFile(f).checksum === f.checksum); // true
+ * ```
+ */
+export function parseMigrationFile(f: MigrationFile): Migration {
+  const parsed = parseSections(f.text, f.label, f.version, f.slug.replaceAll("_", " "));
+  return { ...parsed, checksum: f.checksum, file: f.file };
 }
 
 /**

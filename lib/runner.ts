@@ -7,6 +7,7 @@
  */
 import type postgres from "postgres";
 import {
+  type Classifiable,
   classify,
   historyProblems,
   type HistoryRow,
@@ -39,9 +40,16 @@ import {
   updateChecksumSql,
 } from "./history.ts";
 import { parseTableName, qualifiedName, type TableName } from "./ident.ts";
-import { loadMigrations, type LoadOptions, readMigrations, type ReadResult } from "./load.ts";
+import {
+  loadMigrations,
+  type LoadOptions,
+  parseFiles,
+  readMigrations,
+  type ReadResult,
+  scanMigrations,
+} from "./load.ts";
 import { type LockHolder, withLock } from "./lock.ts";
-import type { Migration } from "./migration.ts";
+import { isParsed, type Migration, type MigrationFile } from "./migration.ts";
 import { parseTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
@@ -97,12 +105,13 @@ export interface ApplyOptions {
   /** Stops the run: the migration in progress is cancelled and rolled back. */
   signal?: AbortSignal;
   /**
-   * Called under the lock with the migrations about to be applied (and
-   * every migration), before anything changes, not even the creation of
-   * the tracking table; throwing refuses the run. The CLI lints them and
-   * checks the sum file here, for a dry run too.
+   * Called under the lock with the migrations about to be applied, and
+   * the version, file and checksum of every migration (applied files that
+   * are unchanged are not parsed again), before anything changes, not even
+   * the creation of the tracking table; throwing refuses the run. The CLI
+   * lints them and checks the sum file here, for a dry run too.
    */
-  check?: (pending: readonly Migration[], all: readonly Migration[]) => void | Promise<void>;
+  check?: (pending: readonly Migration[], all: readonly Classifiable[]) => void | Promise<void>;
 }
 
 /** Options of {@link MigrationRunner.rollback}. */
@@ -261,11 +270,12 @@ export class MigrationRunner {
    */
   async status(source: MigrationSource): Promise<StatusReport> {
     return await this.#withFiles(
-      () => this.#migrations(source),
+      () => this.#scan(source),
       (files) =>
         this.#session(async (driver) => {
           const history = await this.#readHistory(driver);
-          return statusReport(classify(await files, history?.rows ?? []));
+          const rows = history?.rows ?? [];
+          return statusReport(classify(parseChanged(await files, rows), rows));
         }),
     );
   }
@@ -285,20 +295,23 @@ export class MigrationRunner {
    */
   async apply(source: MigrationSource, options: ApplyOptions = {}): Promise<string[]> {
     return await this.#withFiles(
-      () => this.#migrations(source),
+      () => this.#scan(source),
       (files) =>
-        this.#lockedSession(files, options.signal, async (driver, migrations) => {
+        this.#lockedSession(files, options.signal, async (driver, early) => {
           const history = await this.#readHistory(driver);
+          // Another run may have changed the history since the early read.
+          const migrations = parseChanged(early, history?.rows ?? []);
           const entries = checkedEntries(migrations, history);
           const plan = planApply(entries, { to: options.to });
-          await options.check?.(plan.pending, migrations);
-          if (options.dryRun) return plan.pending.map((m) => m.version);
+          const pending = plan.pending.map(parsed);
+          await options.check?.(pending, migrations);
+          if (options.dryRun) return pending.map((m) => m.version);
           // Table mode also needs its lock table, which a history made in session mode lacks.
           if (history === null || !history.current || this.#lockMode === "table") {
             await this.#ensureTables(driver);
           }
           const newest = entries.filter((e) => e.row).at(-1)?.version;
-          for (const m of plan.outOfOrder) {
+          for (const m of plan.outOfOrder.map(parsed)) {
             this.#emit({
               type: "warning",
               message: `${
@@ -306,10 +319,17 @@ export class MigrationRunner {
               } is older than the newest applied migration ${newest}; applying it anyway (merged from another branch?)`,
             });
           }
-          return await this.#run(driver, "up", plan.pending, options.signal);
-        }, (migrations) => {
+          return await this.#run(driver, "up", pending, options.signal);
+        }, async (driver, files) => {
+          // Files not applied as they are now are parsed before the lock is
+          // asked for, so that bad files never wait for it; the history read
+          // here, while the files are, is the connection's first query.
+          const early = readHistory(driver, this.#table);
+          early.catch(() => {});
+          const scanned = await files;
           // An unknown --to is refused before the lock is even asked for.
-          if (options.to !== undefined) planApply(classify(migrations, []), { to: options.to });
+          if (options.to !== undefined) planApply(classify(scanned, []), { to: options.to });
+          return parseChanged(scanned, (await early)?.rows ?? []);
         }),
     );
   }
@@ -521,23 +541,30 @@ export class MigrationRunner {
 
   /**
    * The session, connected while the files are read, then the lock, taken
-   * only once the files are known good: bad files never hold the lock or
-   * wait for it. File problems are reported before connection problems.
+   * only once `prepare` is done with the files: bad files never hold the
+   * lock or wait for it. File problems are reported before connection
+   * problems. `prepare` is handed the files before they are read, so that
+   * its first query overlaps the reading; by default that query is
+   * `SELECT 1`, and the files are passed on as they are.
    */
-  #lockedSession<F, T>(
+  #lockedSession<F, T, G = F>(
     files: Promise<F>,
     signal: AbortSignal | undefined,
-    fn: (driver: Driver, loaded: F) => Promise<T>,
-    before?: (loaded: F) => void,
+    fn: (driver: Driver, ready: G) => Promise<T>,
+    prepare: (driver: Driver, files: Promise<F>) => Promise<G> = connectWhileReading<F, G>,
   ): Promise<T> {
     return this.#session(async (driver) => {
-      const connected = driver.query("SELECT 1");
-      connected.catch(() => {});
-      const loaded = await files;
-      before?.(loaded);
-      await connected;
-      return await this.#guard(driver, signal, () => fn(driver, loaded));
+      const ready = await prepare(driver, files);
+      return await this.#guard(driver, signal, () => fn(driver, ready));
     });
+  }
+
+  /** Reads migrations from a directory without parsing them, or takes them from code. */
+  async #scan(source: MigrationSource): Promise<(Migration | MigrationFile)[]> {
+    if (typeof source !== "string") return await this.#migrations(source);
+    const { files, problems } = await scanMigrations(source, this.#options.load);
+    if (problems.length) throw ValidationError.of(problems);
+    return files;
   }
 
   async #readHistory(driver: Driver): Promise<History | null> {
@@ -677,21 +704,54 @@ export class MigrationRunner {
 }
 
 /** Classifies, refusing a history that disagrees with the files (modified or missing). */
-function checkedEntries(
-  migrations: Migration[],
+function checkedEntries<M extends Classifiable>(
+  migrations: M[],
   history: History | null,
-): MigrationStatusEntry[] {
+): MigrationStatusEntry<M>[] {
   const entries = classify(migrations, history?.rows ?? []);
   const problems = historyProblems(entries);
   if (problems.length) throw ValidationError.of(problems);
   return entries;
 }
 
+/** The default `prepare` of `#lockedSession`: `SELECT 1` while the files are read. */
+async function connectWhileReading<F, G>(driver: Driver, files: Promise<F>): Promise<G> {
+  const connected = driver.query("SELECT 1");
+  connected.catch(() => {});
+  const loaded = await files;
+  await connected;
+  return loaded as unknown as G;
+}
+
+/**
+ * Parses every file whose checksum is not the one recorded for its
+ * version. A file recorded with its current checksum is left unparsed: it is
+ * the file that was applied, it will not run again, and `status` and
+ * `apply` need only its checksum (`validate` parses every file).
+ *
+ * @throws {ValidationError} Listing every problem of the files parsed.
+ */
+function parseChanged(
+  list: readonly (Migration | MigrationFile)[],
+  rows: readonly HistoryRow[],
+): (Migration | MigrationFile)[] {
+  const recorded = new Map(rows.map((row) => [row.version, row.checksum]));
+  const { parsed, problems } = parseFiles(list, (f) => recorded.get(f.version) === f.checksum);
+  if (problems.length) throw ValidationError.of(problems);
+  return parsed;
+}
+
+/** A migration `parseChanged` parsed: one not recorded with its checksum. */
+function parsed(m: Migration | MigrationFile): Migration {
+  if (!isParsed(m)) throw new Error(`internal error: migration ${m.version} was not parsed`);
+  return m;
+}
+
 function isDriver(source: DatabaseSource): source is Driver {
   return typeof source === "object" && typeof (source as Driver).transaction === "function";
 }
 
-function statusReport(entries: MigrationStatusEntry[]): StatusReport {
+function statusReport<M extends Classifiable>(entries: MigrationStatusEntry<M>[]): StatusReport {
   return {
     applied: entries.filter((e) => e.row).map((e) => e.version),
     pending: entries.filter((e) => e.state === "pending").map((e) => e.version),

@@ -81,3 +81,13 @@ Deno.test("planRollback refuses an irreversible migration before anything runs",
   assertMatch(error.message, /Migration 20250105_000000 is irreversible/);
   assertEquals(planRollback(entries, { to: irreversible.version }).length, 0);
 });
+
+Deno.test("classify takes a file that was not parsed, described by its history row", () => {
+  const file = { version: A.version, checksum: A.checksum, file: "db/a.sql" };
+  const entries = classify([file, C], [{ ...row(A, 1), description: "from the row" }]);
+  assertEquals(entries.map((e) => [e.state, e.description, e.migration === file]), [
+    ["applied", "from the row", true],
+    ["pending", C.description, false],
+  ]);
+  assertEquals(planApply(entries).pending, [C]);
+});

@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userInfo } from "node:os";
-import { loadMigrations } from "../lib/load.ts";
+import { loadMigrations, parseFiles, readMigrations, scanMigrations } from "../lib/load.ts";
+import { isParsed } from "../lib/migration.ts";
 import type { ValidationError } from "../lib/errors.ts";
 import { assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
@@ -107,6 +108,37 @@ Deno.test("oversized, unreadable and looping files are errors naming the file", 
     if (userInfo().uid !== 0) {
       assertMatch(messages, /20250128_140000_locked\.sql: cannot be read \(permission denied\)/);
     }
+  } finally {
+    t.remove();
+  }
+});
+
+Deno.test("scanMigrations reads and hashes without parsing; parseFiles parses what is not kept", async () => {
+  const bad = "-- UP\nSELECT 'open;\n-- DOWN\n";
+  const t = tempMigrations({
+    "20250128_120000_good.sql": migrationText("SELECT 1;"),
+    "20250128_130000_bad.sql": bad,
+    "not_a_version.sql": "SELECT 1;",
+  });
+  try {
+    const scan = await scanMigrations(t.dir);
+    assertEquals(scan.files.map((f) => f.version), ["20250128_120000", "20250128_130000"]);
+    assertEquals(scan.problems.map((p) => p.code), ["INVALID_FILE_NAME"]);
+    const all = parseFiles(scan.files);
+    assertEquals(all.problems.map((p) => [p.code, p.version]), [[
+      "UNTERMINATED",
+      "20250128_130000",
+    ]]);
+    assertEquals(all.parsed.map(isParsed), [true]);
+    const kept = parseFiles(scan.files, (f) => f.version === "20250128_130000");
+    assertEquals([kept.problems.length, kept.parsed.map(isParsed)], [0, [true, false]]);
+    // Parsing keeps the checksum the scan computed; a parsed migration passes through.
+    const migration = kept.parsed[0];
+    assertEquals(parseFiles([migration]).parsed[0], migration);
+    assertEquals(migration.checksum, scan.files[0].checksum);
+    const read = await readMigrations(t.dir);
+    assertEquals(read.brokenVersions.sort(), ["20250128_130000"]);
+    assertEquals(read.problems.map((p) => p.code), ["UNTERMINATED", "INVALID_FILE_NAME"]);
   } finally {
     t.remove();
   }

@@ -3,7 +3,7 @@ import postgresJs from "postgres";
 import { ADVISORY_LOCK_KEY } from "../lib/config.ts";
 import { withLock } from "../lib/lock.ts";
 import { openPostgres } from "../lib/postgres_driver.ts";
-import { assertEquals, assertMatch } from "./support/assert.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { cli } from "./support/cli.ts";
 import { freshDatabase } from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
@@ -90,6 +90,31 @@ Deno.test("a lock busy for a moment is taken without a word; a longer wait names
     }
   } finally {
     await driver.close();
+    await db.drop();
+  }
+});
+
+Deno.test("a bad pending file is reported at once while another run holds the lock", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_a.sql": migrationText("CREATE TABLE a (id INT);", "DROP TABLE a;"),
+    "20250128_130000_bad.sql": migrationText("CREATE TABLE b (note TEXT DEFAULT 'open);"),
+  });
+  const holder = await holdLock(db.url);
+  try {
+    const started = performance.now();
+    // Without the early parse this would wait the whole 30 s for the lock.
+    const result = await cli(["apply", "--lock-wait", "30", "--json"], {
+      cwd: t.root,
+      env: { DATABASE_URL: db.url },
+    });
+    assertEquals(result.code, 3, result.stderr);
+    assertEquals(JSON.parse(result.stdout).error.code, "UNTERMINATED");
+    assert(performance.now() - started < 20_000, "it did not wait for the lock");
+    assertEquals(result.stderr.includes("waiting for the migration lock"), false);
+  } finally {
+    await holder.release();
+    t.remove();
     await db.drop();
   }
 });

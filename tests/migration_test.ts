@@ -1,7 +1,9 @@
 import {
   Migration,
+  migrationFile,
   parseFileName,
   parseMigration,
+  parseMigrationFile,
   renderMigration,
   slugify,
 } from "../lib/migration.ts";
@@ -278,4 +280,37 @@ Deno.test("slugify makes lowercase [a-z0-9_] slugs", () => {
   assertEquals(slugify("Create Users table!"), "create_users_table");
   assertEquals(slugify("  Ünïcode — names  "), "unicode_names");
   assertEquals(slugify("!!!"), "migration");
+});
+
+Deno.test("migrationFile checks name and encoding, normalises and hashes, and leaves the SQL to parseMigrationFile", async () => {
+  const lf = "-- UP\nSELECT 1;\n-- DOWN\n";
+  for (const content of [lf, lf.replaceAll("\n", "\r\n"), `\ufeff${lf}`]) {
+    const f = migrationFile({ name: NAME, file: `db/${NAME}`, content });
+    assertEquals([f.version, f.slug, f.text, f.label], [
+      "20250128_120000",
+      "create_users_table",
+      lf,
+      `db/${NAME}`,
+    ]);
+    assertEquals(f.checksum, await checksum(lf));
+    assertEquals(
+      parseMigrationFile(f),
+      await parseMigration({ name: NAME, file: `db/${NAME}`, content }),
+    );
+  }
+  const unparsed = migrationFile({ name: NAME, content: "SELECT 'open;" });
+  assertEquals(unparsed.file, null);
+  assertEquals(
+    assertThrows<ValidationError>(() => parseMigrationFile(unparsed)).code,
+    "UNTERMINATED",
+  );
+  for (
+    const [name, content, code] of [
+      ["create_users.sql", lf, "INVALID_FILE_NAME"],
+      [NAME, new Uint8Array([0x2d, 0x2d, 0xff]), "INVALID_ENCODING"],
+    ] as const
+  ) {
+    const error = assertThrows<ValidationError>(() => migrationFile({ name, content }));
+    assertEquals(error.code, code);
+  }
 });

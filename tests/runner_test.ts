@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MigrationRunner, type RunEvent } from "../lib/runner.ts";
-import { Migration } from "../lib/migration.ts";
+import { Migration, migrationFile } from "../lib/migration.ts";
 import { MigrationError, type ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { type DriverContext, driverTest } from "./support/db.ts";
@@ -491,3 +491,41 @@ driverTest("migrations built in code apply through the runner", async (ctx) => {
   assertEquals(await runner.rollback([migration], 1), ["20250128_120000"]);
   assertEquals(await recorded(ctx, "my_custom_migrations"), []);
 });
+
+driverTest(
+  "status and apply trust an applied file that is unchanged without parsing it again; validate does not",
+  async (ctx) => {
+    // A file this parser refuses (an unterminated string), recorded with its
+    // checksum as another tool or an older release might have applied it.
+    const refused = "-- UP\nCREATE TABLE old (note TEXT DEFAULT 'open);\n-- DOWN\n";
+    const t = withFiles({ "20250128_110000_old.sql": refused, "20250128_120000_users.sql": USERS });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      await runner.init();
+      await ctx.sql(
+        "INSERT INTO _migrations (version, description, checksum) VALUES ($1, $2, $3)",
+        [
+          "20250128_110000",
+          "recorded description",
+          migrationFile({ name: "20250128_110000_old.sql", content: refused }).checksum,
+        ],
+      );
+      const status = await runner.status(t.dir);
+      assertEquals(status.migrations.map((m) => [m.state, m.description]), [
+        ["applied", "recorded description"],
+        ["pending", "create users"],
+      ]);
+      assertEquals(await runner.apply(t.dir), ["20250128_120000"]);
+      const report = await runner.validate(t.dir);
+      assertEquals(report.problems.map((p) => p.code), ["UNTERMINATED"]);
+      // Once changed, it is parsed again, and its problem stops every command.
+      t.write("20250128_110000_old.sql", refused.replace("open", "opened"));
+      for (const command of [() => runner.status(t.dir), () => runner.apply(t.dir)]) {
+        const error = await assertRejects<ValidationError>(command);
+        assertEquals(error.code, "UNTERMINATED");
+      }
+    } finally {
+      t.remove();
+    }
+  },
+);
