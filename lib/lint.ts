@@ -27,6 +27,7 @@ import {
   type Tok,
 } from "./lint_rules.ts";
 import { locate } from "./location.ts";
+import { nextTurn } from "./runtime.ts";
 import { parseMigrationSync } from "./migration.ts";
 import { statementKind } from "./statement_kind.ts";
 
@@ -246,7 +247,7 @@ export async function lintFiles(
   const findings: LintFinding[] = [];
   for (const [i, path] of paths.entries()) {
     // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
-    if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 0));
+    if (i % 50 === 49) await nextTurn();
     let text: string;
     try {
       text = new TextDecoder().decode(readFileSync(path));

@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
-import { setImmediate } from "node:timers";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
+import { nextTurn } from "./runtime.ts";
 import {
   isParsed,
   type Migration,
@@ -112,7 +112,7 @@ export async function scanMigrations(
     // Files are read synchronously (the fastest way on every runtime), with
     // a turn of the event loop now and then, so that a connection opened
     // beside the reading makes progress meanwhile.
-    if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     const name = names[i];
     const file = join(dir, name);
     try {
@@ -194,7 +194,6 @@ function sortByFile(problems: ValidationError[]): ValidationError[] {
  * import { loadMigrations } from "./load.ts";
  * import { mkdtempSync, writeFileSync } from "node:fs";
  * import { join } from "node:path";
-import { setImmediate } from "node:timers";
  * import { tmpdir } from "node:os";
  * const dir = mkdtempSync(join(tmpdir(), "db-"));
  * writeFileSync(join(dir, "20250128_120000_init.sql"), "-- UP\nSELECT 1;\n-- DOWN\n");
@@ -214,13 +213,6 @@ export async function loadMigrations(
 /** Files read between two turns of the event loop. */
 const YIELD_EVERY = 50;
 
-/**
- * One turn of the event loop, I/O included. `setImmediate`, not
- * `setTimeout(0)`, which waits a millisecond or more on Bun and Deno.
- */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function listSqlFiles(dir: string): string[] {
   let entries: string[];

@@ -70,6 +70,8 @@ export interface MigrationInput {
   transactional?: boolean;
 }
 
+/** Strict UTF-8; a BOM is kept here and dropped with the line endings by normalizeText. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const FILE_NAME_RE = /^(\d{8}_\d{6})_(.+)\.sql$/;
 const MARKER_RE = /^--\s*(UP|DOWN)\s*$/i;
 const HEADER_RE = /^--\s*(Description|Transaction)\s*:\s*(.*?)\s*$/i;
@@ -124,7 +126,7 @@ export function parseFileName(name: string, file = name): { version: string; slu
 export function decodeMigration(content: Uint8Array, file: string): string {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(content);
+    text = UTF8.decode(content);
   } catch {
     throw new ValidationError(
       "INVALID_ENCODING",

@@ -9,6 +9,7 @@
 import { isatty } from "node:tty";
 import process from "node:process";
 import { writeSync } from "node:fs";
+import { setImmediate } from "node:timers";
 
 /** Name of the JavaScript runtime running data-bridge. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -195,6 +196,22 @@ export function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as { code?: string }).code === "EPERM";
   }
+}
+
+/**
+ * One turn of the event loop, I/O included, for long synchronous work to let
+ * a connection or a signal handler make progress. `setImmediate`, not
+ * `setTimeout(0)`, which waits a millisecond or more on Bun and Deno.
+ *
+ * @returns A promise resolved on the next turn.
+ * @example
+ * ```ts
+ * import { nextTurn } from "./runtime.ts";
+ * await nextTurn();
+ * ```
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
