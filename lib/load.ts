@@ -213,7 +213,6 @@ export async function loadMigrations(
 /** Files read between two turns of the event loop. */
 const YIELD_EVERY = 50;
 
-
 function listSqlFiles(dir: string): string[] {
   let entries: string[];
   try {
