@@ -40,6 +40,11 @@ export const DEFAULTS = {
   clientConnectionCheckInterval: "2s",
   /** Largest migration file accepted, in bytes. */
   maxFileBytes: 16 * 1024 * 1024,
+  /**
+   * Characters of SQL parsed or linted in one run past which the compiled
+   * binary lets its optimising JITs work (see `expectLongWork`).
+   */
+  longWorkChars: 256 * 1024,
   /** Steps reverted by `rollback` without `--steps` or `--to`. */
   rollbackSteps: 1,
   /** Integrity file in the migrations directory (see `data-bridge sum`). */

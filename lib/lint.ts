@@ -27,7 +27,7 @@ import {
   type Tok,
 } from "./lint_rules.ts";
 import { locate } from "./location.ts";
-import { nextTurn } from "./runtime.ts";
+import { expectLongWork, nextTurn } from "./runtime.ts";
 import { parseMigrationSync } from "./migration.ts";
 import { statementKind } from "./statement_kind.ts";
 
@@ -245,6 +245,7 @@ export async function lintFiles(
   options: LintFilesOptions = {},
 ): Promise<LintReport> {
   const findings: LintFinding[] = [];
+  let chars = 0;
   for (const [i, path] of paths.entries()) {
     // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
     if (i % 50 === 49) await nextTurn();
@@ -258,6 +259,8 @@ export async function lintFiles(
         { file: path },
       );
     }
+    chars += text.length;
+    if (chars > DEFAULTS.longWorkChars) expectLongWork();
     findings.push(...lintTextSync(path, text, levels, options.validated === true));
   }
   return {

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
-import { nextTurn } from "./runtime.ts";
+import { expectLongWork, nextTurn } from "./runtime.ts";
 import {
   isParsed,
   type Migration,
@@ -162,8 +162,12 @@ export function parseFiles(
 ): { parsed: (Migration | MigrationFile)[]; problems: ValidationError[] } {
   const parsed: (Migration | MigrationFile)[] = [];
   const problems: ValidationError[] = [];
+  const todo = new Set(files.filter((f): f is MigrationFile => !isParsed(f) && !keep(f)));
+  let chars = 0;
+  for (const f of todo) chars += f.text.length;
+  if (chars > DEFAULTS.longWorkChars) expectLongWork();
   for (const f of files) {
-    if (isParsed(f) || keep(f)) {
+    if (isParsed(f) || !todo.has(f)) {
       parsed.push(f);
       continue;
     }

@@ -215,6 +215,24 @@ export function nextTurn(): Promise<void> {
 }
 
 /**
+ * Says that long CPU-bound work follows, such as parsing or linting much SQL.
+ * The compiled binary starts with JavaScriptCore's optimising JITs held back
+ * (short runs are faster and smaller without them); this lets them work
+ * again for the rest of the run. Does nothing elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { expectLongWork } from "./runtime.ts";
+ * expectLongWork();
+ * ```
+ */
+export function expectLongWork(): void {
+  const bun = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } })
+    .Bun;
+  bun?.unsafe?.setJITPolicy?.(1);
+}
+
+/**
  * This process's id.
  *
  * @returns The pid.

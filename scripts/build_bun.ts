@@ -42,8 +42,9 @@ export function bunVersion(): string {
  * and waits on PostgreSQL; measured on 1000 migrations, the JIT's compile
  * work and code cost more than they save: with it, a no-op `status` took 146
  * ms and 53 MB, without it 123 ms and 45 MB; applying 1000 migrations peaked
- * at 73 MB against 59 MB, for the same CPU time. Parsing 10,000 files is
- * about 15% slower. PGlite's WebAssembly has tiers of its own, unaffected.
+ * at 73 MB against 59 MB, for the same CPU time. Runs that parse or lint
+ * much SQL turn the JITs back on (lib/runtime.ts `expectLongWork`). PGlite's
+ * WebAssembly has tiers of its own, unaffected.
  */
 export const JIT_POLICY = 1_000_000;
 
