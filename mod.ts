@@ -84,6 +84,7 @@ export {
   planRollback,
   type RepairChange,
   type RollbackStep,
+  selectRollback,
 } from "./lib/classify.ts";
 export {
   describeHolder,

@@ -234,17 +234,7 @@ export function planRollback(
   entries: readonly MigrationStatusEntry[],
   options: { steps?: number; to?: string } = {},
 ): RollbackStep[] {
-  if (options.to !== undefined && options.to !== "0") requireKnown(entries, options.to);
-  const applied = entries
-    .filter((e) => e.row !== undefined)
-    .sort((a, b) =>
-      b.row!.appliedAt.getTime() - a.row!.appliedAt.getTime() ||
-      (a.version < b.version ? 1 : a.version > b.version ? -1 : 0)
-    );
-  const selected = options.to !== undefined
-    ? applied.filter((e) => e.version > options.to!)
-    : applied.slice(0, options.steps ?? 1);
-  return selected.map((entry) => {
+  return selectRollback(entries, options).map((entry) => {
     if (!entry.migration) {
       throw new ValidationError(
         "MISSING_FILE",
@@ -266,6 +256,42 @@ export function planRollback(
     }
     return { migration: entry.migration, row: entry.row! };
   });
+}
+
+/**
+ * The entries a `rollback` selects, most recently applied first, chosen from
+ * the history rows alone: what {@link planRollback} checks and runs, known
+ * before any file is parsed.
+ *
+ * @param entries Output of {@link classify}.
+ * @param options As for {@link planRollback}.
+ * @returns The applied entries to revert, in the order to revert them.
+ * @throws {UsageError} `UNKNOWN_VERSION` when `to` names no migration.
+ * @example
+ * ```ts
+ * import { classify, selectRollback } from "./classify.ts";
+ * const file = { version: "20250101_000000", checksum: "c", file: "a.sql" };
+ * const row = {
+ *   version: file.version, description: "a", appliedAt: new Date(), checksum: "c",
+ *   executionMs: 1, appliedBy: null,
+ * };
+ * console.log(selectRollback(classify([file], [row])).map((e) => e.version)); // ["20250101_000000"]
+ * ```
+ */
+export function selectRollback<M extends Classifiable>(
+  entries: readonly MigrationStatusEntry<M>[],
+  options: { steps?: number; to?: string } = {},
+): MigrationStatusEntry<M>[] {
+  if (options.to !== undefined && options.to !== "0") requireKnown(entries, options.to);
+  const applied = entries
+    .filter((e) => e.row !== undefined)
+    .sort((a, b) =>
+      b.row!.appliedAt.getTime() - a.row!.appliedAt.getTime() ||
+      (a.version < b.version ? 1 : a.version > b.version ? -1 : 0)
+    );
+  return options.to !== undefined
+    ? applied.filter((e) => e.version > options.to!)
+    : applied.slice(0, options.steps ?? 1);
 }
 
 function requireKnown<M extends Classifiable>(

@@ -18,6 +18,7 @@ import {
   planRepair,
   planRollback,
   type RepairChange,
+  selectRollback,
 } from "./classify.ts";
 import { DEFAULTS, SETUP_LOCK_KEY } from "./config.ts";
 import { connect } from "./connect.ts";
@@ -49,7 +50,7 @@ import {
   scanMigrations,
 } from "./load.ts";
 import { type LockHolder, withLock } from "./lock.ts";
-import { isParsed, type Migration, type MigrationFile } from "./migration.ts";
+import { isParsed, type Migration, type MigrationFile, parseMigrationFile } from "./migration.ts";
 import { parseTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
@@ -320,17 +321,11 @@ export class MigrationRunner {
             });
           }
           return await this.#run(driver, "up", pending, options.signal);
-        }, async (driver, files) => {
-          // Files not applied as they are now are parsed before the lock is
-          // asked for, so that bad files never wait for it; the history read
-          // here, while the files are, is the connection's first query.
-          const early = readHistory(driver, this.#table);
-          early.catch(() => {});
-          const scanned = await files;
-          // An unknown --to is refused before the lock is even asked for.
-          if (options.to !== undefined) planApply(classify(scanned, []), { to: options.to });
-          return parseChanged(scanned, (await early)?.rows ?? []);
-        }),
+        }, (driver, files) =>
+          this.#parseEarly(driver, files, (scanned) => {
+            // An unknown --to is refused before the lock is even asked for.
+            if (options.to !== undefined) planApply(classify(scanned, []), { to: options.to });
+          })),
     );
   }
 
@@ -351,16 +346,20 @@ export class MigrationRunner {
   ): Promise<string[]> {
     const options = typeof stepsOrOptions === "number" ? { steps: stepsOrOptions } : stepsOrOptions;
     return await this.#withFiles(
-      () => this.#migrations(source),
+      () => this.#scan(source),
       (files) =>
-        this.#lockedSession(files, options.signal, async (driver, loaded) => {
+        this.#lockedSession(files, options.signal, async (driver, early) => {
           const history = await this.#readHistory(driver);
-          const steps = planRollback(checkedEntries(loaded, history), options);
+          const entries = checkedEntries(parseChanged(early, history?.rows ?? []), history);
+          const steps = planRollback(
+            withParsed(entries, selectRollback(entries, options)),
+            options,
+          );
           if (options.dryRun) return steps.map((s) => s.migration.version);
           // A history made in session mode has no lock table yet.
           if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
           return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
-        }),
+        }, (driver, files) => this.#parseEarly(driver, files)),
     );
   }
 
@@ -559,6 +558,24 @@ export class MigrationRunner {
     });
   }
 
+  /**
+   * The files, parsed where they differ from the history: the `prepare` of
+   * apply and rollback. Bad files are reported before the lock is asked
+   * for, so they never wait for it; the history is read while the files
+   * are, as the connection's first query (and again under the lock).
+   */
+  async #parseEarly(
+    driver: Driver,
+    files: Promise<(Migration | MigrationFile)[]>,
+    check?: (scanned: (Migration | MigrationFile)[]) => void,
+  ): Promise<(Migration | MigrationFile)[]> {
+    const early = readHistory(driver, this.#table);
+    early.catch(() => {});
+    const scanned = await files;
+    check?.(scanned);
+    return parseChanged(scanned, (await early)?.rows ?? []);
+  }
+
   /** Reads migrations from a directory without parsing them, or takes them from code. */
   async #scan(source: MigrationSource): Promise<(Migration | MigrationFile)[]> {
     if (typeof source !== "string") return await this.#migrations(source);
@@ -739,6 +756,25 @@ function parseChanged(
   const { parsed, problems } = parseFiles(list, (f) => recorded.get(f.version) === f.checksum);
   if (problems.length) throw ValidationError.of(problems);
   return parsed;
+}
+
+/**
+ * The entries with the files of `selected` parsed (their DOWN is about to
+ * run); other files left unparsed count as having none, which only the
+ * selected entries' checks could notice.
+ *
+ * @throws {ValidationError} When a selected file does not parse.
+ */
+function withParsed(
+  entries: readonly MigrationStatusEntry<Migration | MigrationFile>[],
+  selected: readonly MigrationStatusEntry<Migration | MigrationFile>[],
+): MigrationStatusEntry[] {
+  const chosen = new Set(selected.map((e) => e.version));
+  return entries.map((e) => {
+    const m = e.migration;
+    if (m === undefined || isParsed(m)) return { ...e, migration: m };
+    return { ...e, migration: chosen.has(e.version) ? parseMigrationFile(m) : undefined };
+  });
 }
 
 /** A migration `parseChanged` parsed: one not recorded with its checksum. */

@@ -4,6 +4,7 @@ import {
   type HistoryRow,
   planApply,
   planRollback,
+  selectRollback,
 } from "../lib/classify.ts";
 import { Migration } from "../lib/migration.ts";
 import type { UsageError, ValidationError } from "../lib/errors.ts";
@@ -90,4 +91,18 @@ Deno.test("classify takes a file that was not parsed, described by its history r
     ["pending", C.description, false],
   ]);
   assertEquals(planApply(entries).pending, [C]);
+});
+
+Deno.test("selectRollback chooses from the history alone, as planRollback does", () => {
+  const entries = classify([A, B, C], [row(A, 1), row(C, 2)]);
+  for (const options of [{}, { steps: 2 }, { to: "0" }, { to: A.version }]) {
+    assertEquals(
+      selectRollback(entries, options).map((e) => e.version),
+      planRollback(entries, options).map((s) => s.migration.version),
+    );
+  }
+  const unparsed = classify([{ version: C.version, checksum: C.checksum, file: "c.sql" }], [
+    row(C, 2),
+  ]);
+  assertEquals(selectRollback(unparsed).map((e) => e.version), [C.version]);
 });

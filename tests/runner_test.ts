@@ -529,3 +529,29 @@ driverTest(
     }
   },
 );
+
+driverTest("rollback parses only the files of the migrations it reverts", async (ctx) => {
+  const refused = "-- UP\nCREATE TABLE old (note TEXT DEFAULT 'open);\n-- DOWN\nDROP TABLE old;\n";
+  const t = withFiles({ "20250128_110000_old.sql": refused, "20250128_120000_users.sql": USERS });
+  try {
+    const runner = new MigrationRunner(ctx.driver);
+    await runner.init();
+    await ctx.sql(
+      "INSERT INTO _migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, now() - interval '1 day')",
+      [
+        "20250128_110000",
+        "old",
+        migrationFile({ name: "20250128_110000_old.sql", content: refused }).checksum,
+      ],
+    );
+    assertEquals(await runner.apply(t.dir), ["20250128_120000"]);
+    assertEquals(await runner.rollback(t.dir, { dryRun: true, steps: 1 }), ["20250128_120000"]);
+    assertEquals(await runner.rollback(t.dir, 1), ["20250128_120000"]);
+    // The next one to revert is the file this parser refuses: now it must be parsed.
+    const error = await assertRejects<ValidationError>(() => runner.rollback(t.dir, 1));
+    assertEquals([error.code, error.version], ["UNTERMINATED", "20250128_110000"]);
+    assertEquals(await recorded(ctx), ["20250128_110000"]);
+  } finally {
+    t.remove();
+  }
+});
