@@ -110,7 +110,9 @@ export interface ApplyOptions {
    * the version, file and checksum of every migration (applied files that
    * are unchanged are not parsed again), before anything changes, not even
    * the creation of the tracking table; throwing refuses the run. The CLI
-   * lints them and checks the sum file here, for a dry run too.
+   * lints them and checks the sum file here, for a dry run too. When the
+   * history read first shows nothing to apply, it is called with no
+   * pending migration and the lock is not taken.
    */
   check?: (pending: readonly Migration[], all: readonly Classifiable[]) => void | Promise<void>;
 }
@@ -298,34 +300,43 @@ export class MigrationRunner {
     return await this.#withFiles(
       () => this.#scan(source),
       (files) =>
-        this.#lockedSession(files, options.signal, async (driver, early) => {
-          const history = await this.#readHistory(driver);
-          // Another run may have changed the history since the early read.
-          const migrations = parseChanged(early, history?.rows ?? []);
-          const entries = checkedEntries(migrations, history);
-          const plan = planApply(entries, { to: options.to });
-          const pending = plan.pending.map(parsed);
-          await options.check?.(pending, migrations);
-          if (options.dryRun) return pending.map((m) => m.version);
-          // Table mode also needs its lock table, which a history made in session mode lacks.
-          if (history === null || !history.current || this.#lockMode === "table") {
-            await this.#ensureTables(driver);
-          }
-          const newest = entries.filter((e) => e.row).at(-1)?.version;
-          for (const m of plan.outOfOrder.map(parsed)) {
-            this.#emit({
-              type: "warning",
-              message: `${
-                m.file ?? m.version
-              } is older than the newest applied migration ${newest}; applying it anyway (merged from another branch?)`,
-            });
-          }
-          return await this.#run(driver, "up", pending, options.signal);
-        }, (driver, files) =>
-          this.#parseEarly(driver, files, (scanned) => {
+        this.#session(async (driver) => {
+          const early = await this.#parseEarly(driver, files, (scanned) => {
             // An unknown --to is refused before the lock is even asked for.
             if (options.to !== undefined) planApply(classify(scanned, []), { to: options.to });
-          })),
+          });
+          if (upToDate(early, options.to)) {
+            // Nothing to do as of the history just read, which every
+            // migration commits to with its row: no lock, no second read.
+            this.#reportHistory(driver, early.history);
+            await options.check?.([], early.migrations);
+            return [];
+          }
+          return await this.#guard(driver, options.signal, async () => {
+            const history = await this.#readHistory(driver);
+            // Another run may have changed the history since the early read.
+            const migrations = parseChanged(early.migrations, history?.rows ?? []);
+            const entries = checkedEntries(migrations, history);
+            const plan = planApply(entries, { to: options.to });
+            const pending = plan.pending.map(parsed);
+            await options.check?.(pending, migrations);
+            if (options.dryRun) return pending.map((m) => m.version);
+            // Table mode also needs its lock table, which a history made in session mode lacks.
+            if (history === null || !history.current || this.#lockMode === "table") {
+              await this.#ensureTables(driver);
+            }
+            const newest = entries.filter((e) => e.row).at(-1)?.version;
+            for (const m of plan.outOfOrder.map(parsed)) {
+              this.#emit({
+                type: "warning",
+                message: `${
+                  m.file ?? m.version
+                } is older than the newest applied migration ${newest}; applying it anyway (merged from another branch?)`,
+              });
+            }
+            return await this.#run(driver, "up", pending, options.signal);
+          });
+        }),
     );
   }
 
@@ -359,7 +370,7 @@ export class MigrationRunner {
           // A history made in session mode has no lock table yet.
           if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
           return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
-        }, (driver, files) => this.#parseEarly(driver, files)),
+        }, async (driver, files) => (await this.#parseEarly(driver, files)).migrations),
     );
   }
 
@@ -568,12 +579,13 @@ export class MigrationRunner {
     driver: Driver,
     files: Promise<(Migration | MigrationFile)[]>,
     check?: (scanned: (Migration | MigrationFile)[]) => void,
-  ): Promise<(Migration | MigrationFile)[]> {
+  ): Promise<EarlyRead> {
     const early = readHistory(driver, this.#table);
     early.catch(() => {});
     const scanned = await files;
     check?.(scanned);
-    return parseChanged(scanned, (await early)?.rows ?? []);
+    const history = await early;
+    return { history, migrations: parseChanged(scanned, history?.rows ?? []) };
   }
 
   /** Reads migrations from a directory without parsing them, or takes them from code. */
@@ -586,6 +598,11 @@ export class MigrationRunner {
 
   async #readHistory(driver: Driver): Promise<History | null> {
     const history = await readHistory(driver, this.#table);
+    this.#reportHistory(driver, history);
+    return history;
+  }
+
+  #reportHistory(driver: Driver, history: History | null): void {
     const table = qualifiedName(this.#table);
     this.#emit({
       type: "info",
@@ -593,7 +610,6 @@ export class MigrationRunner {
         ? `${driver.target}: no tracking table ${table} yet`
         : `${driver.target}: ${history.rows.length} migrations recorded in ${table}`,
     });
-    return history;
   }
 
   /**
@@ -756,6 +772,25 @@ function parseChanged(
   const { parsed, problems } = parseFiles(list, (f) => recorded.get(f.version) === f.checksum);
   if (problems.length) throw ValidationError.of(problems);
   return parsed;
+}
+
+/** The history read as the connection's first query, and the files parsed against it. */
+interface EarlyRead {
+  history: History | null;
+  migrations: (Migration | MigrationFile)[];
+}
+
+/**
+ * Whether `apply` has nothing to do as of the early read: the tracking
+ * table exists in its current form, no applied migration was modified or
+ * lost, and nothing up to `to` is pending.
+ */
+function upToDate(early: EarlyRead, to: string | undefined): early is EarlyRead & {
+  history: History;
+} {
+  if (early.history === null || !early.history.current) return false;
+  const entries = classify(early.migrations, early.history.rows);
+  return historyProblems(entries).length === 0 && planApply(entries, { to }).pending.length === 0;
 }
 
 /**

@@ -118,3 +118,30 @@ Deno.test("a bad pending file is reported at once while another run holds the lo
     await db.drop();
   }
 });
+
+Deno.test("apply with everything applied ends without waiting for a held lock", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_a.sql": migrationText("CREATE TABLE a (id INT);", "DROP TABLE a;"),
+  });
+  try {
+    const env = { DATABASE_URL: db.url };
+    assertEquals((await cli(["apply"], { cwd: t.root, env })).code, 0);
+    const holder = await holdLock(db.url);
+    try {
+      const result = await cli(["apply", "--lock-wait", "30"], { cwd: t.root, env });
+      assertEquals(result.code, 0, result.stderr);
+      assertMatch(result.stdout, /Nothing to apply/);
+      assertEquals(result.stderr.includes("waiting for the migration lock"), false);
+      // With something pending it waits, and gives up as asked.
+      t.write("20250128_130000_b.sql", migrationText("CREATE TABLE b (id INT);", "DROP TABLE b;"));
+      const waiting = await cli(["apply", "--lock-wait", "1", "--json"], { cwd: t.root, env });
+      assertEquals(JSON.parse(waiting.stdout).error.code, "LOCK_TIMEOUT");
+    } finally {
+      await holder.release();
+    }
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
