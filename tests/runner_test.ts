@@ -492,24 +492,32 @@ driverTest("migrations built in code apply through the runner", async (ctx) => {
   assertEquals(await recorded(ctx, "my_custom_migrations"), []);
 });
 
+/** A file this parser refuses (an unterminated string in its UP). */
+const REFUSED = "-- UP\nCREATE TABLE old (note TEXT DEFAULT 'open);\n-- DOWN\nDROP TABLE old;\n";
+
+/**
+ * Records REFUSED as 20250128_110000, applied a day ago with its checksum, as
+ * another tool or an older release might have.
+ */
+async function recordRefused(ctx: DriverContext, runner: MigrationRunner): Promise<void> {
+  await runner.init();
+  await ctx.sql(
+    "INSERT INTO _migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, now() - interval '1 day')",
+    [
+      "20250128_110000",
+      "recorded description",
+      migrationFile({ name: "20250128_110000_old.sql", content: REFUSED }).checksum,
+    ],
+  );
+}
+
 driverTest(
   "status and apply trust an applied file that is unchanged without parsing it again; validate does not",
   async (ctx) => {
-    // A file this parser refuses (an unterminated string), recorded with its
-    // checksum as another tool or an older release might have applied it.
-    const refused = "-- UP\nCREATE TABLE old (note TEXT DEFAULT 'open);\n-- DOWN\n";
-    const t = withFiles({ "20250128_110000_old.sql": refused, "20250128_120000_users.sql": USERS });
+    const t = withFiles({ "20250128_110000_old.sql": REFUSED, "20250128_120000_users.sql": USERS });
     try {
       const runner = new MigrationRunner(ctx.driver);
-      await runner.init();
-      await ctx.sql(
-        "INSERT INTO _migrations (version, description, checksum) VALUES ($1, $2, $3)",
-        [
-          "20250128_110000",
-          "recorded description",
-          migrationFile({ name: "20250128_110000_old.sql", content: refused }).checksum,
-        ],
-      );
+      await recordRefused(ctx, runner);
       const status = await runner.status(t.dir);
       assertEquals(status.migrations.map((m) => [m.state, m.description]), [
         ["applied", "recorded description"],
@@ -519,7 +527,7 @@ driverTest(
       const report = await runner.validate(t.dir);
       assertEquals(report.problems.map((p) => p.code), ["UNTERMINATED"]);
       // Once changed, it is parsed again, and its problem stops every command.
-      t.write("20250128_110000_old.sql", refused.replace("open", "opened"));
+      t.write("20250128_110000_old.sql", REFUSED.replace("open", "opened"));
       for (const command of [() => runner.status(t.dir), () => runner.apply(t.dir)]) {
         const error = await assertRejects<ValidationError>(command);
         assertEquals(error.code, "UNTERMINATED");
@@ -531,19 +539,10 @@ driverTest(
 );
 
 driverTest("rollback parses only the files of the migrations it reverts", async (ctx) => {
-  const refused = "-- UP\nCREATE TABLE old (note TEXT DEFAULT 'open);\n-- DOWN\nDROP TABLE old;\n";
-  const t = withFiles({ "20250128_110000_old.sql": refused, "20250128_120000_users.sql": USERS });
+  const t = withFiles({ "20250128_110000_old.sql": REFUSED, "20250128_120000_users.sql": USERS });
   try {
     const runner = new MigrationRunner(ctx.driver);
-    await runner.init();
-    await ctx.sql(
-      "INSERT INTO _migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, now() - interval '1 day')",
-      [
-        "20250128_110000",
-        "old",
-        migrationFile({ name: "20250128_110000_old.sql", content: refused }).checksum,
-      ],
-    );
+    await recordRefused(ctx, runner);
     assertEquals(await runner.apply(t.dir), ["20250128_120000"]);
     assertEquals(await runner.rollback(t.dir, { dryRun: true, steps: 1 }), ["20250128_120000"]);
     assertEquals(await runner.rollback(t.dir, 1), ["20250128_120000"]);
