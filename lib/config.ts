@@ -41,10 +41,12 @@ export const DEFAULTS = {
   /** Largest migration file accepted, in bytes. */
   maxFileBytes: 16 * 1024 * 1024,
   /**
-   * Characters of SQL parsed or linted in one run past which the compiled
-   * binary lets its optimising JITs work (see `expectLongWork`).
+   * Characters of SQL parsed or linted at once past which the compiled
+   * binary lets its optimising JITs work meanwhile (see `longWork`).
    */
   longWorkChars: 256 * 1024,
+  /** Migrations run between two hints to collect garbage (see `collectGarbageSoon`). */
+  gcEveryMigrations: 50,
   /** Steps reverted by `rollback` without `--steps` or `--to`. */
   rollbackSteps: 1,
   /** Integrity file in the migrations directory (see `data-bridge sum`). */
@@ -76,6 +78,14 @@ export const LINT_LEVELS = {
   "invalid-ignore": "error",
   "invalid-migration": "error",
 } as const;
+
+/**
+ * The JIT policy the single-file binary is built with and returns to after
+ * long work (`bun build --compile-jit-policy`, `Bun.unsafe.setJITPolicy`):
+ * JavaScriptCore's tier-up thresholds scaled so far that its optimising
+ * JITs stay off. See docs/distribution.md for the measurements.
+ */
+export const BINARY_JIT_POLICY = 1_000_000;
 
 /**
  * Key of the PostgreSQL advisory lock that serialises data-bridge runs on

@@ -27,7 +27,7 @@ import {
   type Tok,
 } from "./lint_rules.ts";
 import { locate } from "./location.ts";
-import { expectLongWork, nextTurn } from "./runtime.ts";
+import { longWork, nextTurn } from "./runtime.ts";
 import { parseMigrationSync } from "./migration.ts";
 import { statementKind } from "./statement_kind.ts";
 
@@ -246,22 +246,27 @@ export async function lintFiles(
 ): Promise<LintReport> {
   const findings: LintFinding[] = [];
   let chars = 0;
-  for (const [i, path] of paths.entries()) {
-    // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
-    if (i % 50 === 49) await nextTurn();
-    let text: string;
-    try {
-      text = new TextDecoder().decode(readFileSync(path));
-    } catch (error) {
-      throw new ValidationError(
-        "FILE_UNREADABLE",
-        `${path}: cannot be read (${(error as Error).message})`,
-        { file: path },
-      );
+  let end: (() => void) | undefined;
+  try {
+    for (const [i, path] of paths.entries()) {
+      // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
+      if (i % 50 === 49) await nextTurn();
+      let text: string;
+      try {
+        text = new TextDecoder().decode(readFileSync(path));
+      } catch (error) {
+        throw new ValidationError(
+          "FILE_UNREADABLE",
+          `${path}: cannot be read (${(error as Error).message})`,
+          { file: path },
+        );
+      }
+      chars += text.length;
+      if (chars > DEFAULTS.longWorkChars) end ??= longWork();
+      findings.push(...lintTextSync(path, text, levels, options.validated === true));
     }
-    chars += text.length;
-    if (chars > DEFAULTS.longWorkChars) expectLongWork();
-    findings.push(...lintTextSync(path, text, levels, options.validated === true));
+  } finally {
+    end?.();
   }
   return {
     files: [...paths],

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
-import { expectLongWork, nextTurn } from "./runtime.ts";
+import { longWork, nextTurn } from "./runtime.ts";
 import {
   isParsed,
   type Migration,
@@ -165,18 +165,22 @@ export function parseFiles(
   const todo = new Set(files.filter((f): f is MigrationFile => !isParsed(f) && !keep(f)));
   let chars = 0;
   for (const f of todo) chars += f.text.length;
-  if (chars > DEFAULTS.longWorkChars) expectLongWork();
-  for (const f of files) {
-    if (isParsed(f) || !todo.has(f)) {
-      parsed.push(f);
-      continue;
+  const end = chars > DEFAULTS.longWorkChars ? longWork() : undefined;
+  try {
+    for (const f of files) {
+      if (isParsed(f) || !todo.has(f)) {
+        parsed.push(f);
+        continue;
+      }
+      try {
+        parsed.push(parseMigrationFile(f));
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        problems.push(error);
+      }
     }
-    try {
-      parsed.push(parseMigrationFile(f));
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      problems.push(error);
-    }
+  } finally {
+    end?.();
   }
   return { parsed, problems: sortByFile(problems) };
 }

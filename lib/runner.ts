@@ -51,6 +51,7 @@ import {
 } from "./load.ts";
 import { type LockHolder, withLock } from "./lock.ts";
 import { isParsed, type Migration, type MigrationFile, parseMigrationFile } from "./migration.ts";
+import { collectGarbageSoon } from "./runtime.ts";
 import { parseTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
@@ -670,7 +671,8 @@ export class MigrationRunner {
     const cancel = () => void driver.cancel().catch(() => {});
     signal?.addEventListener("abort", cancel);
     try {
-      for (const migration of migrations) {
+      for (const [n, migration] of migrations.entries()) {
+        if (n > 0 && n % DEFAULTS.gcEveryMigrations === 0) collectGarbageSoon();
         if (signal?.aborted) {
           throw interrupted(
             signal,

@@ -214,22 +214,71 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Bun's JIT policy switch, where there is one. */
+function setJitPolicy(scale: number): void {
+  const bun = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } })
+    .Bun;
+  bun?.unsafe?.setJITPolicy?.(scale);
+}
+
+/** The JIT policy between bursts of long work; `null`: the runtime's own, left alone. */
+let idleJitPolicy: number | null = null;
+
 /**
- * Says that long CPU-bound work follows, such as parsing or linting much SQL.
- * The compiled binary starts with JavaScriptCore's optimising JITs held back
- * (short runs are faster and smaller without them); this lets them work
- * again for the rest of the run. Does nothing elsewhere.
+ * Holds JavaScriptCore's optimising JITs back (Bun only): the compiled
+ * binary's entry point calls it with the policy it was built with, so that
+ * {@link longWork} returns to it. Short runs that mostly wait on PostgreSQL
+ * are faster and smaller without the JITs.
+ *
+ * @param scale Tier-up thresholds' scale (`Bun.unsafe.setJITPolicy`), at least 1.
+ * @example
+ * ```ts
+ * import { holdBackJit } from "./runtime.ts";
+ * holdBackJit(1);
+ * ```
+ */
+export function holdBackJit(scale: number): void {
+  idleJitPolicy = scale;
+  setJitPolicy(scale);
+}
+
+/**
+ * Starts long CPU-bound work, such as parsing or linting much SQL: after
+ * {@link holdBackJit}, the JITs work again until the returned function is
+ * called (in a `finally`). Does nothing otherwise.
+ *
+ * @returns Ends the long work.
+ * @example
+ * ```ts
+ * import { longWork } from "./runtime.ts";
+ * const end = longWork();
+ * try {
+ *   // ... tokenize megabytes of SQL ...
+ * } finally {
+ *   end();
+ * }
+ * ```
+ */
+export function longWork(): () => void {
+  const idle = idleJitPolicy;
+  if (idle === null) return () => {};
+  setJitPolicy(1);
+  return () => setJitPolicy(idle);
+}
+
+/**
+ * Asks the runtime to collect garbage soon, without waiting for it (Bun's
+ * `Bun.gc(false)`; nothing elsewhere). A long run calls it now and then so
+ * that its peak memory does not grow with the number of migrations.
  *
  * @example
  * ```ts
- * import { expectLongWork } from "./runtime.ts";
- * expectLongWork();
+ * import { collectGarbageSoon } from "./runtime.ts";
+ * collectGarbageSoon();
  * ```
  */
-export function expectLongWork(): void {
-  const bun = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } })
-    .Bun;
-  bun?.unsafe?.setJITPolicy?.(1);
+export function collectGarbageSoon(): void {
+  (globalThis as { Bun?: { gc?: (force: boolean) => void } }).Bun?.gc?.(false);
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BINARY_JIT_POLICY } from "../lib/config.ts";
 import { PLATFORMS, runTool } from "./build_targets.ts";
 import { REPO_ROOT, toolPath } from "./tools.ts";
 
@@ -35,19 +36,6 @@ export function bunVersion(): string {
   return run.output.trim();
 }
 
-/**
- * The JIT policy baked into the executable (`--compile-jit-policy`, see
- * `Bun.unsafe.setJITPolicy`): JavaScriptCore's tier-up thresholds scaled so
- * far up that the optimising JITs never start. A run of data-bridge is short
- * and waits on PostgreSQL; measured on 1000 migrations, the JIT's compile
- * work and code cost more than they save: with it, a no-op `status` took 146
- * ms and 53 MB, without it 123 ms and 45 MB; applying 1000 migrations peaked
- * at 73 MB against 59 MB, for the same CPU time. Runs that parse or lint
- * much SQL turn the JITs back on (lib/runtime.ts `expectLongWork`). PGlite's
- * WebAssembly has tiers of its own, unaffected.
- */
-export const JIT_POLICY = 1_000_000;
-
 function bun(args: string[], what: string): void {
   const run = runTool(toolPath("bun"), args, { cwd: REPO_ROOT });
   if (run.code !== 0) {
@@ -71,8 +59,8 @@ export function compileWithBun(
   // Bytecode saves ~7 ms of start-up; it is only made for this machine's
   // runtime, as other platforms' executables cannot be run here to check it.
   const flags = options.host
-    ? ["--bytecode", "--format=esm", `--compile-jit-policy=${JIT_POLICY}`]
-    : [`--target=${platform.bun}`, `--compile-jit-policy=${JIT_POLICY}`];
+    ? ["--bytecode", "--format=esm", `--compile-jit-policy=${BINARY_JIT_POLICY}`]
+    : [`--target=${platform.bun}`, `--compile-jit-policy=${BINARY_JIT_POLICY}`];
   const args = [
     "build",
     "--compile",
