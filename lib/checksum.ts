@@ -3,14 +3,14 @@
  * after dropping a UTF-8 byte order mark and turning CRLF and lone CR into
  * LF, so a Windows checkout of the same file has the same checksum.
  *
- * Hashing is `node:crypto`'s `createHash`, present in Deno, Bun and Node:
- * about 5-9 µs a file against 25-45 µs for Web Crypto's asynchronous
- * `crypto.subtle.digest` (measured on 1,000 migration files; see
- * bench/README.md), which adds up at 10,000 files.
+ * Hashing is synchronous (`sha256Hex` of lib/runtime.ts: `Bun.SHA256` on
+ * Bun, `node:crypto` elsewhere): a few µs a file against 25-45 µs for Web
+ * Crypto's asynchronous `crypto.subtle.digest` (measured on 1,000 migration
+ * files; see bench/README.md), which adds up at 10,000 files.
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./runtime.ts";
 
 /**
  * Normalises a migration file's text the way checksums see it: no leading
@@ -59,5 +59,26 @@ export function checksum(text: string): Promise<string> {
  * ```
  */
 export function checksumSync(text: string): string {
-  return createHash("sha256").update(normalizeText(text), "utf8").digest("hex");
+  return sha256Hex(normalizeText(text));
+}
+
+/**
+ * {@link checksumSync} of a file's bytes, when they need no normalising (no
+ * byte order mark, no CR): hashed as they are, without decoding and
+ * encoding them again.
+ *
+ * @param bytes The file's UTF-8 content.
+ * @returns The checksum, or `null` when the bytes hold a BOM or a CR (then
+ *   use {@link checksumSync} on the decoded text).
+ * @example
+ * ```ts
+ * import { checksumBytes, checksumSync } from "./checksum.ts";
+ * const text = "-- UP\nSELECT 1;\n";
+ * console.log(checksumBytes(new TextEncoder().encode(text)) === checksumSync(text)); // true
+ * ```
+ */
+export function checksumBytes(bytes: Uint8Array): string | null {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return null;
+  if (bytes.indexOf(13) !== -1) return null;
+  return sha256Hex(bytes);
 }

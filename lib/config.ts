@@ -19,6 +19,8 @@ export const DEFAULTS = {
   embeddedPath: ".data-bridge/pglite",
   /** `application_name` shown in `pg_stat_activity`. */
   applicationName: "data-bridge",
+  /** Port of a server when neither the URL nor `PGPORT` names one. */
+  postgresPort: 5432,
   /** Seconds to wait for a connection before giving up. */
   connectTimeoutSeconds: 10,
   /** Seconds to wait for the migration lock; `Infinity` waits for ever. */

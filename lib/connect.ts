@@ -4,16 +4,21 @@
  * @module
  */
 import type { Driver, DriverOptions } from "./driver.ts";
-import type { Target } from "./target.ts";
+import { connInfo } from "./conninfo.ts";
+import { env } from "./runtime.ts";
+import { describeTarget, type Target } from "./target.ts";
 
 /**
- * Opens a session on a target: postgres.js for servers, PGlite (imported
- * only now) for the embedded database.
+ * Opens a session on a target: the wire client for a server reached over
+ * plain TCP or a Unix socket; postgres.js (imported only then) for TLS,
+ * several hosts or `target_session_attrs`; PGlite (imported only now) for
+ * the embedded database.
  *
  * @param target From `resolveTarget` or `parseTarget`.
  * @param options Driver options.
  * @returns The driver.
  * @throws {RuntimeError} When the embedded database cannot be opened.
+ * @throws {UsageError} `INVALID_URL` when the URL's TLS settings are wrong.
  * @example
  * ```ts
  * import { connect } from "./connect.ts";
@@ -28,6 +33,11 @@ export async function connect(target: Target, options: DriverOptions = {}): Prom
   if (target.kind === "pglite") {
     const { openPGlite } = await import("./pglite_driver.ts");
     return await openPGlite(target.path, options);
+  }
+  const info = connInfo(target.url, env, options.password);
+  if (info !== null) {
+    const { openWire } = await import("./wire_driver.ts");
+    return openWire(info, describeTarget({ ...target, source: "api" }, env), options);
   }
   const { openPostgres } = await import("./postgres_driver.ts");
   return await openPostgres(target.url, options);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
+import { type Dirent, readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
@@ -104,19 +104,23 @@ export async function scanMigrations(
   options: LoadOptions = {},
 ): Promise<ScanResult> {
   const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
-  const names = listSqlFiles(dir);
+  const entries = listSqlFiles(dir);
   const problems: ValidationError[] = [];
   const brokenVersions: string[] = [];
   const files: MigrationFile[] = [];
-  for (let i = 0; i < names.length; i++) {
+  // join() once: an entry's name holds no separator, so the path of each is
+  // this prefix and its name (join() for each costs ~2 µs a file).
+  const prefix = join(dir, "x").slice(0, -1);
+  for (let i = 0; i < entries.length; i++) {
     // Files are read synchronously (the fastest way on every runtime), with
     // a turn of the event loop now and then, so that a connection opened
     // beside the reading makes progress meanwhile.
-    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
-    const name = names[i];
-    const file = join(dir, name);
+    if (i % YIELD_EVERY === 0) await nextTurn();
+    const { name, regular } = entries[i];
+    const file = prefix + name;
     try {
-      files.push(migrationFile({ name, file, content: readMigrationFile(file, maxBytes) }));
+      const content = readMigrationFile(file, maxBytes, regular);
+      files.push(migrationFile({ name, file, content }));
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       problems.push(error);
@@ -219,10 +223,18 @@ export async function loadMigrations(
 }
 
 /** Files read between two turns of the event loop. */
-const YIELD_EVERY = 50;
+const YIELD_EVERY = 10;
 
-function listSqlFiles(dir: string): string[] {
-  let entries: string[];
+/** A `.sql` entry of the migrations directory. */
+interface SqlEntry {
+  /** File name. */
+  name: string;
+  /** The directory says it is a regular file (not a link, FIFO, ...). */
+  regular: boolean;
+}
+
+function listSqlFiles(dir: string): SqlEntry[] {
+  let entries: Dirent[];
   try {
     const stat = statSync(dir);
     if (!stat.isDirectory()) {
@@ -232,13 +244,25 @@ function listSqlFiles(dir: string): string[] {
         { file: dir },
       );
     }
-    entries = readdirSync(dir);
+    // With the entries' types, regular files need no stat of their own.
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     throw new ValidationError("DIRECTORY_NOT_FOUND", directoryProblem(dir, error), { file: dir });
   }
-  return entries.filter((name) => !name.startsWith(".") && /\.sql$/i.test(name)).sort();
+  const names: string[] = [];
+  const special = new Set<string>();
+  for (const entry of entries) {
+    const name = entry.name;
+    if (name.startsWith(".") || !SQL_SUFFIX.test(name)) continue;
+    names.push(name);
+    if (!entry.isFile()) special.add(name);
+  }
+  // The default sort (code units, native) is the order versions sort in.
+  return names.sort().map((name) => ({ name, regular: !special.has(name) }));
 }
+
+const SQL_SUFFIX = /\.sql$/i;
 
 function directoryProblem(dir: string, error: unknown): string {
   switch ((error as { code?: string }).code) {
@@ -256,35 +280,18 @@ function directoryProblem(dir: string, error: unknown): string {
   }
 }
 
-function readMigrationFile(file: string, maxBytes: number): Uint8Array {
+function readMigrationFile(file: string, maxBytes: number, regular: boolean): Uint8Array {
   try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) {
-      throw new ValidationError(
-        "FILE_UNREADABLE",
-        `${file}: is a directory, not a migration file; rename it so it does not end in .sql`,
-        { file },
-      );
-    }
-    if (!stat.isFile()) {
-      // A FIFO would block the read for ever; a device could be endless.
-      throw new ValidationError(
-        "FILE_UNREADABLE",
-        `${file}: is ${specialKind(stat)}, not a regular file; replace it with the SQL file`,
-        { file },
-      );
-    }
-    if (stat.size > maxBytes) {
-      throw new ValidationError(
-        "FILE_TOO_LARGE",
-        `${file}: ${stat.size} bytes is over the limit of ${maxBytes}; split it into smaller migrations`,
-        { file },
-      );
-    }
-    return readFileSync(file);
+    if (!regular) checkSpecial(file, statSync(file), maxBytes);
+    // A regular file (as the directory listed it) is read at once; its size
+    // is checked after (a FIFO, device or directory never gets here).
+    const bytes = readFileSync(file);
+    if (bytes.length > maxBytes) tooLarge(file, bytes.length, maxBytes);
+    return bytes;
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     const code = (error as { code?: string }).code;
+    if (code === "ERR_FS_FILE_TOO_LARGE") tooLarge(file, statSync(file).size, maxBytes);
     const why = code === "EACCES" || code === "EPERM"
       ? "permission denied"
       : code === "ELOOP"
@@ -294,6 +301,34 @@ function readMigrationFile(file: string, maxBytes: number): Uint8Array {
       : (error as Error).message;
     throw new ValidationError("FILE_UNREADABLE", `${file}: cannot be read (${why})`, { file });
   }
+}
+
+/** Refuses what a link (or an entry of unknown type) leads to, unless a regular file of a fitting size. */
+function checkSpecial(file: string, stat: Stats, maxBytes: number): void {
+  if (stat.isDirectory()) {
+    throw new ValidationError(
+      "FILE_UNREADABLE",
+      `${file}: is a directory, not a migration file; rename it so it does not end in .sql`,
+      { file },
+    );
+  }
+  if (!stat.isFile()) {
+    // A FIFO would block the read for ever; a device could be endless.
+    throw new ValidationError(
+      "FILE_UNREADABLE",
+      `${file}: is ${specialKind(stat)}, not a regular file; replace it with the SQL file`,
+      { file },
+    );
+  }
+  if (stat.size > maxBytes) tooLarge(file, stat.size, maxBytes);
+}
+
+function tooLarge(file: string, size: number, maxBytes: number): never {
+  throw new ValidationError(
+    "FILE_TOO_LARGE",
+    `${file}: ${size} bytes is over the limit of ${maxBytes}; split it into smaller migrations`,
+    { file },
+  );
 }
 
 function specialKind(stat: Stats): string {

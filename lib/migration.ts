@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { checksumSync, normalizeText } from "./checksum.ts";
+import { checksumBytes, checksumSync, normalizeText } from "./checksum.ts";
 import { ValidationError } from "./errors.ts";
 import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
 import { locate } from "./location.ts";
@@ -237,11 +237,22 @@ export function migrationFile(
 ): MigrationFile {
   const label = source.file ?? source.name;
   const { version, slug } = parseFileName(source.name, label);
-  const raw = typeof source.content === "string"
-    ? source.content
-    : decodeMigration(source.content, label);
-  const text = normalizeText(raw);
-  return { version, slug, file: source.file ?? null, label, text, checksum: checksumSync(text) };
+  if (typeof source.content === "string") {
+    const text = normalizeText(source.content);
+    return { version, slug, file: source.file ?? null, label, text, checksum: checksumSync(text) };
+  }
+  const raw = decodeMigration(source.content, label);
+  // Bytes without a BOM or CR are the normalised text already: hashed as read.
+  const fast = checksumBytes(source.content);
+  const text = fast === null ? normalizeText(raw) : raw;
+  return {
+    version,
+    slug,
+    file: source.file ?? null,
+    label,
+    text,
+    checksum: fast ?? checksumSync(text),
+  };
 }
 
 /**

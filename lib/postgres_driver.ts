@@ -9,13 +9,8 @@ import postgres from "postgres";
 import { readFileSync } from "node:fs";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
-import {
-  DatabaseError,
-  DataBridgeError,
-  RuntimeError,
-  type ServerErrorFields,
-  UsageError,
-} from "./errors.ts";
+import { type DataBridgeError, type RuntimeError, UsageError } from "./errors.ts";
+import { lostError, translateDriverError } from "./connection_errors.ts";
 import {
   type Driver,
   type DriverOptions,
@@ -31,25 +26,6 @@ type Sql = postgres.Sql<Record<string, never>>;
 type ReservedSql = postgres.ReservedSql<Record<string, never>>;
 /** A query postgres.js has queued or sent, which can be cancelled. */
 type Pending = Promise<unknown> & { cancel(): unknown };
-
-/** Errors raised while no connection could be made, or after it broke. */
-const CONNECTION_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ECONNRESET",
-  "EPIPE",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_DESTROYED",
-  "CONNECTION_ENDED",
-]);
-
-/** SQLSTATEs that mean the server refused or dropped the session. */
-const SESSION_SQLSTATES = /^(08|28|3D000|53300|57P)/;
 
 const LOCK_KEY = ADVISORY_LOCK_KEY.toString();
 
@@ -315,118 +291,20 @@ class PostgresDriver implements Driver {
   }
 
   #lostError(): RuntimeError {
-    return new RuntimeError(
-      "CONNECTION_LOST",
-      `the connection to ${this.target} was lost; the server ended the session or the network failed`,
-    );
+    return lostError(this.target);
   }
 
   #translate(error: unknown): DataBridgeError {
-    if (error instanceof DataBridgeError) return error;
-    const e = error as ServerErrorFields;
-    const code = typeof e.code === "string" ? e.code : "";
-    const isServerError = e.severity !== undefined && /^[0-9A-Z]{5}$/.test(code);
-    if (isServerError && !SESSION_SQLSTATES.test(code)) return DatabaseError.from(e);
-    if (isServerError || CONNECTION_CODES.has(code) || TLS_CODES.test(code)) {
-      if (this.#established || this.#lost) {
-        this.#lost = true;
-        const why = isServerError ? `: ${e.message} (SQLSTATE ${code})` : "";
-        return new RuntimeError(
-          "CONNECTION_LOST",
-          `the connection to ${this.target} was lost${why}`,
-          { pgCode: isServerError ? code : undefined, cause: error },
-        );
-      }
-      return new RuntimeError(
-        "CONNECTION_FAILED",
-        `cannot connect to ${this.target}: ${
-          connectionAdvice(code, e.message ?? "", this.target, {
-            seconds: this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
-            sslMode: this.#sslMode,
-          })
-        }`,
-        { pgCode: isServerError ? code : undefined, cause: error },
-      );
-    }
-    return new RuntimeError("INTERNAL", `${e.message ?? String(error)}`, { cause: error });
+    const { error: translated, lost } = translateDriverError(error, {
+      target: this.target,
+      established: this.#established,
+      lost: this.#lost,
+      seconds: this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
+      sslMode: this.#sslMode,
+    });
+    if (lost) this.#lost = true;
+    return translated;
   }
-}
-
-/** Error codes of Node-compatible TLS stacks for a certificate that fails verification. */
-const TLS_CODES =
-  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/;
-
-/** What the connection attempt knew, for advice. */
-interface AttemptContext {
-  /** The connect timeout in seconds. */
-  seconds: number;
-  /** The sslmode in force, when one was given. */
-  sslMode?: string;
-}
-
-function connectionAdvice(
-  code: string,
-  message: string,
-  target: string,
-  context: AttemptContext,
-): string {
-  const where = hostOf(target);
-  if (TLS_CODES.test(code)) return tlsAdvice(code, message, where);
-  switch (code) {
-    case "ECONNREFUSED":
-      return `connection refused at ${where}; check that PostgreSQL is running there and accepts TCP connections`;
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return `host of ${where} not found; check the host name`;
-    case "CONNECT_TIMEOUT":
-    case "ETIMEDOUT":
-      return `no PostgreSQL session with ${where} within ${context.seconds}s (--connect-timeout): ` +
-        "nothing answered, or something there accepted the connection and closed it; " +
-        "check the host, the port (is PostgreSQL listening there?) and firewalls";
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return `${where} is unreachable; check the network`;
-    case "ECONNRESET":
-    case "EPIPE":
-      if (context.sslMode !== undefined && /TLS|SSL|secure/i.test(message)) {
-        return `TLS problem: ${where} closed the connection during the TLS handshake (${message}); ` +
-          `the server may not accept TLS (ssl = off): check sslmode=${context.sslMode} and the server's ssl setting`;
-      }
-      return `${where} closed the connection before the session started (${message || code}); ` +
-        "check that PostgreSQL, not another service, listens at that port, and the server's logs";
-    case "28P01":
-      return `${message}; check the user name and password`;
-    case "28000":
-      if (/no encryption/i.test(message)) {
-        return `${message}; the server accepts only TLS connections from here: use sslmode=require or verify-full, not sslmode=disable`;
-      }
-      if (/pg_hba\.conf/i.test(message)) {
-        return `${message}; the server's pg_hba.conf admits no such connection: check the user, database and TLS settings, or ask its administrator`;
-      }
-      return `${message}; check the user name and password`;
-    case "3D000":
-      return `${message}; create the database or fix the URL`;
-    default:
-      return `${message || code}; check the URL, that the server at ${where} is up, and its logs`;
-  }
-}
-
-function tlsAdvice(code: string, message: string, where: string): string {
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || code === "HOSTNAME_MISMATCH") {
-    return `TLS certificate problem: the server's certificate is not valid for the host connected to (${message}); ` +
-      "connect with a host name the certificate names, or use sslmode=verify-ca to check only the CA";
-  }
-  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
-    return `TLS certificate problem: ${message}; renew the server's certificate (or fix the clock)`;
-  }
-  return `TLS certificate problem: the certificate of ${where} could not be verified (${message}); ` +
-    "check that sslrootcert names the CA that signed the server's certificate";
-}
-
-/** `host:port` of a target as shown (password already masked). */
-function hostOf(target: string): string {
-  const authority = target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
-  return authority.slice(authority.lastIndexOf("@") + 1) || "the server";
 }
 
 function isUnknownCheckInterval(error: unknown): boolean {

@@ -12,6 +12,9 @@ import { type Cluster, startCluster } from "../../scripts/pg_cluster.ts";
 import type { Driver } from "../../lib/driver.ts";
 import { openPostgres } from "../../lib/postgres_driver.ts";
 import { openPGlite } from "../../lib/pglite_driver.ts";
+import { openWire } from "../../lib/wire_driver.ts";
+import { connInfo } from "../../lib/conninfo.ts";
+import { maskUrl } from "../../lib/target.ts";
 
 let cluster: Promise<Cluster> | null = null;
 
@@ -107,8 +110,11 @@ export async function freshPGliteDir(): Promise<{ path: string; remove(): void }
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The drivers every behavioural test runs on. */
-export const DRIVER_KINDS = ["postgres", "pglite"] as const;
+/**
+ * The drivers every behavioural test runs on: the wire client and
+ * postgres.js on the server, and PGlite.
+ */
+export const DRIVER_KINDS = ["wire", "postgres", "pglite"] as const;
 /** One of {@link DRIVER_KINDS}. */
 export type DriverKind = typeof DRIVER_KINDS[number];
 
@@ -126,9 +132,11 @@ export interface DriverContext {
 export async function openFresh(
   kind: DriverKind,
 ): Promise<{ ctx: DriverContext; close(): Promise<void> }> {
-  if (kind === "postgres") {
+  if (kind === "postgres" || kind === "wire") {
     const db = await freshDatabase();
-    const driver = await openPostgres(db.url, {});
+    const driver = kind === "postgres"
+      ? await openPostgres(db.url, {})
+      : openWire(connInfo(db.url, () => undefined)!, maskUrl(db.url), {});
     return {
       ctx: { kind, driver, sql: (t, p) => driver.query(t, p ?? []) as never },
       async close() {

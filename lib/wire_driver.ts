@@ -1,0 +1,522 @@
+/**
+ * The driver for PostgreSQL servers on data-bridge's own wire client: one
+ * connection on the runtime's native sockets, startup and password
+ * authentication (SCRAM-SHA-256, MD5, cleartext), simple and extended
+ * queries pipelined on it, and cancel requests. It makes the plain TCP and
+ * Unix-socket connections; postgres.js makes the TLS ones (see
+ * lib/connect.ts).
+ *
+ * @module
+ */
+import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
+import type { ConnInfo } from "./conninfo.ts";
+import { lostError, type SessionState, translateDriverError } from "./connection_errors.ts";
+import {
+  type Driver,
+  type DriverOptions,
+  type Queryable,
+  type Row,
+  sendAll,
+  type TransactionStatement,
+} from "./driver.ts";
+import { type DataBridgeError, RuntimeError } from "./errors.ts";
+import { type ByteSocket, openSocket, type SocketAddress } from "./runtime.ts";
+import { md5Password, scramContinue, scramStart, type ScramState, scramVerify } from "./scram.ts";
+import {
+  Backend,
+  type Columns,
+  encodeParam,
+  MessageReader,
+  MessageWriter,
+  readColumns,
+  readFields,
+  readRow,
+  readText,
+  serverError,
+} from "./wire_protocol.ts";
+
+const LOCK_KEY = ADVISORY_LOCK_KEY.toString();
+/** Prepared statements kept per session, for the queries a run repeats. */
+const STATEMENT_CACHE = 100;
+
+/** A server error as the wire client reports it. */
+type ServerError = ReturnType<typeof serverError>;
+
+/** One Sync or Query sent, answered by everything up to its ReadyForQuery. */
+interface Request {
+  columns: Columns | null;
+  rows: Row[];
+  error: ServerError | null;
+  /** A named statement this request prepares, until its ParseComplete. */
+  parsing: string | null;
+  resolve(rows: Row[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Opens a session on a PostgreSQL server with the wire client. Nothing
+ * connects until the first query.
+ *
+ * @param info Where and as whom, from `connInfo`.
+ * @param target The target as shown to users (password masked).
+ * @param options Timeouts, application name, notice handler.
+ * @returns The driver.
+ * @example
+ * ```ts
+ * import { connInfo } from "./conninfo.ts";
+ * import { openWire } from "./wire_driver.ts";
+ * const info = connInfo("postgres://app@db.example.com/app", () => undefined)!;
+ * const driver = openWire(info, "postgres://app@db.example.com:5432/app", {});
+ * console.log(driver.kind); // "postgres"
+ * await driver.close();
+ * ```
+ */
+export function openWire(info: ConnInfo, target: string, options: DriverOptions = {}): Driver {
+  return new WireDriver(info, target, options);
+}
+
+class WireDriver implements Driver {
+  readonly kind = "postgres" as const;
+  readonly target: string;
+  #info: ConnInfo;
+  #options: DriverOptions;
+  #socket: ByteSocket | null = null;
+  #starting: Promise<void> | null = null;
+  #ready = false;
+  #lost = false;
+  #closed = false;
+  #checkInterval = true;
+  #reader = new MessageReader();
+  #writer = new MessageWriter();
+  #flushQueued = false;
+  #requests: Request[] = [];
+  #statements = new Map<string, string>();
+  #processId = 0;
+  #secretKey = 0;
+
+  constructor(info: ConnInfo, target: string, options: DriverOptions) {
+    this.#info = info;
+    this.target = target;
+    this.#options = options;
+  }
+
+  query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    let name = "";
+    let parsing: string | null = null;
+    if (params.length > 0) {
+      const known = this.#statements.get(sql);
+      if (known !== undefined) name = known;
+      else if (this.#statements.size < STATEMENT_CACHE) {
+        name = `data_bridge_${this.#statements.size + 1}`;
+        this.#statements.set(sql, name);
+        parsing = name;
+      }
+    }
+    return this.#request((w) => {
+      if (name === "" || parsing !== null) w.parse(name, sql);
+      w.bind(name, params.map(encodeParam));
+      w.describePortal();
+      w.execute();
+      w.sync();
+    }, parsing) as Promise<T[]>;
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.#request((w) => w.query(script), null);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    // BEGIN is not awaited first: it goes out with the work's first queries.
+    const begin = this.exec("BEGIN");
+    begin.catch(() => {});
+    let result: T;
+    try {
+      result = await fn(this);
+      await begin;
+    } catch (error) {
+      if (!this.#lost && !this.#closed) await this.exec("ROLLBACK").catch(() => {});
+      throw error;
+    }
+    await this.exec("COMMIT");
+    return result;
+  }
+
+  async atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
+    // Before PostgreSQL 14 the server cannot notice a dead client while a
+    // statement runs, so COMMIT waits for the answers (see the postgres.js
+    // driver); from 14 on, everything is written at once: one round trip.
+    if (!this.#checkInterval) return await this.transaction((tx) => sendAll(tx, statements));
+    const rows = await sendAll(this, [
+      { sql: "BEGIN", script: true },
+      ...statements,
+      { sql: "COMMIT", script: true },
+    ]);
+    return rows.slice(1, -1);
+  }
+
+  async tryLock(): Promise<boolean> {
+    const [row] = await this.query<{ locked: boolean }>(
+      "SELECT pg_try_advisory_lock($1::bigint) AS locked",
+      [LOCK_KEY],
+    );
+    return row.locked === true;
+  }
+
+  async unlock(): Promise<void> {
+    if (this.#lost || this.#closed) return;
+    await this.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
+  }
+
+  async cancel(): Promise<void> {
+    if (!this.#ready) {
+      // Nothing was sent yet: none of the queued queries may run later.
+      this.#fail(new RuntimeError("INTERRUPTED", "cancelled before the connection was made"));
+      return;
+    }
+    if (this.#requests.length === 0) return;
+    // One cancel request stops what the session runs; what was pipelined
+    // behind it fails in the aborted transaction, its COMMIT rolls back.
+    const writer = new MessageWriter();
+    writer.cancelRequest(this.#processId, this.#secretKey);
+    try {
+      const socket = await openSocket(this.#address(), { data() {}, closed() {} });
+      socket.write(writer.take());
+      socket.close();
+    } catch {
+      // The session is gone or unreachable: nothing left to cancel.
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    const socket = this.#socket;
+    if (socket && this.#ready) {
+      // Terminate is sent and the socket closed at once: waiting for the
+      // server's end of the socket adds nothing.
+      this.#writer.terminate();
+      socket.write(this.#writer.take());
+    }
+    socket?.close();
+    this.#socket = null;
+    this.#failPending(lostError(this.target));
+    return Promise.resolve();
+  }
+
+  /** Queues a request; it is written once the session is ready. */
+  #request(build: (w: MessageWriter) => void, parsing: string | null): Promise<Row[]> {
+    if (this.#closed || this.#lost) return Promise.reject(lostError(this.target));
+    return new Promise<Row[]>((resolve, reject) => {
+      build(this.#writer);
+      this.#requests.push({ columns: null, rows: [], error: null, parsing, resolve, reject });
+      if (this.#ready) this.#scheduleFlush();
+      else this.#starting ??= this.#start();
+    });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    // Everything issued in one synchronous run leaves in one write.
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (this.#writer.length && this.#socket) this.#socket.write(this.#writer.take());
+    });
+  }
+
+  #address(): SocketAddress {
+    const info = this.#info;
+    return info.socket ? { path: info.socket } : { host: info.host, port: info.port };
+  }
+
+  #state(): SessionState {
+    return {
+      target: this.target,
+      established: this.#ready,
+      lost: this.#lost,
+      seconds: this.#connectTimeout(),
+    };
+  }
+
+  /** Seconds, at most what a timer can hold (about 24 days). */
+  #connectTimeout(): number {
+    const seconds = this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds;
+    return Math.min(seconds, Math.floor((2 ** 31 - 1) / 1000));
+  }
+
+  /** Connects and authenticates, then sends what was queued meanwhile. */
+  async #start(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(Object.assign(new Error("connect timeout"), { code: "CONNECT_TIMEOUT" }));
+      }, this.#connectTimeout() * 1000);
+    });
+    try {
+      for (;;) {
+        try {
+          await Promise.race([this.#handshake(), timeout]);
+          break;
+        } catch (error) {
+          const e = error as { code?: string; message?: string };
+          if (
+            this.#checkInterval && e.code === "42704" &&
+            /client_connection_check_interval/.test(e.message ?? "")
+          ) {
+            // PostgreSQL before 14 has no client_connection_check_interval.
+            this.#checkInterval = false;
+            this.#dropSocket();
+            continue;
+          }
+          throw error;
+        }
+      }
+    } catch (error) {
+      this.#dropSocket();
+      this.#failPending(translateDriverError(error, this.#state()).error);
+      this.#starting = null;
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#closed) return;
+    this.#ready = true;
+    if (this.#writer.length) this.#socket!.write(this.#writer.take());
+  }
+
+  #dropSocket(): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#reader = new MessageReader();
+    socket?.close();
+  }
+
+  /** One attempt: socket, startup message, authentication, ReadyForQuery. */
+  #handshake(): Promise<void> {
+    const info = this.#info;
+    const parameters: Record<string, string> = {
+      user: info.user,
+      database: info.database,
+      client_encoding: "UTF8",
+      application_name: this.#options.applicationName ?? DEFAULTS.applicationName,
+      ...info.parameters,
+    };
+    if (this.#options.applicationName !== undefined) {
+      parameters.application_name = this.#options.applicationName;
+    }
+    if (this.#checkInterval) {
+      parameters.client_connection_check_interval = DEFAULTS.clientConnectionCheckInterval;
+    }
+    const password = this.#options.password ?? info.password ?? "";
+    return new Promise<void>((resolve, reject) => {
+      let scram: ScramState | null = null;
+      let serverSignature = "";
+      let failed: ServerError | null = null;
+      let done = false;
+      const finish = (error?: unknown) => {
+        if (done) return;
+        done = true;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const send = (build: (w: MessageWriter) => void) => {
+        const w = new MessageWriter();
+        build(w);
+        this.#socket?.write(w.take());
+      };
+      const startup = (type: number, body: Uint8Array) => {
+        const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+        switch (type) {
+          case Backend.Authentication: {
+            const code = view.getInt32(0);
+            if (code === 0) return;
+            if (code === 3) return send((w) => w.password(password));
+            if (code === 5) {
+              return send((w) => w.password(md5Password(info.user, password, body.slice(4, 8))));
+            }
+            if (code === 10) {
+              const mechanisms = readText(body, 4, body.length - 4).split("\0");
+              if (!mechanisms.includes("SCRAM-SHA-256")) {
+                return finish(
+                  unsupported(`SASL mechanisms ${mechanisms.filter(Boolean).join(", ")}`),
+                );
+              }
+              const first = scramStart();
+              scram = first.state;
+              return send((w) => w.saslInitial("SCRAM-SHA-256", first.message));
+            }
+            if (code === 11 && scram) {
+              // The exchange waits for this answer: nothing else arrives meanwhile.
+              scramContinue(scram, readText(body, 4, body.length - 4), password).then(
+                (final) => {
+                  serverSignature = final.serverSignature;
+                  send((w) => w.saslResponse(final.message));
+                },
+                finish,
+              );
+              return;
+            }
+            if (code === 12) {
+              if (!scramVerify(serverSignature, readText(body, 4, body.length - 4))) {
+                return finish(protocolError("the server's SCRAM signature is wrong"));
+              }
+              return;
+            }
+            return finish(unsupported(AUTH_NAMES[code] ?? `authentication request ${code}`));
+          }
+          case Backend.BackendKeyData:
+            this.#processId = view.getInt32(0);
+            this.#secretKey = view.getInt32(4);
+            return;
+          case Backend.ErrorResponse:
+            failed = serverError(readFields(body));
+            return finish(failed);
+          case Backend.NoticeResponse:
+            return this.#notice(body);
+          case Backend.ParameterStatus:
+          case Backend.NegotiateProtocolVersion:
+            return;
+          case Backend.ReadyForQuery:
+            this.#handler = (t, b) => this.#message(t, b);
+            return finish();
+          default:
+            return finish(protocolError(`unexpected message '${String.fromCharCode(type)}'`));
+        }
+      };
+      this.#handler = startup;
+      openSocket(this.#address(), {
+        data: (chunk) => {
+          try {
+            this.#reader.push(chunk, (t, b) => this.#handler(t, b));
+          } catch (error) {
+            if (!done) finish(error);
+            else this.#broken(error);
+          }
+        },
+        closed: (error) => {
+          if (!done) {
+            finish(
+              error ??
+                Object.assign(new Error("the server closed the connection"), {
+                  code: "CONNECTION_CLOSED",
+                }),
+            );
+          } else this.#broken(error);
+        },
+      }).then((socket) => {
+        if (done) return socket.close();
+        this.#socket = socket;
+        send((w) => w.startup(parameters));
+      }, finish);
+    });
+  }
+
+  #handler: (type: number, body: Uint8Array) => void = () => {};
+
+  /** A message of a ready session. */
+  #message(type: number, body: Uint8Array): void {
+    const request = this.#requests[0];
+    switch (type) {
+      case Backend.DataRow:
+        request.rows.push(readRow(body, request.columns!));
+        return;
+      case Backend.RowDescription:
+        request.columns = readColumns(body);
+        return;
+      case Backend.ParseComplete:
+        if (request) request.parsing = null;
+        return;
+      case Backend.ReadyForQuery: {
+        this.#requests.shift();
+        if (request.error) {
+          if (request.parsing) this.#statements.delete(this.#sqlOf(request.parsing));
+          if (request.error.code === "26000") this.#statements.clear();
+          request.reject(this.#translate(request.error));
+        } else request.resolve(request.rows);
+        return;
+      }
+      case Backend.ErrorResponse: {
+        const error = serverError(readFields(body));
+        if (request) request.error ??= error;
+        else this.#broken(error);
+        return;
+      }
+      case Backend.NoticeResponse:
+        return this.#notice(body);
+      case Backend.CopyInResponse:
+      case Backend.CopyBothResponse:
+        // COPY ... FROM STDIN has no data to read here: refuse it.
+        this.#writer.copyFail(
+          "data-bridge sends no COPY data; use COPY ... FROM a file on the server",
+        );
+        this.#scheduleFlush();
+        return;
+      default:
+        // CommandComplete, BindComplete, NoData, EmptyQueryResponse,
+        // ParameterStatus, NotificationResponse, COPY TO STDOUT data.
+        return;
+    }
+  }
+
+  #sqlOf(name: string): string {
+    for (const [sql, n] of this.#statements) if (n === name) return sql;
+    return "";
+  }
+
+  #notice(body: Uint8Array): void {
+    const fields = readFields(body);
+    this.#options.onNotice?.({
+      severity: fields.V ?? fields.S ?? "NOTICE",
+      message: fields.M ?? "",
+    });
+  }
+
+  #translate(error: unknown): DataBridgeError {
+    const { error: translated, lost } = translateDriverError(error, this.#state());
+    if (lost) this.#lost = true;
+    return translated;
+  }
+
+  /** The session broke: every waiting query fails. */
+  #broken(error?: unknown): void {
+    if (this.#closed) return;
+    const first = this.#requests[0];
+    const cause = first?.error ?? error ??
+      Object.assign(new Error("the server closed the connection"), {
+        code: "CONNECTION_CLOSED",
+      });
+    this.#lost = true;
+    this.#socket = null;
+    this.#failPending(this.#translate(cause));
+  }
+
+  #fail(error: unknown): void {
+    this.#closed = true;
+    this.#dropSocket();
+    this.#failPending(error);
+  }
+
+  #failPending(error: unknown): void {
+    const waiting = this.#requests;
+    this.#requests = [];
+    this.#writer.take();
+    for (const request of waiting) request.reject(error);
+  }
+}
+
+const AUTH_NAMES: Record<number, string> = {
+  2: "Kerberos V5 authentication",
+  7: "GSSAPI authentication",
+  8: "GSSAPI authentication",
+  9: "SSPI authentication",
+};
+
+function unsupported(what: string): Error {
+  return Object.assign(new Error(`the server asks for ${what}, which data-bridge does not speak`), {
+    code: "AUTH_UNSUPPORTED",
+  });
+}
+
+function protocolError(message: string): Error {
+  return Object.assign(new Error(message), { code: "PROTOCOL" });
+}

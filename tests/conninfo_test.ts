@@ -1,0 +1,112 @@
+/** Reading a target URL and the libpq variables into connection parameters. */
+import { connInfo } from "../lib/conninfo.ts";
+import { assertEquals } from "./support/assert.ts";
+
+const none = () => undefined;
+const vars = (v: Record<string, string>) => (name: string) => v[name];
+
+Deno.test("a full URL gives host, port, user, password, database", () => {
+  assertEquals(connInfo("postgres://app:s3cret@db.example.com:6432/prod", none), {
+    host: "db.example.com",
+    port: 6432,
+    socket: null,
+    user: "app",
+    password: "s3cret",
+    database: "prod",
+    parameters: {},
+  });
+});
+
+const CASES: Array<[string, string, Record<string, string>, Record<string, unknown> | null]> = [
+  [
+    "percent-encoded user, password and database are decoded",
+    "postgres://a%40b:p%23w@h/my%20db",
+    {},
+    {
+      user: "a@b",
+      password: "p#w",
+      database: "my db",
+    },
+  ],
+  ["the database defaults to the user", "postgres://app@h", {}, { database: "app", port: 5432 }],
+  ["an IPv6 host loses its brackets", "postgres://u@[::1]:5433/d", {}, { host: "::1", port: 5433 }],
+  ["a host that is a directory is a Unix socket", "postgres://u@%2Ftmp%2Fpg:5433/d", {}, {
+    host: "/tmp/pg",
+    socket: "/tmp/pg/.s.PGSQL.5433",
+  }],
+  ["host= in the query names the socket directory", "postgres:///d?host=/run/postgresql", {}, {
+    socket: "/run/postgresql/.s.PGSQL.5432",
+    database: "d",
+  }],
+  [
+    "user=, password=, port= and dbname= in the query",
+    "postgres://h/?user=u&password=p&port=7&dbname=x",
+    {},
+    {
+      user: "u",
+      password: "p",
+      port: 7,
+      database: "x",
+    },
+  ],
+  [
+    "other query parameters are sent to the server",
+    "postgres://u@h/d?application_name=ci&options=-c%20search_path%3Dapp",
+    {},
+    {
+      parameters: { application_name: "ci", options: "-c search_path=app" },
+    },
+  ],
+  ["postgres.js client options are not sent", "postgres://u@h/d?max=3&connect_timeout=5", {}, {
+    parameters: {},
+  }],
+  ["the URL beats the libpq variables", "postgres://u:p@h:1/d", {
+    PGHOST: "other",
+    PGPORT: "2",
+    PGUSER: "x",
+    PGPASSWORD: "y",
+    PGDATABASE: "z",
+  }, { host: "h", port: 1, user: "u", password: "p", database: "d" }],
+  ["without a URL the libpq variables say everything", "", {
+    PGHOST: "/var/run/postgresql",
+    PGPORT: "5433",
+    PGUSER: "x",
+    PGPASSWORD: "y",
+    PGDATABASE: "z",
+    PGAPPNAME: "job",
+  }, {
+    socket: "/var/run/postgresql/.s.PGSQL.5433",
+    user: "x",
+    password: "y",
+    database: "z",
+    parameters: { application_name: "job" },
+  }],
+  ["sslmode=disable stays with the wire client", "postgres://u@h/d?sslmode=disable", {}, {
+    parameters: {},
+  }],
+  ["TLS is left to postgres.js", "postgres://u@h/d?sslmode=require", {}, null],
+  ["PGSSLMODE=verify-full too", "postgres://u@h/d", { PGSSLMODE: "verify-full" }, null],
+  ["an sslrootcert too", "postgres://u@h/d?sslrootcert=/ca.pem", {}, null],
+  ["several hosts too", "postgres://u@h1,h2/d", {}, null],
+  ["target_session_attrs too", "postgres://u@h/d?target_session_attrs=read-write", {}, null],
+];
+
+Deno.test("connection parameters follow libpq's reading of URLs and variables", async (t) => {
+  for (const [name, url, env, expected] of CASES) {
+    await t.step(name, () => {
+      const info = connInfo(url, vars(env));
+      if (expected === null) return assertEquals(info, null);
+      const picked = Object.fromEntries(
+        Object.keys(expected).map((k) => [k, (info as unknown as Record<string, unknown>)[k]]),
+      );
+      assertEquals(picked, expected);
+    });
+  }
+});
+
+Deno.test("a password given apart (--password-file) beats the URL's and PGPASSWORD", () => {
+  assertEquals(
+    connInfo("postgres://u:url@h/d", vars({ PGPASSWORD: "env" }), "file")?.password,
+    "file",
+  );
+});

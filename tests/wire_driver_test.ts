@@ -1,0 +1,228 @@
+/**
+ * The wire client against a real server of its own: every password method
+ * it speaks (SCRAM-SHA-256, MD5, cleartext) and one it does not, a Unix
+ * socket, and what a session does when the server ends it, cancels a
+ * statement, starts a COPY, or drops its prepared statements.
+ */
+import { dirname, join } from "node:path";
+import { type Cluster, startCluster } from "../scripts/pg_cluster.ts";
+import { connInfo } from "../lib/conninfo.ts";
+import type { Driver } from "../lib/driver.ts";
+import { DatabaseError, DataBridgeError } from "../lib/errors.ts";
+import { maskUrl } from "../lib/target.ts";
+import { openWire } from "../lib/wire_driver.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
+
+let clusterPromise: Promise<Cluster> | null = null;
+
+/** One cluster for the file: a user per password method, hba lines to match. */
+function cluster(): Promise<Cluster> {
+  clusterPromise ??= startCluster({
+    hba: [
+      "host all md5_user 127.0.0.1/32 md5",
+      "host all clear_user 127.0.0.1/32 password",
+      "host all reject_user 127.0.0.1/32 reject",
+      "host all gss_user 127.0.0.1/32 gss",
+    ],
+  }).then(async (c) => {
+    globalThis.addEventListener("unload", () => c.stop());
+    const admin = open(c.url);
+    try {
+      await admin.exec(`
+        SET password_encryption = 'md5';
+        CREATE ROLE md5_user LOGIN PASSWORD 'md5 secret';
+        SET password_encryption = 'scram-sha-256';
+        CREATE ROLE scram_user LOGIN PASSWORD 'scrám secret';
+        CREATE ROLE clear_user LOGIN PASSWORD 'clear secret';
+        CREATE ROLE reject_user LOGIN PASSWORD 'x';
+        CREATE ROLE gss_user LOGIN PASSWORD 'x';`);
+    } finally {
+      await admin.close();
+    }
+    return c;
+  });
+  return clusterPromise;
+}
+
+function open(url: string, options = {}): Driver {
+  return openWire(connInfo(url, () => undefined)!, maskUrl(url), options);
+}
+
+function urlFor(c: Cluster, user: string, password: string): string {
+  return `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${c.port}/postgres`;
+}
+
+async function withDriver<T>(url: string, fn: (d: Driver) => Promise<T>, options = {}): Promise<T> {
+  const driver = open(url, options);
+  try {
+    return await fn(driver);
+  } finally {
+    await driver.close();
+  }
+}
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+
+test("the wire client logs in with SCRAM-SHA-256, MD5 and cleartext passwords", async () => {
+  const c = await cluster();
+  for (
+    const [user, password] of [
+      ["scram_user", "scrám secret"],
+      ["md5_user", "md5 secret"],
+      ["clear_user", "clear secret"],
+    ]
+  ) {
+    const [row] = await withDriver(
+      urlFor(c, user, password),
+      (d) => d.query<{ u: string }>("SELECT current_user AS u"),
+    );
+    assertEquals(row.u, user);
+  }
+});
+
+test("a wrong password is the server's refusal, CONNECTION_FAILED with advice", async () => {
+  const c = await cluster();
+  for (const user of ["scram_user", "md5_user", "clear_user"]) {
+    const error = await assertRejects<DataBridgeError>(() =>
+      withDriver(urlFor(c, user, "wrong"), (d) => d.query("SELECT 1"))
+    );
+    assertEquals(error.code, "CONNECTION_FAILED");
+    assertEquals(error.pgCode, "28P01");
+    assertMatch(error.message, /password authentication failed.*check the user name and password/);
+    assert(!error.message.includes("wrong"), "the password is never shown");
+  }
+});
+
+test("an authentication method the client does not speak, or a rejecting pg_hba.conf, says so", async () => {
+  const c = await cluster();
+  const gss = await assertRejects<DataBridgeError>(() =>
+    withDriver(urlFor(c, "gss_user", "x"), (d) => d.query("SELECT 1"))
+  );
+  assertEquals(gss.code, "CONNECTION_FAILED");
+  assertMatch(gss.message, /GSSAPI|gss/i);
+  const rejected = await assertRejects<DataBridgeError>(() =>
+    withDriver(urlFor(c, "reject_user", "x"), (d) => d.query("SELECT 1"))
+  );
+  assertEquals(rejected.pgCode, "28000");
+  assertMatch(rejected.message, /pg_hba\.conf/);
+});
+
+test("the wire client connects over a Unix socket", async () => {
+  const c = await cluster();
+  const dir = dirname(c.dataDir);
+  const url = `postgres://postgres@${encodeURIComponent(dir)}:${c.port}/postgres`;
+  assertEquals(connInfo(url, () => undefined)?.socket, join(dir, `.s.PGSQL.${c.port}`));
+  const [row] = await withDriver(url, (d) => d.query<{ n: number }>("SELECT 1 AS n"));
+  assertEquals(row.n, 1);
+});
+
+test("a session the server ends fails the running query and every later one with CONNECTION_LOST", async () => {
+  const c = await cluster();
+  await withDriver(c.url, async (d) => {
+    const [{ pid }] = await d.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    const sleeping = d.query("SELECT pg_sleep(30)");
+    await withDriver(c.url, (admin) => admin.query("SELECT pg_terminate_backend($1)", [pid]));
+    const error = await assertRejects<DataBridgeError>(() => sleeping);
+    assertEquals(error.code, "CONNECTION_LOST");
+    assertEquals(
+      (await assertRejects<DataBridgeError>(() => d.query("SELECT 1"))).code,
+      "CONNECTION_LOST",
+    );
+  });
+});
+
+test("cancel stops the running statement and the session goes on", async () => {
+  const c = await cluster();
+  await withDriver(c.url, async (d) => {
+    await d.query("SELECT 1");
+    const sleeping = d.query("SELECT pg_sleep(30)");
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    await d.cancel();
+    const error = await assertRejects<DatabaseError>(() => sleeping);
+    assertEquals(error.pgCode, "57014");
+    assert(Date.now() - started < 5000, "cancelled, not waited for");
+    assertEquals(await d.query("SELECT 2 AS n"), [{ n: 2 }]);
+  });
+});
+
+test("COPY ... FROM STDIN is refused by the client, and the session goes on", async () => {
+  const c = await cluster();
+  await withDriver(c.url, async (d) => {
+    await d.exec("CREATE TEMP TABLE t (id int)");
+    const error = await assertRejects<DatabaseError>(() => d.exec("COPY t FROM STDIN"));
+    assertMatch(error.message, /COPY/);
+    assertEquals(await d.query("SELECT count(*)::int AS n FROM t"), [{ n: 0 }]);
+  });
+});
+
+test("notices and warnings reach onNotice", async () => {
+  const c = await cluster();
+  const seen: string[] = [];
+  await withDriver(c.url, async (d) => {
+    await d.exec("DO $$ BEGIN RAISE NOTICE 'hello %', 1; RAISE WARNING 'careful'; END $$");
+  }, {
+    onNotice: (n: { severity: string; message: string }) =>
+      seen.push(`${n.severity}: ${n.message}`),
+  });
+  assertEquals(seen, ["NOTICE: hello 1", "WARNING: careful"]);
+});
+
+test("statements with parameters are prepared once; DEALLOCATE ALL does not break later ones", async () => {
+  const c = await cluster();
+  await withDriver(c.url, async (d) => {
+    for (let i = 0; i < 3; i++) assertEquals(await d.query("SELECT $1::int AS n", [i]), [{ n: i }]);
+    const [{ n }] = await d.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_prepared_statements",
+    );
+    assertEquals(n, 1);
+    await d.exec("DEALLOCATE ALL");
+    await assertRejects(() => d.query("SELECT $1::int AS n", [5]));
+    assertEquals(await d.query("SELECT $1::int AS n", [6]), [{ n: 6 }]);
+  });
+});
+
+test("a statement that fails to parse is not kept as prepared", async () => {
+  const c = await cluster();
+  await withDriver(c.url, async (d) => {
+    await assertRejects(() => d.query("SELEC $1", [1]));
+    await assertRejects(() => d.query("SELEC $1", [1]));
+    assertEquals(await d.query("SELECT $1::text AS t", ["ok"]), [{ t: "ok" }]);
+  });
+});
+
+test("a value of several megabytes crosses the socket in both directions", async () => {
+  const c = await cluster();
+  const big = "é".repeat(1_500_000);
+  await withDriver(c.url, async (d) => {
+    const [row] = await d.query<{ t: string; n: number }>("SELECT $1::text AS t, length($1) AS n", [
+      big,
+    ]);
+    assertEquals(row.n, big.length);
+    assert(row.t === big);
+  });
+});
+
+test("closing a session fails what is still queued instead of leaving it waiting", async () => {
+  const c = await cluster();
+  const d = open(c.url);
+  await d.query("SELECT 1");
+  const pending = d.query("SELECT pg_sleep(5)");
+  await d.close();
+  const error = await assertRejects<DataBridgeError>(() => pending);
+  assertEquals(error.code, "CONNECTION_LOST");
+});
+
+test("the session's application_name is data-bridge's, or the caller's", async () => {
+  const c = await cluster();
+  const name = (opts = {}) =>
+    withDriver(
+      c.url,
+      async (d) =>
+        (await d.query<{ a: string }>("SELECT current_setting('application_name') AS a"))[0].a,
+      opts,
+    );
+  assertEquals(await name(), "data-bridge");
+  assertEquals(await name({ applicationName: "nightly" }), "nightly");
+});
