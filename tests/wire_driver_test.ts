@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { type Cluster, startCluster } from "../scripts/pg_cluster.ts";
 import { connInfo } from "../lib/conninfo.ts";
 import type { Driver } from "../lib/driver.ts";
-import { DatabaseError, DataBridgeError } from "../lib/errors.ts";
+import type { DatabaseError, DataBridgeError } from "../lib/errors.ts";
 import { maskUrl } from "../lib/target.ts";
 import { openWire } from "../lib/wire_driver.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
