@@ -108,7 +108,7 @@ interface Context {
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   const colourOn = (stream: "stdout" | "stderr") =>
-    runtime.isTerminal(stream) && runtime.env("NO_COLOR") === undefined && !json;
+    !json && runtime.env("NO_COLOR") === undefined && runtime.isTerminal(stream);
   const out = palette(colourOn("stdout"));
   const err = palette(colourOn("stderr"));
   const controller = new AbortController();

@@ -99,6 +99,8 @@ export {
   executeMigration,
   type ExecuteResult,
   type ExecuteSettings,
+  mayChangeLimits,
+  type SessionLimits,
 } from "./lib/execute.ts";
 export { formatError, formatHistory, formatStatus, type Palette, palette } from "./lib/format.ts";
 export {

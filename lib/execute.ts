@@ -42,11 +42,47 @@ export interface ExecuteSettings {
    * first checking that the row was there.
    */
   sessionLock?: boolean;
+  /**
+   * The run's session state of the limits: when given, `lock_timeout` and
+   * `statement_timeout` are set on the session (in the first migration's
+   * transaction, so a rollback undoes them too) and only set again after a
+   * migration that may have changed them, instead of in every transaction.
+   * Without it, each transaction sets them with `SET LOCAL` semantics.
+   */
+  sessionLimits?: SessionLimits;
   /** Called before each retry. */
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
   /** Called once when the lock row is busy. */
   onLockWait?: () => void;
 }
+
+/** Whether the run's limits are in force on the session (see {@link ExecuteSettings.sessionLimits}). */
+export interface SessionLimits {
+  /** `true` once set and not changed since, as far as the SQL run shows. */
+  inForce: boolean;
+  /** They were set on the session and not reset since: RESET them to leave it as found. */
+  set: boolean;
+}
+
+/**
+ * Whether SQL may change `lock_timeout` or `statement_timeout` for the rest
+ * of the session (`SET`, `RESET`, `set_config`, `DISCARD`): then the limits
+ * are set again before the next migration. A text match, so it errs on the
+ * side of setting them again.
+ *
+ * @param sql A migration's section.
+ * @returns `true` when it may.
+ * @example
+ * ```ts
+ * import { mayChangeLimits } from "./execute.ts";
+ * console.log(mayChangeLimits("SET lock_timeout = '1min';"), mayChangeLimits("CREATE TABLE t ();")); // true false
+ * ```
+ */
+export function mayChangeLimits(sql: string): boolean {
+  return LIMIT_CHANGES.test(sql);
+}
+
+const LIMIT_CHANGES = /lock_timeout|statement_timeout|reset|set_config|discard/i;
 
 /** What running a migration did. */
 export interface ExecuteResult {
@@ -91,6 +127,7 @@ export async function executeMigration(
     try {
       if (canPipeline(direction, settings)) {
         await driver.atomic(statements(direction, m, settings));
+        limitsStand(direction, m, settings);
         return { ms: performance.now() - started, skipped: false };
       }
       const skipped = await driver.transaction(async (tx) => {
@@ -102,6 +139,7 @@ export async function executeMigration(
         await runInTransaction(tx, direction, m, settings);
         return false;
       });
+      if (!skipped) limitsStand(direction, m, settings);
       return { ms: performance.now() - started, skipped };
     } catch (error) {
       if (error instanceof LockBusy) {
@@ -146,20 +184,38 @@ function canPipeline(direction: Direction, settings: ExecuteSettings): boolean {
   return !settings.lockTable && (direction === "up" || settings.sessionLock === true);
 }
 
-/** The transaction's statements: its limits, the section and its history row. */
+/** After a committed migration: the session's limits stand unless its SQL may have changed them. */
+function limitsStand(direction: Direction, m: Migration, settings: ExecuteSettings): void {
+  const limits = settings.sessionLimits;
+  if (!limits) return;
+  limits.set = true;
+  limits.inForce = !mayChangeLimits(direction === "up" ? m.up : m.down);
+}
+
+/**
+ * The transaction's statements: its limits (unless already in force on the
+ * session), the section and its history row.
+ */
 function statements(
   direction: Direction,
   m: Migration,
   settings: ExecuteSettings,
 ): TransactionStatement[] {
-  return [
-    {
-      sql: "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+  const limits = settings.sessionLimits;
+  const list: TransactionStatement[] = [];
+  if (!limits?.inForce) {
+    list.push({
+      sql: limits
+        ? "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)"
+        : "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
       params: [
         settings.lockTimeout ?? DEFAULTS.lockTimeout,
         settings.statementTimeout ?? DEFAULTS.statementTimeout,
       ],
-    },
+    });
+  }
+  return [
+    ...list,
     { sql: direction === "up" ? m.up : m.down, script: true },
     direction === "up"
       ? {
@@ -177,7 +233,8 @@ async function runInTransaction(
   m: Migration,
   settings: ExecuteSettings,
 ): Promise<void> {
-  const [, , record] = await sendAll(tx, statements(direction, m, settings));
+  const results = await sendAll(tx, statements(direction, m, settings));
+  const record = results[results.length - 1];
   if (direction === "down" && record.length !== 1) {
     throw new RuntimeError(
       "INTERNAL",
@@ -218,6 +275,15 @@ async function runStatements(
   settings: ExecuteSettings,
 ): Promise<ExecuteResult> {
   const started = performance.now();
+  // Outside a transaction of ours there are no limits (a CREATE INDEX
+  // CONCURRENTLY stopped by lock_timeout would leave an invalid index):
+  // the session's own values are restored first.
+  const limits = settings.sessionLimits;
+  if (limits?.set) {
+    await driver.exec("RESET lock_timeout; RESET statement_timeout");
+    limits.set = false;
+    limits.inForce = false;
+  }
   const sql = direction === "up" ? m.up : m.down;
   const statements = splitStatements(sql);
   for (let k = 0; k < statements.length; k++) {

@@ -128,14 +128,25 @@ function table(
   rightAligned: Set<number>,
   paint: (row: number, text: string) => string = (_, t) => t,
 ): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[], row: number) =>
-    cells.map((cell, i) => {
-      if (i === cells.length - 1) return cell;
-      const padded = rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
-      return row >= 0 && i === 1 ? paint(row, padded) : padded;
-    }).join("  ").trimEnd();
-  return [colour.bold(line(header, -1)), ...rows.map((r, i) => line(r, i))].join("\n") + "\n";
+  // Plain loops: a status of thousands of migrations formats in one pass.
+  const last = header.length - 1;
+  const widths = header.map((h) => h.length);
+  for (const row of rows) {
+    for (let i = 0; i < last; i++) if (row[i].length > widths[i]) widths[i] = row[i].length;
+  }
+  const right = header.map((_, i) => rightAligned.has(i));
+  const line = (cells: string[], row: number) => {
+    let text = "";
+    for (let i = 0; i < last; i++) {
+      const cell = cells[i];
+      const padded = right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
+      text += (row >= 0 && i === 1 ? paint(row, padded) : padded) + "  ";
+    }
+    return (text + cells[last]).trimEnd();
+  };
+  let out = colour.bold(line(header, -1)) + "\n";
+  for (let r = 0; r < rows.length; r++) out += line(rows[r], r) + "\n";
+  return out;
 }
 
 /**
@@ -150,7 +161,8 @@ function table(
  * ```
  */
 export function formatTime(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }
 
 /**

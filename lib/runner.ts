@@ -666,6 +666,12 @@ export class MigrationRunner {
       lockTable: this.#lockMode === "table" ? lockTableName(this.#table) : undefined,
       sessionLock: this.#lockMode === "session",
       lockWaitSeconds: this.#options.lockWaitSeconds,
+      // With the session lock, the limits are set on the session once, not
+      // in each transaction (a session not the runner's own gets its values
+      // back at the end); through a transaction pooler (--lock-mode table or
+      // none) a session setting could reach other clients, so there each
+      // transaction sets them for itself.
+      sessionLimits: this.#lockMode === "session" ? { inForce: false, set: false } : undefined,
     };
     const done: string[] = [];
     const cancel = () => void driver.cancel().catch(() => {});
@@ -702,6 +708,9 @@ export class MigrationRunner {
       return done;
     } finally {
       signal?.removeEventListener("abort", cancel);
+      if (settings.sessionLimits?.set && driver !== this.#driver) {
+        await driver.exec("RESET lock_timeout; RESET statement_timeout").catch(() => {});
+      }
     }
   }
 

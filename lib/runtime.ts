@@ -121,11 +121,18 @@ function writeAll(fd: number, text: string): void {
  */
 export function isTerminal(stream: "stdout" | "stderr" | "stdin"): boolean {
   const fd = stream === "stdin" ? 0 : stream === "stdout" ? 1 : 2;
-  // A pipe or a file (every deploy's output) is never a terminal: fstat says
-  // so without loading node:tty, which costs Bun ~1.2 ms. isatty, not
+  // A pipe, a file or /dev/null (every deploy's output) is never a terminal:
+  // fstat says so without loading node:tty, which costs Bun ~1.2 ms. isatty, not
   // process.stdout.isTTY: making the stream object costs Bun ~20 ms.
   try {
-    if (!fstatSync(fd).isCharacterDevice()) return false;
+    const stat = fstatSync(fd);
+    if (!stat.isCharacterDevice()) return false;
+    // On Linux, terminals are the character devices of majors 4, 5 and
+    // 136-143 (pseudo-terminals); /dev/null (major 1) is not one.
+    if (process.platform === "linux") {
+      const major = (Number(stat.rdev) >> 8) & 0xfff;
+      if (major !== 4 && major !== 5 && (major < 136 || major > 143)) return false;
+    }
   } catch {
     return false;
   }

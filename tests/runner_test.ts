@@ -554,3 +554,87 @@ driverTest("rollback parses only the files of the migrations it reverts", async 
     t.remove();
   }
 });
+
+/** The limits each migration of a run saw, recorded by the migrations themselves. */
+const SEEN_LIMITS = (name: string) =>
+  migrationText(
+    `CREATE TABLE ${name} AS SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement;`,
+    `DROP TABLE ${name};`,
+  );
+
+async function seen(ctx: DriverContext, name: string): Promise<[string, string]> {
+  const [row] = await ctx.sql<{ lock: string; statement: string }>(
+    `SELECT lock, statement FROM ${name}`,
+  );
+  return [row.lock, row.statement];
+}
+
+driverTest(
+  "every migration of a run has the run's limits, even after one that changed them for the session",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_first.sql": SEEN_LIMITS("first"),
+      "20250128_121000_changes.sql": migrationText(
+        "SET lock_timeout = '77s'; SET statement_timeout = '88s'; CREATE TABLE changes ();",
+        "RESET ALL; DROP TABLE changes;",
+      ),
+      "20250128_122000_after.sql": SEEN_LIMITS("after"),
+      "20250128_123000_later.sql": SEEN_LIMITS("later"),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver, { lockTimeout: "3s", statementTimeout: "9s" });
+      await runner.apply(t.dir);
+      assertEquals(await seen(ctx, "first"), ["3s", "9s"]);
+      assertEquals(await seen(ctx, "after"), ["3s", "9s"]);
+      assertEquals(await seen(ctx, "later"), ["3s", "9s"]);
+      // The driver was the caller's: its session has its own values back.
+      assertEquals(
+        await seen(
+          ctx,
+          "(SELECT current_setting('lock_timeout') AS lock, current_setting('statement_timeout') AS statement) AS s",
+        ),
+        ["0", "0"],
+      );
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "a migration outside a transaction runs without the run's limits, and the next one has them again",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_first.sql": SEEN_LIMITS("first"),
+      "20250128_121000_loose.sql": `-- Transaction: none\n${SEEN_LIMITS("loose")}`,
+      "20250128_122000_after.sql": SEEN_LIMITS("after"),
+    });
+    try {
+      await new MigrationRunner(ctx.driver, { lockTimeout: "3s" }).apply(t.dir);
+      assertEquals(await seen(ctx, "first"), ["3s", "0"]);
+      assertEquals(await seen(ctx, "loose"), ["0", "0"]);
+      assertEquals(await seen(ctx, "after"), ["3s", "0"]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "with --lock-mode table each transaction sets its own limits and the session keeps none",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_first.sql": SEEN_LIMITS("first"),
+      "20250128_121000_second.sql": SEEN_LIMITS("second"),
+    });
+    try {
+      await new MigrationRunner(ctx.driver, { lockTimeout: "3s", lockMode: "table" }).apply(t.dir);
+      assertEquals(await seen(ctx, "first"), ["3s", "0"]);
+      assertEquals(await seen(ctx, "second"), ["3s", "0"]);
+      const [row] = await ctx.sql<{ v: string }>("SELECT current_setting('lock_timeout') AS v");
+      assertEquals(row.v, "0");
+    } finally {
+      t.remove();
+    }
+  },
+);
