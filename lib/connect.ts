@@ -5,6 +5,7 @@
  */
 import type { Driver, DriverOptions } from "./driver.ts";
 import { connInfo } from "./conninfo.ts";
+import { openWire } from "./wire_driver.ts";
 import { env } from "./runtime.ts";
 import { describeTarget, type Target } from "./target.ts";
 
@@ -36,7 +37,8 @@ export async function connect(target: Target, options: DriverOptions = {}): Prom
   }
   const info = connInfo(target.url, env, options.password);
   if (info !== null) {
-    const { openWire } = await import("./wire_driver.ts");
+    // Imported with this module (it is small): the connection starts in the
+    // same turn as the run, while the files are read.
     return openWire(info, describeTarget({ ...target, source: "api" }, env), options);
   }
   const { openPostgres } = await import("./postgres_driver.ts");

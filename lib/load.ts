@@ -128,9 +128,11 @@ export async function scanMigrations(
       if (version) brokenVersions.push(version);
     }
   }
-  files.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  // Names sort as their versions (a fixed-width prefix): the files are in
+  // order already, and only a check is left.
   for (let i = 1; i < files.length; i++) {
-    const [a, b] = [files[i - 1], files[i]];
+    const a = files[i - 1];
+    const b = files[i];
     if (a.version === b.version) {
       problems.push(
         new ValidationError(

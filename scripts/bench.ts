@@ -10,7 +10,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
@@ -20,6 +20,7 @@ import { CAN_MEASURE_RSS, measure, type Sample, summarize, type Summary } from "
 import { type WorkloadFiles, type WorkloadKind, writeWorkload } from "./bench_workloads.ts";
 import { findPgBin, startCluster } from "./pg_cluster.ts";
 import { REPO_ROOT, toolPath } from "./tools.ts";
+import { BINARY_JIT_POLICY } from "../lib/config.ts";
 
 const USAGE = `Usage: deno task bench [--runs N] [--only W1,W2,...] [--binary PATH] [--no-write]
 
@@ -143,6 +144,25 @@ if (!values.binary) {
 const binaryPath = values.binary ? resolve(values.binary) : BINARY_DEFAULT;
 if (!existsSync(binaryPath)) throw new Error(`${binaryPath} does not exist`);
 const BINARY: Tool = { name: "data-bridge (binary)", argv: (a) => [binaryPath, a] };
+
+/** The wire client alone sending the UP sections (scripts/bench_wire_floor.ts), compiled as the binary is. */
+function buildWireFloor(): string {
+  const out = join(work, "wire-floor");
+  const result = spawnSync(toolPath("bun"), [
+    "build",
+    "--compile",
+    "--minify",
+    "--bytecode",
+    "--format=esm",
+    `--compile-jit-policy=${BINARY_JIT_POLICY}`,
+    join(REPO_ROOT, "scripts", "bench_wire_floor.ts"),
+    "--outfile",
+    out,
+  ], { encoding: "utf8", env: ENV });
+  if (result.status !== 0) throw new Error(`building the wire floor failed: ${result.stderr}`);
+  return out;
+}
+const WIRE_FLOOR_NAME = "wire client alone, one round trip a file";
 const DENO_RUN: Tool = {
   name: "deno run cli.ts",
   argv: (a) => [DENO, ["run", "-A", "--quiet", CLI, ...a]],
@@ -225,15 +245,22 @@ function applyAndRollback(
   name: string,
   files: WorkloadFiles,
   targets: { apply: Target; rollback: Target | null },
+  wireFloor?: string,
 ): Sample[] {
   const floorUp: Sample[] = [], floorDown: Sample[] = [];
   const toolUp: Sample[] = [], toolDown: Sample[] = [];
+  const wireUp: Sample[] = [];
   for (let r = 0; r < RUNS; r++) {
     log(`${name} run ${r + 1}/${RUNS}`);
     const a = freshDatabase();
     floorUp.push(runPsqlFile(a, files.floorUp));
     if (targets.rollback) floorDown.push(runPsqlFile(a, files.floorDown));
     dropDatabase(a);
+    if (wireFloor) {
+      const w = freshDatabase();
+      wireUp.push(measure(wireFloor, [w, files.dir], { env: ENV, cwd: work }));
+      dropDatabase(w);
+    }
     const b = freshDatabase();
     toolUp.push(runTool(BINARY, ["apply"], b, files.dir));
     if (r === 0) expectRecorded(b, files.count, `${name} apply`);
@@ -245,6 +272,17 @@ function applyAndRollback(
   }
   const floor = (samples: Sample[]) => ({ name: PSQL_FILES, samples });
   row(name, `apply ${files.count}`, BINARY.name, toolUp, floor(floorUp), targets.apply);
+  if (wireFloor) {
+    // What apply could be if all it adds (parsing, lint, lock, history) were free.
+    row(
+      name,
+      `apply ${files.count}: the stack's floor`,
+      WIRE_FLOOR_NAME,
+      wireUp,
+      floor(floorUp),
+      null,
+    );
+  }
   if (targets.rollback) {
     row(name, `rollback ${files.count}`, BINARY.name, toolDown, floor(floorDown), targets.rollback);
   }
@@ -341,6 +379,32 @@ try {
       row("W4", "apply, nothing pending", BINARY.name, noop, selectFloor, noopTarget);
       row("W4", "apply, nothing pending", DENO_RUN.name, noopDeno, selectFloor, null);
     }
+    if (ONLY.has("W2") || ONLY.has("W4")) {
+      // What a no-op run is made of: the runtime's start and exit, then one
+      // connection and one history query (no migration files), then the files.
+      const none = freshDatabase();
+      const emptyDir = join(work, "no_migrations");
+      mkdirSync(emptyDir, { recursive: true });
+      runTool(BINARY, ["init"], none, emptyDir);
+      const parts = againstSelectOne(none, [
+        { tool: BINARY, args: ["--version"], dir: emptyDir },
+        { tool: BINARY, args: ["apply"], dir: emptyDir },
+      ]);
+      const partsFloor = { name: PSQL_SELECT, samples: parts.floor };
+      const [version, noFiles] = parts.samples;
+      row("W4", "--version: the runtime's start and exit", BINARY.name, version, partsFloor, null);
+      row(
+        "W4",
+        "apply, no migration files: one connection, one history query",
+        BINARY.name,
+        noFiles,
+        partsFloor,
+        null,
+      );
+      const perFileUs = (summarize(noop).medianMs - summarize(noFiles).medianMs) / 1000 * 1000;
+      log(`  W4: the 1000 files add ${perFileUs.toFixed(1)} µs each to a no-op apply`);
+      dropDatabase(none);
+    }
     if (ONLY.has("W2") || ONLY.has("W5")) {
       const w5 = workload("W5", "table_index", 10_000);
       if (ONLY.has("W2")) {
@@ -388,7 +452,12 @@ try {
   }
   if (ONLY.has("W3")) {
     const w3 = workload("W3", "function_insert", 100);
-    applyAndRollback("W3", w3, { apply: { kind: "ratio", max: 0.8 }, rollback: null });
+    applyAndRollback(
+      "W3",
+      w3,
+      { apply: { kind: "ratio", max: 0.8 }, rollback: null },
+      buildWireFloor(),
+    );
   }
 } catch (error) {
   log(`bench failed: ${(error as Error).message}`);
