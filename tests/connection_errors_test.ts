@@ -1,0 +1,101 @@
+/** One translation of socket and server errors into data-bridge's, with advice, for both server drivers. */
+import { lostError, translateDriverError } from "../lib/connection_errors.ts";
+import { DatabaseError } from "../lib/errors.ts";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+
+const fresh = {
+  target: "postgres://app:***@db:5432/app",
+  established: false,
+  lost: false,
+  seconds: 7,
+};
+const live = { ...fresh, established: true };
+
+const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
+const server = (code: string, message: string, severity = "FATAL") => ({ code, message, severity });
+
+const CASES: Array<[string, unknown, typeof fresh, string, RegExp]> = [
+  [
+    "a refused connection",
+    coded("ECONNREFUSED"),
+    fresh,
+    "CONNECTION_FAILED",
+    /connection refused at db:5432/,
+  ],
+  ["an unknown host", coded("ENOTFOUND"), fresh, "CONNECTION_FAILED", /host of db:5432 not found/],
+  [
+    "no socket file",
+    coded("ENOENT", "No such file"),
+    fresh,
+    "CONNECTION_FAILED",
+    /no PostgreSQL socket/,
+  ],
+  [
+    "the connect timeout",
+    coded("CONNECT_TIMEOUT"),
+    fresh,
+    "CONNECTION_FAILED",
+    /within 7s \(--connect-timeout\)/,
+  ],
+  [
+    "a peer that closes",
+    coded("CONNECTION_CLOSED", "the server closed the connection"),
+    fresh,
+    "CONNECTION_FAILED",
+    /closed the connection before the session started/,
+  ],
+  [
+    "an authentication method not spoken",
+    coded("AUTH_UNSUPPORTED", "the server asks for GSSAPI authentication"),
+    fresh,
+    "CONNECTION_FAILED",
+    /GSSAPI.*pg_hba\.conf/,
+  ],
+  [
+    "a wrong password",
+    server("28P01", 'password authentication failed for user "app"'),
+    fresh,
+    "CONNECTION_FAILED",
+    /check the user name and password/,
+  ],
+  [
+    "a missing database",
+    server("3D000", 'database "app" does not exist'),
+    fresh,
+    "CONNECTION_FAILED",
+    /create the database or fix the URL/,
+  ],
+  ["a reset on a live session", coded("ECONNRESET"), live, "CONNECTION_LOST", /was lost/],
+  [
+    "the backend terminated",
+    server("57P01", "terminating connection due to administrator command"),
+    live,
+    "CONNECTION_LOST",
+    /was lost: terminating connection.*57P01/,
+  ],
+  ["something else", new Error("boom"), live, "INTERNAL", /boom/],
+];
+
+Deno.test("socket and session errors become CONNECTION_FAILED or CONNECTION_LOST with advice", async (t) => {
+  for (const [name, error, state, code, message] of CASES) {
+    await t.step(name, () => {
+      const { error: translated, lost } = translateDriverError(error, state);
+      assertEquals(translated.code, code);
+      assertMatch(translated.message, message);
+      assertEquals(lost, code === "CONNECTION_LOST");
+    });
+  }
+});
+
+Deno.test("a statement's error on a live session stays the database's error", () => {
+  const { error, lost } = translateDriverError(
+    { code: "42P01", message: 'relation "x" does not exist', severity: "ERROR", position: "15" },
+    live,
+  );
+  assert(error instanceof DatabaseError);
+  assertEquals([error.pgCode, error.position, lost], ["42P01", 15, false]);
+});
+
+Deno.test("a query after the session is gone says so", () => {
+  assertEquals(lostError("postgres://db/app").code, "CONNECTION_LOST");
+});
