@@ -103,6 +103,7 @@ const enum C {
   RPAREN = 41,
   STAR = 42,
   PLUS = 43,
+  COMMA = 44,
   MINUS = 45,
   DOT = 46,
   SLASH = 47,
@@ -180,40 +181,39 @@ function isOpChar(c: number): boolean {
 
 /** End of a quoted run closed by `quote`, where a doubled quote is literal. */
 function endOfQuoted(sql: string, from: number, end: number, quote: number): number {
+  // indexOf, not a loop over characters: strings are most of a data migration.
+  const q = quote === C.QUOTE ? "'" : '"';
   let i = from;
-  while (i < end) {
-    const c = sql.charCodeAt(i);
-    if (c === quote) {
-      if (i + 1 < end && sql.charCodeAt(i + 1) === quote) {
-        i += 2;
-        continue;
-      }
-      return i + 1;
+  for (;;) {
+    const j = sql.indexOf(q, i);
+    if (j === -1 || j >= end) return -1;
+    if (j + 1 < end && sql.charCodeAt(j + 1) === quote) {
+      i = j + 2;
+      continue;
     }
-    i++;
+    return j + 1;
   }
-  return -1;
 }
 
 /** End of an `E'...'` body: backslash escapes any character, `''` is a quote. */
 function endOfEscapeString(sql: string, from: number, end: number): number {
   let i = from;
-  while (i < end) {
-    const c = sql.charCodeAt(i);
-    if (c === C.BACKSLASH) {
-      i += 2;
+  let quote = -2;
+  let slash = -2;
+  for (;;) {
+    if (quote < i) quote = sql.indexOf("'", i);
+    if (quote === -1 || quote >= end) return -1;
+    if (slash !== -1 && slash < i) slash = sql.indexOf("\\", i);
+    if (slash !== -1 && slash < quote) {
+      i = slash + 2;
       continue;
     }
-    if (c === C.QUOTE) {
-      if (i + 1 < end && sql.charCodeAt(i + 1) === C.QUOTE) {
-        i += 2;
-        continue;
-      }
-      return i + 1;
+    if (quote + 1 < end && sql.charCodeAt(quote + 1) === C.QUOTE) {
+      i = quote + 2;
+      continue;
     }
-    i++;
+    return quote + 1;
   }
-  return -1;
 }
 
 /** If a dollar-quote opening tag starts at `i`, its length; else 0. */
@@ -274,11 +274,17 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
   let i = start;
   while (i < end) {
     const c = sql.charCodeAt(i);
-    if (isSpace(c)) {
+    if (c === C.SPACE || (c >= C.TAB && c <= C.CR)) {
       i++;
       continue;
     }
     const from = i;
+    // The commonest tokens of data migrations first: ( ) , ;
+    if (c === C.LPAREN || c === C.RPAREN || c === C.COMMA || c === C.SEMI) {
+      i++;
+      tokens.push({ kind: "punct", start: from, end: i });
+      continue;
+    }
     const next = i + 1 < end ? sql.charCodeAt(i + 1) : -1;
     let kind: TokenKind;
     if (c === C.MINUS && next === C.MINUS) {
@@ -321,9 +327,13 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
         );
       }
       kind = quote === C.QUOTE ? "string" : "ident";
-    } else if (isIdentStart(c)) {
-      i++;
-      while (i < end && isIdentPart(sql.charCodeAt(i))) i++;
+    } else if (
+      (c >= C.LOWER_A && c <= C.LOWER_Z) || (c >= C.UPPER_A && c <= C.UPPER_Z) ||
+      c === C.UNDERSCORE || c >= 0x80
+    ) {
+      // The rest of the word in one native match.
+      WORD_REST.lastIndex = i + 1;
+      i = WORD_REST.test(sql) ? Math.min(WORD_REST.lastIndex, end) : i + 1;
       kind = "word";
     } else if (c === C.DOLLAR) {
       if (isDigit(next)) {
@@ -346,18 +356,8 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
         }
       }
     } else if (isDigit(c) || (c === C.DOT && isDigit(next))) {
-      i++;
-      while (i < end) {
-        const d = sql.charCodeAt(i);
-        if (isDigit(d) || d === C.DOT || d === C.UNDERSCORE || isIdentStart(d)) {
-          const isExponent = d === C.UPPER_E || d === C.LOWER_E;
-          i++;
-          if (isExponent && i < end) {
-            const sign = sql.charCodeAt(i);
-            if (sign === C.PLUS || sign === C.MINUS) i++;
-          }
-        } else break;
-      }
+      NUMBER_REST.lastIndex = i + 1;
+      i = NUMBER_REST.test(sql) ? Math.min(NUMBER_REST.lastIndex, end) : i + 1;
       kind = "number";
     } else if (isOpChar(c)) {
       i++;
@@ -377,6 +377,14 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
   }
   return tokens;
 }
+
+/** What may follow a word's first character (see `isIdentPart`). */
+const WORD_REST = /[A-Za-z0-9_$\u0080-\uffff]*/y;
+/**
+ * What may follow a number's first character: digits, dots, underscores and
+ * letters (a malformed number stays one token), a sign after an exponent.
+ */
+const NUMBER_REST = /(?:[eE][+-]?|[0-9._A-Za-z\u0080-\uffff])*/y;
 
 const MAX_WORDS = 16;
 
