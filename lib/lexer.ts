@@ -137,17 +137,9 @@ const enum C {
   TILDE = 126,
 }
 
-function isSpace(c: number): boolean {
-  return c === C.SPACE || (c >= C.TAB && c <= C.CR);
-}
-
 function isIdentStart(c: number): boolean {
   return (c >= C.LOWER_A && c <= C.LOWER_Z) || (c >= C.UPPER_A && c <= C.UPPER_Z) ||
     c === C.UNDERSCORE || c >= 0x80;
-}
-
-function isIdentPart(c: number): boolean {
-  return isIdentStart(c) || (c >= C.ZERO && c <= C.NINE) || c === C.DOLLAR;
 }
 
 function isDigit(c: number): boolean {
@@ -378,7 +370,7 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
   return tokens;
 }
 
-/** What may follow a word's first character (see `isIdentPart`). */
+/** What may follow a word's first character: letters, digits, `_`, `$`, non-ASCII. */
 const WORD_REST = /[A-Za-z0-9_$\u0080-\uffff]*/y;
 /**
  * What may follow a number's first character: digits, dots, underscores and
