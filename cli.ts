@@ -54,7 +54,7 @@ import {
 } from "./lib/cli_args.ts";
 import { connect } from "./lib/connect.ts";
 import { classify } from "./lib/classify.ts";
-import type { LintLevel } from "./lib/lint.ts";
+import { type LintLevel, lintLevels } from "./lib/lint_levels.ts";
 import type { Migration } from "./lib/migration.ts";
 import { loadMigrations } from "./lib/load.ts";
 
@@ -606,7 +606,7 @@ async function levelsOf(ctx: Context) {
       overrides[rule] = level;
     }
   }
-  return (await lintModule()).lintLevels(overrides);
+  return lintLevels(overrides);
 }
 
 /** apply refuses, before changing anything, a sum mismatch and lint errors in what it would run. */
@@ -614,7 +614,10 @@ async function beforeApply(ctx: Context) {
   const dir = migrationsDir(ctx.values);
   const levels = ctx.values["no-lint"] === true ? null : await levelsOf(ctx);
   return async (pending: readonly Migration[], all: readonly Classifiable[]): Promise<void> => {
-    if (!noSum(ctx)) await (await sumModule()).checkSum(dir, all);
+    // The sum module is loaded only when there is a sum file to check.
+    if (!noSum(ctx) && existsSync(join(dir, DEFAULTS.sumFile))) {
+      await (await sumModule()).checkSum(dir, all);
+    }
     if (levels === null || pending.length === 0) return;
     const { lintFiles } = await lintModule();
     const report = await lintFiles(pending.flatMap((m) => m.file ? [m.file] : []), levels, {

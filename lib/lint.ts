@@ -32,12 +32,9 @@ import { parseMigrationSync } from "./migration.ts";
 import { statementKind } from "./statement_kind.ts";
 
 export { type RuleId, RULES } from "./lint_rules.ts";
+import type { LintLevels } from "./lint_levels.ts";
 
-/** How much a rule matters: `error` fails `lint` and stops `apply`. */
-export type LintLevel = "error" | "warning" | "off";
-
-/** The level of every rule. */
-export type LintLevels = Record<RuleId, LintLevel>;
+export { type LintLevel, type LintLevels, lintLevels } from "./lint_levels.ts";
 
 /** One rule broken at one place. */
 export interface LintFinding {
@@ -86,62 +83,6 @@ const MIGRATION_NAME_RE = /^\d{8}_\d{6}_.+\.sql$/;
  */
 export function ruleIds(): RuleId[] {
   return Object.keys(RULES) as RuleId[];
-}
-
-/**
- * The level of each rule: the defaults of `lib/config.ts`, then the `lint`
- * key of `data-bridge.json` (`{"lint": {"rules": {"drop-table": "warning"}}}`),
- * then the given overrides (from `--error`, `--warn`, `--off`).
- *
- * @param overrides Levels that win, e.g. `{ "index-not-concurrently": "error" }`.
- * @param configFile The project file (default `data-bridge.json` in the working directory).
- * @returns Every rule's level.
- * @throws {UsageError} For an unknown rule or level, or an unreadable config file.
- * @example
- * ```ts
- * import { lintLevels } from "./lint.ts";
- * const levels = lintLevels({ "rename": "error" }, "/nonexistent/data-bridge.json");
- * console.log(levels["rename"], levels["drop-table"]); // "error" "error"
- * ```
- */
-export function lintLevels(
-  overrides: Partial<Record<string, LintLevel>> = {},
-  configFile: string = DEFAULTS.lintConfigFile,
-): LintLevels {
-  const levels = { ...LINT_LEVELS } as LintLevels;
-  const set = (rule: string, level: unknown, where: string) => {
-    if (!(rule in RULES)) {
-      throw new UsageError(
-        "USAGE",
-        `${where}: unknown lint rule '${rule}'; rules are ${ruleIds().join(", ")}`,
-      );
-    }
-    if (level !== "error" && level !== "warning" && level !== "off") {
-      throw new UsageError(
-        "USAGE",
-        `${where}: level of ${rule} must be "error", "warning" or "off", got ${
-          JSON.stringify(level)
-        }`,
-      );
-    }
-    levels[rule as RuleId] = level;
-  };
-  if (existsSync(configFile)) {
-    let config: { lint?: { rules?: Record<string, unknown> } };
-    try {
-      config = JSON.parse(readFileSync(configFile, "utf8"));
-    } catch (error) {
-      throw new UsageError(
-        "USAGE",
-        `${configFile}: cannot be read as JSON (${(error as Error).message})`,
-      );
-    }
-    for (const [rule, level] of Object.entries(config?.lint?.rules ?? {})) {
-      set(rule, level, configFile);
-    }
-  }
-  for (const [rule, level] of Object.entries(overrides)) set(rule, level, "lint option");
-  return levels;
 }
 
 /**

@@ -104,6 +104,9 @@ export async function scanMigrations(
   options: LoadOptions = {},
 ): Promise<ScanResult> {
   const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
+  // A turn first: a connection started beside the scan opens its socket
+  // before the directory is listed, and the server starts its work sooner.
+  await nextTurn();
   const entries = listSqlFiles(dir);
   const problems: ValidationError[] = [];
   const brokenVersions: string[] = [];
@@ -115,7 +118,7 @@ export async function scanMigrations(
     // Files are read synchronously (the fastest way on every runtime), with
     // a turn of the event loop now and then, so that a connection opened
     // beside the reading makes progress meanwhile.
-    if (i % YIELD_EVERY === 0) await nextTurn();
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     const { name, regular } = entries[i];
     const file = prefix + name;
     try {
