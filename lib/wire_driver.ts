@@ -91,6 +91,9 @@ class WireDriver implements Driver {
   #flushQueued = false;
   #requests: Request[] = [];
   #statements = new Map<string, string>();
+  #statementCount = 0;
+  /** Ends the connection attempt under way, if any. */
+  #abortAttempt: ((error: unknown) => void) | null = null;
   #processId = 0;
   #secretKey = 0;
 
@@ -107,7 +110,8 @@ class WireDriver implements Driver {
       const known = this.#statements.get(sql);
       if (known !== undefined) name = known;
       else if (this.#statements.size < STATEMENT_CACHE) {
-        name = `data_bridge_${this.#statements.size + 1}`;
+        // Never reused: a name freed by a failed Parse may still be taken on the server.
+        name = `data_bridge_${++this.#statementCount}`;
         this.#statements.set(sql, name);
         parsing = name;
       }
@@ -190,6 +194,7 @@ class WireDriver implements Driver {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#abortAttempt?.(lostError(this.target));
     const socket = this.#socket;
     if (socket && this.#ready) {
       // Terminate is sent and the socket closed at once: waiting for the
@@ -258,6 +263,8 @@ class WireDriver implements Driver {
           await Promise.race([this.#handshake(), timeout]);
           break;
         } catch (error) {
+          // A socket that connects after the timeout is closed at once.
+          this.#abortAttempt?.(error);
           const e = error as { code?: string; message?: string };
           if (
             this.#checkInterval && e.code === "42704" &&
@@ -279,7 +286,11 @@ class WireDriver implements Driver {
     } finally {
       clearTimeout(timer);
     }
-    if (this.#closed) return;
+    this.#abortAttempt = null;
+    if (this.#closed) {
+      this.#dropSocket();
+      return;
+    }
     this.#ready = true;
     if (this.#writer.length) this.#socket!.write(this.#writer.take());
   }
@@ -319,6 +330,7 @@ class WireDriver implements Driver {
         if (error === undefined) resolve();
         else reject(error);
       };
+      this.#abortAttempt = finish;
       const send = (build: (w: MessageWriter) => void) => {
         const w = new MessageWriter();
         build(w);
@@ -401,10 +413,16 @@ class WireDriver implements Driver {
                   code: "CONNECTION_CLOSED",
                 }),
             );
-          } else this.#broken(error);
+          } else {
+            this.#socket = null;
+            this.#broken(error);
+          }
         },
       }).then((socket) => {
-        if (done) return socket.close();
+        if (done || this.#closed) {
+          socket.close();
+          return finish(lostError(this.target));
+        }
         this.#socket = socket;
         send((w) => w.startup(parameters));
       }, finish);
@@ -486,6 +504,8 @@ class WireDriver implements Driver {
         code: "CONNECTION_CLOSED",
       });
     this.#lost = true;
+    // The peer may still be there (a message this client cannot read): let it go.
+    this.#socket?.close();
     this.#socket = null;
     this.#failPending(this.#translate(cause));
   }

@@ -122,6 +122,7 @@ test("a session the server ends fails the running query and every later one with
   await withDriver(c.url, async (d) => {
     const [{ pid }] = await d.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
     const sleeping = d.query("SELECT pg_sleep(30)");
+    sleeping.catch(() => {}); // it fails while the other session is still at work
     await withDriver(c.url, (admin) => admin.query("SELECT pg_terminate_backend($1)", [pid]));
     const error = await assertRejects<DataBridgeError>(() => sleeping);
     assertEquals(error.code, "CONNECTION_LOST");
@@ -137,6 +138,7 @@ test("cancel stops the running statement and the session goes on", async () => {
   await withDriver(c.url, async (d) => {
     await d.query("SELECT 1");
     const sleeping = d.query("SELECT pg_sleep(30)");
+    sleeping.catch(() => {}); // awaited below, after the cancel
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
     await d.cancel();
@@ -209,6 +211,7 @@ test("closing a session fails what is still queued instead of leaving it waiting
   const d = open(c.url);
   await d.query("SELECT 1");
   const pending = d.query("SELECT pg_sleep(5)");
+  pending.catch(() => {}); // awaited below, after the close
   await d.close();
   const error = await assertRejects<DataBridgeError>(() => pending);
   assertEquals(error.code, "CONNECTION_LOST");
@@ -225,4 +228,55 @@ test("the session's application_name is data-bridge's, or the caller's", async (
     );
   assertEquals(await name(), "data-bridge");
   assertEquals(await name({ applicationName: "nightly" }), "nightly");
+});
+
+test("closing during the connection attempt ends it: the peer sees the socket closed", async () => {
+  const { createServer } = await import("node:net");
+  let closedByClient!: () => void;
+  const peerClosed = new Promise<void>((resolve) => (closedByClient = resolve));
+  const server = createServer((socket) => {
+    socket.on("data", () => {}); // reads the startup message, never answers
+    socket.on("close", () => closedByClient());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    const d = open(`postgres://u:p@127.0.0.1:${port}/db`);
+    const pending = d.query("SELECT 1");
+    pending.catch(() => {}); // awaited below, after the close
+    await new Promise((r) => setTimeout(r, 100));
+    await d.close();
+    assertEquals((await assertRejects<DataBridgeError>(() => pending)).code, "CONNECTION_LOST");
+    const timer = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error("still open")), 3000)
+    );
+    await Promise.race([peerClosed, timer]);
+  } finally {
+    server.close();
+  }
+});
+
+test("the connect timeout closes the socket of an attempt that never gets an answer", async () => {
+  const { createServer } = await import("node:net");
+  let closedByClient!: () => void;
+  const peerClosed = new Promise<void>((resolve) => (closedByClient = resolve));
+  const server = createServer((socket) => {
+    socket.on("data", () => {});
+    socket.on("close", () => closedByClient());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    const d = open(`postgres://u:p@127.0.0.1:${port}/db`, { connectTimeoutSeconds: 1 });
+    const error = await assertRejects<DataBridgeError>(() => d.query("SELECT 1"));
+    assertEquals(error.code, "CONNECTION_FAILED");
+    assertMatch(error.message, /within 1s \(--connect-timeout\)/);
+    const timer = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error("still open")), 3000)
+    );
+    await Promise.race([peerClosed, timer]);
+    await d.close();
+  } finally {
+    server.close();
+  }
 });
