@@ -78,6 +78,7 @@ export {
   type HistoryRow,
   type MigrationState,
   type MigrationStatusEntry,
+  nothingToApply,
   planApply,
   planBaseline,
   planRepair,

@@ -227,6 +227,43 @@ export function planApply<M extends Classifiable = Migration>(
   return { pending, outOfOrder: pending.filter((m) => m.version < newestApplied) };
 }
 
+/**
+ * Whether `apply` has nothing to do and nothing to refuse: every migration
+ * up to `to` is recorded with its checksum, and every recorded version has
+ * its migration. The same answer as an empty {@link planApply} with no
+ * {@link historyProblems}, from the versions and checksums alone (what a
+ * no-op deploy reads of the history).
+ *
+ * @param migrations Files or migrations.
+ * @param recorded The history's versions and checksums.
+ * @param to `apply --to`: pending migrations after it do not count.
+ * @returns `true` when there is nothing to apply.
+ * @example
+ * ```ts
+ * import { nothingToApply } from "./classify.ts";
+ * const m = { version: "20250101_000000", checksum: "a", file: null };
+ * console.log(nothingToApply([m], [{ version: m.version, checksum: "a" }])); // true
+ * console.log(nothingToApply([m], [{ version: m.version, checksum: "b" }])); // false
+ * ```
+ */
+export function nothingToApply(
+  migrations: readonly Classifiable[],
+  recorded: readonly { version: string; checksum: string }[],
+  to?: string,
+): boolean {
+  const sums = new Map<string, string>();
+  for (const row of recorded) sums.set(row.version, row.checksum);
+  let matched = 0;
+  for (const m of migrations) {
+    const sum = sums.get(m.version);
+    if (sum === undefined) {
+      if (to === undefined || m.version <= to) return false; // pending
+    } else if (sum !== m.checksum) return false; // modified
+    else matched++;
+  }
+  return matched === sums.size; // else some are missing
+}
+
 /** One migration `rollback` will revert. */
 export interface RollbackStep {
   /** The migration, whose DOWN runs. */

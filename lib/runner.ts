@@ -13,6 +13,7 @@ import {
   type HistoryRow,
   type MigrationState,
   type MigrationStatusEntry,
+  nothingToApply,
   planApply,
   planBaseline,
   planRepair,
@@ -37,7 +38,9 @@ import {
   ensureLockTable,
   type History,
   lockTableName,
+  readChecksums,
   readHistory,
+  type RecordedChecksums,
   updateChecksumSql,
 } from "./history.ts";
 import { parseTableName, qualifiedName, type TableName } from "./ident.ts";
@@ -581,7 +584,8 @@ export class MigrationRunner {
     files: Promise<(Migration | MigrationFile)[]>,
     check?: (scanned: (Migration | MigrationFile)[]) => void,
   ): Promise<EarlyRead> {
-    const early = readHistory(driver, this.#table);
+    // Versions and checksums are all this read needs: no dates or descriptions to decode.
+    const early = readChecksums(driver, this.#table);
     early.catch(() => {});
     const scanned = await files;
     check?.(scanned);
@@ -603,7 +607,7 @@ export class MigrationRunner {
     return history;
   }
 
-  #reportHistory(driver: Driver, history: History | null): void {
+  #reportHistory(driver: Driver, history: { rows: readonly unknown[] } | null): void {
     const table = qualifiedName(this.#table);
     this.#emit({
       type: "info",
@@ -777,7 +781,7 @@ async function connectWhileReading<F, G>(driver: Driver, files: Promise<F>): Pro
  */
 function parseChanged(
   list: readonly (Migration | MigrationFile)[],
-  rows: readonly HistoryRow[],
+  rows: readonly { version: string; checksum: string }[],
 ): (Migration | MigrationFile)[] {
   const recorded = new Map(rows.map((row) => [row.version, row.checksum]));
   const { parsed, problems } = parseFiles(list, (f) => recorded.get(f.version) === f.checksum);
@@ -787,7 +791,7 @@ function parseChanged(
 
 /** The history read as the connection's first query, and the files parsed against it. */
 interface EarlyRead {
-  history: History | null;
+  history: RecordedChecksums | null;
   migrations: (Migration | MigrationFile)[];
 }
 
@@ -797,11 +801,10 @@ interface EarlyRead {
  * lost, and nothing up to `to` is pending.
  */
 function upToDate(early: EarlyRead, to: string | undefined): early is EarlyRead & {
-  history: History;
+  history: RecordedChecksums;
 } {
   if (early.history === null || !early.history.current) return false;
-  const entries = classify(early.migrations, early.history.rows);
-  return historyProblems(entries).length === 0 && planApply(entries, { to }).pending.length === 0;
+  return nothingToApply(early.migrations, early.history.rows, to);
 }
 
 /**

@@ -2,6 +2,7 @@ import {
   classify,
   historyProblems,
   type HistoryRow,
+  nothingToApply,
   planApply,
   planRollback,
   selectRollback,
@@ -105,4 +106,74 @@ Deno.test("selectRollback chooses from the history alone, as planRollback does",
     row(C, 2),
   ]);
   assertEquals(selectRollback(unparsed).map((e) => e.version), [C.version]);
+});
+
+Deno.test("nothingToApply agrees with an empty plan and no history problems, case by case", async (t) => {
+  const m = (version: string, checksum = "a") => ({ version, checksum, file: null });
+  const r = (version: string, checksum = "a") => ({ version, checksum });
+  const CASES: Array<
+    [string, ReturnType<typeof m>[], ReturnType<typeof r>[], string | undefined, boolean]
+  > = [
+    ["nothing at all", [], [], undefined, true],
+    [
+      "all applied",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250101_000000"), r("20250102_000000")],
+      undefined,
+      true,
+    ],
+    [
+      "one pending",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250101_000000")],
+      undefined,
+      false,
+    ],
+    [
+      "pending after --to",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250101_000000")],
+      "20250101_000000",
+      true,
+    ],
+    [
+      "pending up to --to",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250101_000000")],
+      "20250102_000000",
+      false,
+    ],
+    [
+      "an older one pending (merged branch)",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250102_000000")],
+      undefined,
+      false,
+    ],
+    ["modified", [m("20250101_000000", "b")], [r("20250101_000000")], undefined, false],
+    [
+      "missing file",
+      [m("20250101_000000")],
+      [r("20250101_000000"), r("20250102_000000")],
+      undefined,
+      false,
+    ],
+  ];
+  for (const [name, files, rows, to, expected] of CASES) {
+    await t.step(name, () => {
+      assertEquals(nothingToApply(files, rows, to), expected);
+      // The same answer as the full classification.
+      const history = rows.map((row) => ({
+        ...row,
+        description: "",
+        appliedAt: new Date(0),
+        executionMs: null,
+        appliedBy: null,
+      }));
+      const entries = classify(files, history);
+      const full = historyProblems(entries).length === 0 &&
+        planApply(entries, to === undefined ? {} : { to }).pending.length === 0;
+      assertEquals(full, expected);
+    });
+  }
 });

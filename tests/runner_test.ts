@@ -638,3 +638,40 @@ driverTest(
     }
   },
 );
+
+driverTest(
+  "a no-op apply reads only versions and checksums, and still refuses a modified file",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS, "20250128_130000_posts.sql": POSTS });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      await runner.apply(t.dir);
+      assertEquals(await runner.apply(t.dir), []);
+      t.write("20250128_120000_users.sql", USERS.replace("email TEXT", "mail TEXT"));
+      const error = await assertRejects<ValidationError>(() => runner.apply(t.dir));
+      assertEquals(error.code, "CHECKSUM_MISMATCH");
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "apply on a tracking table made by an earlier tool (no execution_ms, applied_by) adds the columns",
+  async (ctx) => {
+    await ctx.sql(
+      "CREATE TABLE _migrations (version VARCHAR(255) PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW(), checksum VARCHAR(64) NOT NULL)",
+    );
+    const t = withFiles({ "20250128_120000_users.sql": USERS });
+    try {
+      assertEquals(await new MigrationRunner(ctx.driver).apply(t.dir), ["20250128_120000"]);
+      const columns = await ctx.sql<{ name: string }>(
+        "SELECT attname::text AS name FROM pg_attribute WHERE attrelid = '_migrations'::regclass AND attnum > 0 ORDER BY attnum",
+      );
+      assertEquals(columns.map((c) => c.name).slice(-2), ["execution_ms", "applied_by"]);
+      assertEquals(await new MigrationRunner(ctx.driver).apply(t.dir), []);
+    } finally {
+      t.remove();
+    }
+  },
+);
