@@ -597,7 +597,7 @@ async function createWithSum(ctx: Context, description: string): Promise<number>
 }
 
 /** Rule levels from data-bridge.json and --error/--warn/--off. */
-async function levelsOf(ctx: Context) {
+function levelsOf(ctx: Context) {
   const overrides: Record<string, LintLevel> = {};
   for (const [flag, level] of [["error", "error"], ["warn", "warning"], ["off", "off"]] as const) {
     for (
@@ -612,7 +612,7 @@ async function levelsOf(ctx: Context) {
 /** apply refuses, before changing anything, a sum mismatch and lint errors in what it would run. */
 async function beforeApply(ctx: Context) {
   const dir = migrationsDir(ctx.values);
-  const levels = ctx.values["no-lint"] === true ? null : await levelsOf(ctx);
+  const levels = ctx.values["no-lint"] === true ? null : levelsOf(ctx);
   return async (pending: readonly Migration[], all: readonly Classifiable[]): Promise<void> => {
     // The sum module is loaded only when there is a sum file to check.
     if (!noSum(ctx) && existsSync(join(dir, DEFAULTS.sumFile))) {
@@ -670,7 +670,7 @@ async function runLint(ctx: Context): Promise<number> {
   if (!["text", "json", "github"].includes(format)) {
     throw new UsageError("USAGE", `--format must be text, json or github, got '${format}'`);
   }
-  const levels = await levelsOf(ctx);
+  const levels = levelsOf(ctx);
   const { formatLintGithub, formatLintText, lintFiles } = await lintModule();
   let files: string[];
   if (ctx.positionals.length) {

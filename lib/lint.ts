@@ -13,10 +13,10 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { DEFAULTS, LINT_LEVELS } from "./config.ts";
-import { UsageError, ValidationError } from "./errors.ts";
+import { ValidationError } from "./errors.ts";
 import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
 import {
   checkFile,
