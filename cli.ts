@@ -349,7 +349,7 @@ async function runStatus(ctx: Context): Promise<number> {
 async function runApply(ctx: Context): Promise<number> {
   const dryRun = ctx.values["dry-run"] === true;
   const to = version(ctx.values, "to", false);
-  const check = await beforeApply(ctx);
+  const check = beforeApply(ctx);
   const r = runner(ctx, "apply");
   const started = performance.now();
   let applied: string[];
@@ -610,7 +610,7 @@ function levelsOf(ctx: Context) {
 }
 
 /** apply refuses, before changing anything, a sum mismatch and lint errors in what it would run. */
-async function beforeApply(ctx: Context) {
+function beforeApply(ctx: Context) {
   const dir = migrationsDir(ctx.values);
   const levels = ctx.values["no-lint"] === true ? null : levelsOf(ctx);
   return async (pending: readonly Migration[], all: readonly Classifiable[]): Promise<void> => {
