@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { ADVISORY_LOCK_KEY } from "./config.ts";
 
 /** A row as returned by a query: column name to value. */
 export type Row = Record<string, unknown>;
@@ -133,3 +134,121 @@ export async function sendAll(
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return results.map((r) => (r as PromiseFulfilledResult<Row[]>).value);
 }
+
+/**
+ * `BEGIN`, `fn`, then `COMMIT`, or `ROLLBACK` when `fn` throws: the
+ * transaction of a server session. `BEGIN` is not awaited first, so it goes
+ * out with the work's first queries.
+ *
+ * @param q The session.
+ * @param fn Work to do in the transaction.
+ * @param canRollback Whether the session can still take a `ROLLBACK` (not lost or closed).
+ * @returns What `fn` returns.
+ * @throws Whatever `fn` throws, after the rollback.
+ * @example
+ * ```ts
+ * import { type Queryable, runTransaction } from "./driver.ts";
+ * async function twoTables(q: Queryable): Promise<void> {
+ *   await runTransaction(q, async (tx) => {
+ *     await tx.exec("CREATE TABLE a (id int)");
+ *     await tx.exec("CREATE TABLE b (id int)");
+ *   }, () => true);
+ * }
+ * ```
+ */
+export async function runTransaction<T>(
+  q: Queryable,
+  fn: (tx: Queryable) => Promise<T>,
+  canRollback: () => boolean,
+): Promise<T> {
+  const begin = q.exec("BEGIN");
+  begin.catch(() => {});
+  let result: T;
+  try {
+    result = await fn(q);
+    await begin;
+  } catch (error) {
+    if (canRollback()) await q.exec("ROLLBACK").catch(() => {});
+    throw error;
+  }
+  await q.exec("COMMIT");
+  return result;
+}
+
+/**
+ * {@link Driver.atomic} for a server session: `BEGIN`, the statements and
+ * `COMMIT` written before any answer is read, one round trip. A client
+ * killed meanwhile commits nothing: `client_connection_check_interval`
+ * makes the server abort the running statement (and so the transaction)
+ * within its interval; either way the statements commit together. Before
+ * PostgreSQL 14, which cannot notice a dead client while a statement runs,
+ * `COMMIT` waits for the answers instead (`checkInterval` false), so a
+ * killed client's migration is rolled back, not committed from the socket
+ * buffer.
+ *
+ * @param driver The session.
+ * @param statements What to run.
+ * @param checkInterval Whether the session has `client_connection_check_interval`.
+ * @returns Each statement's rows.
+ * @throws {DatabaseError} The first statement's error; nothing was committed.
+ * @example
+ * ```ts
+ * import { atomicOnServer, type Driver } from "./driver.ts";
+ * async function record(driver: Driver): Promise<void> {
+ *   await atomicOnServer(driver, [{ sql: "CREATE TABLE t (id int)", script: true }], true);
+ * }
+ * ```
+ */
+export async function atomicOnServer(
+  driver: Driver,
+  statements: readonly TransactionStatement[],
+  checkInterval: boolean,
+): Promise<Row[][]> {
+  if (!checkInterval) return await driver.transaction((tx) => sendAll(tx, statements));
+  const rows = await sendAll(driver, [
+    { sql: "BEGIN", script: true },
+    ...statements,
+    { sql: "COMMIT", script: true },
+  ]);
+  return rows.slice(1, -1);
+}
+
+/**
+ * Tries once, without waiting, to take the session advisory lock that
+ * serialises data-bridge runs on a database (key {@link ADVISORY_LOCK_KEY}).
+ *
+ * @param q The session.
+ * @returns `true` when this session now holds it.
+ * @example
+ * ```ts
+ * import { type Queryable, tryAdvisoryLock } from "./driver.ts";
+ * async function busy(q: Queryable): Promise<boolean> {
+ *   return !(await tryAdvisoryLock(q));
+ * }
+ * ```
+ */
+export async function tryAdvisoryLock(q: Queryable): Promise<boolean> {
+  const [row] = await q.query<{ locked: boolean }>(
+    "SELECT pg_try_advisory_lock($1::bigint) AS locked",
+    [LOCK_KEY],
+  );
+  return row.locked === true;
+}
+
+/**
+ * Releases the lock of {@link tryAdvisoryLock}.
+ *
+ * @param q The session.
+ * @example
+ * ```ts
+ * import { advisoryUnlock, type Queryable } from "./driver.ts";
+ * async function release(q: Queryable): Promise<void> {
+ *   await advisoryUnlock(q);
+ * }
+ * ```
+ */
+export async function advisoryUnlock(q: Queryable): Promise<void> {
+  await q.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
+}
+
+const LOCK_KEY = ADVISORY_LOCK_KEY.toString();

@@ -8,16 +8,19 @@
 import postgres from "postgres";
 import { readFileSync } from "node:fs";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
-import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
+import { DEFAULTS } from "./config.ts";
 import { type DataBridgeError, type RuntimeError, UsageError } from "./errors.ts";
 import { lostError, translateDriverError } from "./connection_errors.ts";
 import {
+  advisoryUnlock,
+  atomicOnServer,
   type Driver,
   type DriverOptions,
   type Queryable,
   type Row,
-  sendAll,
+  runTransaction,
   type TransactionStatement,
+  tryAdvisoryLock,
 } from "./driver.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
@@ -26,8 +29,6 @@ type Sql = postgres.Sql<Record<string, never>>;
 type ReservedSql = postgres.ReservedSql<Record<string, never>>;
 /** A query postgres.js has queued or sent, which can be cancelled. */
 type Pending = Promise<unknown> & { cancel(): unknown };
-
-const LOCK_KEY = ADVISORY_LOCK_KEY.toString();
 
 /**
  * Opens a session on a PostgreSQL server.
@@ -222,50 +223,21 @@ class PostgresDriver implements Driver {
     await this.#run((s) => s.unsafe(script).simple());
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    // BEGIN is not awaited first: it is pipelined with the work's queries.
-    const begin = this.exec("BEGIN");
-    begin.catch(() => {});
-    let result: T;
-    try {
-      result = await fn(this);
-      await begin;
-    } catch (error) {
-      if (!this.#lost) await this.exec("ROLLBACK").catch(() => {});
-      throw error;
-    }
-    await this.exec("COMMIT");
-    return result;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return runTransaction(this, fn, () => !this.#lost);
   }
 
-  async atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
-    // Before PostgreSQL 14 the server cannot notice a dead client while a
-    // statement runs, so COMMIT waits for the answers: a killed client's
-    // migration is rolled back rather than committed from the socket buffer.
-    if (!this.#checkInterval) return await this.transaction((tx) => sendAll(tx, statements));
-    // Everything is written before any answer is read: one round trip. A
-    // client killed meanwhile: client_connection_check_interval makes the
-    // server abort the statement running (and so the transaction) within
-    // its interval; either way the section and its row commit together.
-    const rows = await sendAll(this, [
-      { sql: "BEGIN", script: true },
-      ...statements,
-      { sql: "COMMIT", script: true },
-    ]);
-    return rows.slice(1, -1);
+  atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
+    return atomicOnServer(this, statements, this.#checkInterval);
   }
 
-  async tryLock(): Promise<boolean> {
-    const [row] = await this.query<{ locked: boolean }>(
-      "SELECT pg_try_advisory_lock($1::bigint) AS locked",
-      [LOCK_KEY],
-    );
-    return row.locked === true;
+  tryLock(): Promise<boolean> {
+    return tryAdvisoryLock(this);
   }
 
   async unlock(): Promise<void> {
     if (this.#lost) return;
-    await this.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
+    await advisoryUnlock(this);
   }
 
   async cancel(): Promise<void> {

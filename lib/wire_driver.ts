@@ -8,16 +8,19 @@
  *
  * @module
  */
-import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
+import { DEFAULTS } from "./config.ts";
 import type { ConnInfo } from "./conninfo.ts";
 import { lostError, type SessionState, translateDriverError } from "./connection_errors.ts";
 import {
+  advisoryUnlock,
+  atomicOnServer,
   type Driver,
   type DriverOptions,
   type Queryable,
   type Row,
-  sendAll,
+  runTransaction,
   type TransactionStatement,
+  tryAdvisoryLock,
 } from "./driver.ts";
 import { type DataBridgeError, RuntimeError } from "./errors.ts";
 import { type ByteSocket, openSocket, type SocketAddress } from "./runtime.ts";
@@ -35,7 +38,6 @@ import {
   serverError,
 } from "./wire_protocol.ts";
 
-const LOCK_KEY = ADVISORY_LOCK_KEY.toString();
 /** Prepared statements kept per session, for the queries a run repeats. */
 const STATEMENT_CACHE = 100;
 
@@ -129,46 +131,21 @@ class WireDriver implements Driver {
     await this.#request((w) => w.query(script), null);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    // BEGIN is not awaited first: it goes out with the work's first queries.
-    const begin = this.exec("BEGIN");
-    begin.catch(() => {});
-    let result: T;
-    try {
-      result = await fn(this);
-      await begin;
-    } catch (error) {
-      if (!this.#lost && !this.#closed) await this.exec("ROLLBACK").catch(() => {});
-      throw error;
-    }
-    await this.exec("COMMIT");
-    return result;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return runTransaction(this, fn, () => !this.#lost && !this.#closed);
   }
 
-  async atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
-    // Before PostgreSQL 14 the server cannot notice a dead client while a
-    // statement runs, so COMMIT waits for the answers (see the postgres.js
-    // driver); from 14 on, everything is written at once: one round trip.
-    if (!this.#checkInterval) return await this.transaction((tx) => sendAll(tx, statements));
-    const rows = await sendAll(this, [
-      { sql: "BEGIN", script: true },
-      ...statements,
-      { sql: "COMMIT", script: true },
-    ]);
-    return rows.slice(1, -1);
+  atomic(statements: readonly TransactionStatement[]): Promise<Row[][]> {
+    return atomicOnServer(this, statements, this.#checkInterval);
   }
 
-  async tryLock(): Promise<boolean> {
-    const [row] = await this.query<{ locked: boolean }>(
-      "SELECT pg_try_advisory_lock($1::bigint) AS locked",
-      [LOCK_KEY],
-    );
-    return row.locked === true;
+  tryLock(): Promise<boolean> {
+    return tryAdvisoryLock(this);
   }
 
   async unlock(): Promise<void> {
     if (this.#lost || this.#closed) return;
-    await this.query("SELECT pg_advisory_unlock($1::bigint)", [LOCK_KEY]);
+    await advisoryUnlock(this);
   }
 
   async cancel(): Promise<void> {
