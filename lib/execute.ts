@@ -204,10 +204,11 @@ function statements(
   const limits = settings.sessionLimits;
   const list: TransactionStatement[] = [];
   if (!limits?.inForce) {
+    // is_local: for the transaction only, unless the run keeps them on the session.
+    const local = limits ? "false" : "true";
     list.push({
-      sql: limits
-        ? "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)"
-        : "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+      sql:
+        `SELECT set_config('lock_timeout', $1, ${local}), set_config('statement_timeout', $2, ${local})`,
       params: [
         settings.lockTimeout ?? DEFAULTS.lockTimeout,
         settings.statementTimeout ?? DEFAULTS.statementTimeout,

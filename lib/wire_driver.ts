@@ -49,7 +49,7 @@ interface Request {
   columns: Columns | null;
   rows: Row[];
   error: ServerError | null;
-  /** A named statement this request prepares, until its ParseComplete. */
+  /** The SQL of a named statement this request prepares, until its ParseComplete. */
   parsing: string | null;
   resolve(rows: Row[]): void;
   reject(error: unknown): void;
@@ -115,7 +115,7 @@ class WireDriver implements Driver {
         // Never reused: a name freed by a failed Parse may still be taken on the server.
         name = `data_bridge_${++this.#statementCount}`;
         this.#statements.set(sql, name);
-        parsing = name;
+        parsing = sql;
       }
     }
     return this.#request((w) => {
@@ -424,7 +424,7 @@ class WireDriver implements Driver {
       case Backend.ReadyForQuery: {
         this.#requests.shift();
         if (request.error) {
-          if (request.parsing) this.#statements.delete(this.#sqlOf(request.parsing));
+          if (request.parsing !== null) this.#statements.delete(request.parsing);
           if (request.error.code === "26000") this.#statements.clear();
           request.reject(this.#translate(request.error));
         } else request.resolve(request.rows);
@@ -451,11 +451,6 @@ class WireDriver implements Driver {
         // ParameterStatus, NotificationResponse, COPY TO STDOUT data.
         return;
     }
-  }
-
-  #sqlOf(name: string): string {
-    for (const [sql, n] of this.#statements) if (n === name) return sql;
-    return "";
   }
 
   #notice(body: Uint8Array): void {

@@ -587,21 +587,3 @@ export function encodeParam(value: unknown): string | null {
   }
   return JSON.stringify(value);
 }
-
-/**
- * How many rows a CommandComplete tag says were affected (`INSERT 0 3`,
- * `DELETE 2`, `SELECT 5`), or `null` when it says none.
- *
- * @param body The message body.
- * @returns The count.
- * @example
- * ```ts
- * import { commandCount } from "./wire_protocol.ts";
- * console.log(commandCount(new TextEncoder().encode("DELETE 2\0"))); // 2
- * ```
- */
-export function commandCount(body: Uint8Array): number | null {
-  const tag = readText(body, 0, Math.max(0, body.indexOf(0)));
-  const m = / (\d+)$/.exec(tag);
-  return m ? Number(m[1]) : null;
-}
