@@ -19,14 +19,17 @@ export interface PGliteAssets {
   fsBundle: Blob;
 }
 
-/** Produces the assets; called at most once per process while it succeeds. */
-export type PGliteAssetSource = () => Promise<PGliteAssets>;
+/**
+ * Produces the assets, or `null` when PGlite is to find its files itself;
+ * called at most once per process while it succeeds.
+ */
+export type PGliteAssetSource = () => Promise<PGliteAssets | null>;
 
 /** The names of the files {@link loadPGliteAssets} asks for. */
 export type PGliteAssetName = "pglite.wasm" | "initdb.wasm" | "pglite.data";
 
 let source: PGliteAssetSource | null = null;
-let loaded: Promise<PGliteAssets> | null = null;
+let loaded: Promise<Partial<PGliteAssets>> | null = null;
 
 /**
  * Sets where the embedded database's files come from, for every later
@@ -63,7 +66,7 @@ export function providePGliteAssets(next: PGliteAssetSource | null): void {
 export function pgliteAssets(): Promise<Partial<PGliteAssets>> {
   if (!source) return Promise.resolve({});
   if (!loaded) {
-    const attempt = source();
+    const attempt = source().then((assets) => assets ?? {});
     loaded = attempt;
     attempt.catch(() => {
       if (loaded === attempt) loaded = null;

@@ -171,7 +171,8 @@ class WireDriver implements Driver {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    this.#abortAttempt?.(lostError(this.target));
+    // The error is only made when a handshake or a request waits for it.
+    if (this.#abortAttempt) this.#abortAttempt(lostError(this.target));
     const socket = this.#socket;
     if (socket && this.#ready) {
       // Terminate is sent and the socket closed at once: waiting for the
@@ -181,7 +182,8 @@ class WireDriver implements Driver {
     }
     socket?.close();
     this.#socket = null;
-    this.#failPending(lostError(this.target));
+    if (this.#requests.length) this.#failPending(lostError(this.target));
+    else this.#writer.take();
     return Promise.resolve();
   }
 
