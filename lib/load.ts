@@ -107,22 +107,22 @@ export async function scanMigrations(
   // A turn first: a connection started beside the scan opens its socket
   // before the directory is listed, and the server starts its work sooner.
   await nextTurn();
-  const entries = listSqlFiles(dir);
+  const { names, special } = listSqlFiles(dir);
   const problems: ValidationError[] = [];
   const brokenVersions: string[] = [];
   const files: MigrationFile[] = [];
   // join() once: an entry's name holds no separator, so the path of each is
   // this prefix and its name (join() for each costs ~2 µs a file).
   const prefix = join(dir, "x").slice(0, -1);
-  for (let i = 0; i < entries.length; i++) {
+  for (let i = 0; i < names.length; i++) {
     // Files are read synchronously (the fastest way on every runtime), with
     // a turn of the event loop now and then, so that a connection opened
     // beside the reading makes progress meanwhile.
     if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
-    const { name, regular } = entries[i];
+    const name = names[i];
     const file = prefix + name;
     try {
-      const content = readMigrationFile(file, maxBytes, regular);
+      const content = readMigrationFile(file, maxBytes, special === null || !special.has(name));
       files.push(migrationFile({ name, file, content }));
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
@@ -230,15 +230,15 @@ export async function loadMigrations(
 /** Files read between two turns of the event loop. */
 const YIELD_EVERY = 10;
 
-/** A `.sql` entry of the migrations directory. */
-interface SqlEntry {
-  /** File name. */
-  name: string;
-  /** The directory says it is a regular file (not a link, FIFO, ...). */
-  regular: boolean;
+/** The `.sql` entries of the migrations directory. */
+interface SqlEntries {
+  /** File names, sorted. */
+  names: string[];
+  /** Names the directory does not say are regular files (links, FIFOs, ...); `null` for none. */
+  special: Set<string> | null;
 }
 
-function listSqlFiles(dir: string): SqlEntry[] {
+function listSqlFiles(dir: string): SqlEntries {
   let entries: Dirent[];
   try {
     const stat = statSync(dir);
@@ -256,18 +256,26 @@ function listSqlFiles(dir: string): SqlEntry[] {
     throw new ValidationError("DIRECTORY_NOT_FOUND", directoryProblem(dir, error), { file: dir });
   }
   const names: string[] = [];
-  const special = new Set<string>();
-  for (const entry of entries) {
+  let special: Set<string> | null = null;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
     const name = entry.name;
-    if (name.startsWith(".") || !SQL_SUFFIX.test(name)) continue;
+    // Not hidden, ending in ".sql" in any case (a ".SQL" file is a problem, not ignored).
+    if (name.charCodeAt(0) === 46 || !isSqlName(name)) continue;
     names.push(name);
-    if (!entry.isFile()) special.add(name);
+    if (!entry.isFile()) (special ??= new Set()).add(name);
   }
   // The default sort (code units, native) is the order versions sort in.
-  return names.sort().map((name) => ({ name, regular: !special.has(name) }));
+  return { names: names.sort(), special };
 }
 
-const SQL_SUFFIX = /\.sql$/i;
+/** Whether a name ends in `.sql`, in any case. */
+function isSqlName(name: string): boolean {
+  const n = name.length;
+  if (n < 4 || name.charCodeAt(n - 4) !== 46) return false;
+  const end = name.endsWith("sql") ? "sql" : name.slice(n - 3).toLowerCase();
+  return end === "sql";
+}
 
 function directoryProblem(dir: string, error: unknown): string {
   switch ((error as { code?: string }).code) {

@@ -173,13 +173,15 @@ type Sha256Input = string | Uint8Array;
  * ```
  */
 export function sha256Hex(data: Sha256Input): string {
-  const bun = (globalThis as {
-    Bun?: { SHA256?: { hash(data: Sha256Input, encoding: "hex"): string } };
-  }).Bun;
-  if (bun?.SHA256) return bun.SHA256.hash(data, "hex");
+  if (BUN_SHA256) return BUN_SHA256.hash(data, "hex");
   const { createHash } = builtin<typeof import("node:crypto")>("node:crypto");
   return createHash("sha256").update(data).digest("hex");
 }
+
+/** Bun's native SHA-256, looked up once (this runs for every file). */
+const BUN_SHA256 = (globalThis as {
+  Bun?: { SHA256?: { hash(data: Sha256Input, encoding: "hex"): string } };
+}).Bun?.SHA256;
 
 /**
  * Ends the process with an exit code.
