@@ -34,8 +34,9 @@ export interface Palette {
  * ```
  */
 export function palette(enabled: boolean): Palette {
+  if (!enabled) return PLAIN;
   const wrap = (open: number, close: number) => (text: string) =>
-    enabled ? `\x1b[${open}m${text}\x1b[${close}m` : text;
+    `\x1b[${open}m${text}\x1b[${close}m`;
   return {
     green: wrap(32, 39),
     yellow: wrap(33, 39),
@@ -44,6 +45,16 @@ export function palette(enabled: boolean): Palette {
     bold: wrap(1, 22),
   };
 }
+
+const same = (text: string) => text;
+/** The palette without colours (the tables skip painting with it). */
+const PLAIN: Palette = Object.freeze({
+  green: same,
+  yellow: same,
+  red: same,
+  dim: same,
+  bold: same,
+});
 
 /**
  * `status` as an aligned table with a summary line.
@@ -66,13 +77,25 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
     modified: colour.red,
     missing: colour.red,
   };
-  const rows = report.migrations.map((m) => [
-    m.version,
-    m.state,
-    m.appliedAt ? formatTime(m.appliedAt) : "",
-    m.executionMs === null ? "" : String(m.executionMs),
-    m.description,
-  ]);
+  // Migrations applied in one run share their second: each second formatted once.
+  let second = NaN;
+  let time = "";
+  const rows = report.migrations.map((m) => {
+    if (m.appliedAt) {
+      const s = Math.floor(m.appliedAt.getTime() / 1000);
+      if (s !== second) {
+        second = s;
+        time = formatTime(m.appliedAt);
+      }
+    }
+    return [
+      m.version,
+      m.state,
+      m.appliedAt ? time : "",
+      m.executionMs === null ? "" : String(m.executionMs),
+      m.description,
+    ];
+  });
   const header = ["VERSION", "STATE", "APPLIED AT", "MS", "DESCRIPTION"];
   const out = [
     table(
@@ -80,13 +103,14 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
       rows,
       colour,
       new Set([3]),
-      (row, text) => stateColour[report.migrations[row].state](text),
+      colour === PLAIN ? undefined : (row, text) => stateColour[report.migrations[row].state](text),
     ).trimEnd(),
   ];
+  const tally = { applied: 0, pending: 0, modified: 0, missing: 0 };
+  for (const m of report.migrations) tally[m.state]++;
   const counts = (["applied", "pending", "modified", "missing"] as const)
-    .map((state) => [state, report.migrations.filter((m) => m.state === state).length] as const)
-    .filter(([, n]) => n > 0)
-    .map(([state, n]) => `${n} ${state}`);
+    .filter((state) => tally[state] > 0)
+    .map((state) => `${tally[state]} ${state}`);
   const total = report.migrations.length;
   out.push("", `${total} migration${total === 1 ? "" : "s"}: ${counts.join(", ")}`);
   return out.join("\n") + "\n";
@@ -126,12 +150,13 @@ function table(
   rows: string[][],
   colour: Palette,
   rightAligned: Set<number>,
-  paint: (row: number, text: string) => string = (_, t) => t,
+  paint?: (row: number, text: string) => string,
 ): string {
-  // Plain loops: a status of thousands of migrations formats in one pass.
+  // Plain loops and one join: a status of thousands of migrations formats in one pass.
   const last = header.length - 1;
   const widths = header.map((h) => h.length);
-  for (const row of rows) {
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
     for (let i = 0; i < last; i++) if (row[i].length > widths[i]) widths[i] = row[i].length;
   }
   const right = header.map((_, i) => rightAligned.has(i));
@@ -140,13 +165,17 @@ function table(
     for (let i = 0; i < last; i++) {
       const cell = cells[i];
       const padded = right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
-      text += (row >= 0 && i === 1 ? paint(row, padded) : padded) + "  ";
+      text += (paint && row >= 0 && i === 1 ? paint(row, padded) : padded) + "  ";
     }
-    return (text + cells[last]).trimEnd();
+    const end = cells[last];
+    // Only a line ending in blanks is trimmed (trimming every line copies it).
+    return end === "" || end.charCodeAt(end.length - 1) <= 32 ? (text + end).trimEnd() : text + end;
   };
-  let out = colour.bold(line(header, -1)) + "\n";
-  for (let r = 0; r < rows.length; r++) out += line(rows[r], r) + "\n";
-  return out;
+  const lines: string[] = new Array(rows.length + 2);
+  lines[0] = colour.bold(line(header, -1));
+  for (let r = 0; r < rows.length; r++) lines[r + 1] = line(rows[r], r);
+  lines[rows.length + 1] = "";
+  return lines.join("\n");
 }
 
 /**
