@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { userInfo } from "node:os";
 import { DEFAULTS } from "./config.ts";
+import { builtin } from "./runtime.ts";
 
 /** A connection the wire client can make. */
 export interface ConnInfo {
@@ -144,7 +144,8 @@ function decode(text: string): string {
 
 function osUser(env: (name: string) => string | undefined): string {
   try {
-    return userInfo().username;
+    // node:os is loaded only here: most URLs name their user.
+    return builtin<typeof import("node:os")>("node:os").userInfo().username;
   } catch {
     return env("USER") ?? env("LOGNAME") ?? "postgres";
   }

@@ -23,7 +23,7 @@ import { ValidationError } from "./errors.ts";
 import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
 import { locate } from "./location.ts";
 import { statementKind } from "./statement_kind.ts";
-import { versionProblem } from "./version.ts";
+import { dateProblem } from "./version.ts";
 
 /**
  * One migration, built once from a file or from code and never changed.
@@ -99,7 +99,8 @@ export function parseFileName(name: string, file = name): { version: string; slu
       { file },
     );
   }
-  const problem = versionProblem(m[1]);
+  // The pattern checked the version's shape: only its date is left to check.
+  const problem = dateProblem(m[1]);
   if (problem) {
     throw new ValidationError(
       "INVALID_VERSION",

@@ -21,6 +21,24 @@ const VERSION_RE = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
  */
 export function versionProblem(version: string): string | null {
   if (!VERSION_RE.test(version)) return "expected YYYYMMDD_HHMMSS";
+  return dateProblem(version);
+}
+
+/**
+ * {@link versionProblem} of a string already known to be shaped
+ * `YYYYMMDD_HHMMSS` (digits, an underscore): whether its date and time exist.
+ * For file names matched by a pattern that checks the shape, which then need
+ * no second regular expression (this runs for every file of every run).
+ *
+ * @param version Fifteen characters, digits but the ninth, an underscore.
+ * @returns `null`, or a short reason such as `"month 13 does not exist"`.
+ * @example
+ * ```ts
+ * import { dateProblem } from "./version.ts";
+ * console.log(dateProblem("20250230_120000")); // "day 30 does not exist in 2025-02"
+ * ```
+ */
+export function dateProblem(version: string): string | null {
   // Digits by their character codes, inline: this runs for every file of every run.
   const v = version;
   const year = (v.charCodeAt(0) - 48) * 1000 + (v.charCodeAt(1) - 48) * 100 +

@@ -1,4 +1,10 @@
-import { dateFromVersion, isVersion, versionFromDate, versionProblem } from "../lib/version.ts";
+import {
+  dateFromVersion,
+  dateProblem,
+  isVersion,
+  versionFromDate,
+  versionProblem,
+} from "../lib/version.ts";
 import { assertEquals } from "./support/assert.ts";
 
 const CASES: Array<[string, string | null]> = [
@@ -21,6 +27,13 @@ for (const [version, problem] of CASES) {
     assertEquals(isVersion(version), problem === null);
   });
 }
+
+Deno.test("dateProblem agrees with versionProblem on every well-shaped version", () => {
+  for (const [version, problem] of CASES) {
+    if (problem === "expected YYYYMMDD_HHMMSS") continue;
+    assertEquals(dateProblem(version), problem, version);
+  }
+});
 
 Deno.test("versions round-trip through dates in UTC", () => {
   const date = new Date("2025-12-31T23:59:58Z");
