@@ -837,10 +837,15 @@ function isDriver(source: DatabaseSource): source is Driver {
 }
 
 function statusReport<M extends Classifiable>(entries: MigrationStatusEntry<M>[]): StatusReport {
-  return {
-    applied: entries.filter((e) => e.row).map((e) => e.version),
-    pending: entries.filter((e) => e.state === "pending").map((e) => e.version),
-    migrations: entries.map((e) => ({
+  // One pass: a status of thousands of migrations.
+  const applied: string[] = [];
+  const pending: string[] = [];
+  const migrations: MigrationStatus[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.row) applied.push(e.version);
+    else if (e.state === "pending") pending.push(e.version);
+    migrations[i] = {
       version: e.version,
       description: e.description,
       file: e.file,
@@ -848,8 +853,9 @@ function statusReport<M extends Classifiable>(entries: MigrationStatusEntry<M>[]
       appliedAt: e.appliedAt,
       checksum: e.checksum,
       executionMs: e.executionMs,
-    })),
-  };
+    };
+  }
+  return { applied, pending, migrations };
 }
 
 function duringMessage(m: Migration): string {
