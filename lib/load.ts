@@ -273,8 +273,7 @@ function listSqlFiles(dir: string): SqlEntries {
 function isSqlName(name: string): boolean {
   const n = name.length;
   if (n < 4 || name.charCodeAt(n - 4) !== 46) return false;
-  const end = name.endsWith("sql") ? "sql" : name.slice(n - 3).toLowerCase();
-  return end === "sql";
+  return name.endsWith("sql") || name.slice(n - 3).toLowerCase() === "sql";
 }
 
 function directoryProblem(dir: string, error: unknown): string {

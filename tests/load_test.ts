@@ -30,6 +30,33 @@ Deno.test("loadMigrations sorts by version and ignores non-.sql files and dotfil
   }
 });
 
+Deno.test("a name ending in .sql in any case is a migration or a problem; other names are ignored", async () => {
+  const cases: [string, "migration" | "problem" | "ignored"][] = [
+    ["20250128_120000_a.sql", "migration"],
+    ["20250128_130000_b.SQL", "problem"],
+    ["20250128_140000_c.Sql", "problem"],
+    ["notes.sql", "problem"],
+    ["20250128_150000_d.sql.bak", "ignored"],
+    ["20250128_160000_esql", "ignored"],
+    [".hidden.sql", "ignored"],
+    ["sql", "ignored"],
+  ];
+  const t = tempMigrations(
+    Object.fromEntries(cases.map(([name]) => [name, migrationText("SELECT 1;")])),
+  );
+  try {
+    const { files, problems } = await scanMigrations(t.dir);
+    const named = (p: ValidationError) => p.file!.slice(t.dir.length + 1);
+    const got = [
+      ...files.map((f) => [f.label.slice(t.dir.length + 1), "migration"]),
+      ...problems.map((p) => [named(p), "problem"]),
+    ].sort();
+    assertEquals(got, cases.filter(([, what]) => what !== "ignored").sort());
+  } finally {
+    t.remove();
+  }
+});
+
 Deno.test("duplicate versions are an error naming both files", async () => {
   const t = tempMigrations({
     "20250128_120000_alice_feature.sql": migrationText("SELECT 1;"),

@@ -7,6 +7,7 @@ import {
   providePGliteAssets,
 } from "../lib/pglite_assets.ts";
 import { openPGlite } from "../lib/pglite_driver.ts";
+import { embeddedAssetSource } from "../packaging/embedded_assets.ts";
 import type { RuntimeError } from "../lib/errors.ts";
 import { REPO_ROOT } from "../scripts/tools.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
@@ -33,6 +34,42 @@ function withProvider(name: string, body: () => Promise<void>): void {
 Deno.test("without a provider there are no assets to pass, so PGlite reads its own files", async () => {
   providePGliteAssets(null);
   assertEquals(await pgliteAssets(), {});
+});
+
+withProvider("a source that answers null leaves PGlite to find its own files", async () => {
+  let calls = 0;
+  providePGliteAssets(() => {
+    calls++;
+    return Promise.resolve(null);
+  });
+  assertEquals(await pgliteAssets(), {});
+  assertEquals(await pgliteAssets(), {});
+  assertEquals(calls, 1);
+});
+
+Deno.test("the executable's source looks at Bun.embeddedFiles only when it is called", async () => {
+  const g = globalThis as { Bun?: unknown };
+  const had = "Bun" in g;
+  const before = g.Bun;
+  let looked = 0;
+  g.Bun = {
+    get embeddedFiles() {
+      looked++;
+      return [new File([], "other.txt")];
+    },
+  };
+  try {
+    const source = embeddedAssetSource();
+    assert(source !== null);
+    assertEquals(looked, 0);
+    // Nothing of PGlite's embedded: PGlite finds its files itself.
+    assertEquals(await source(), null);
+    assertEquals(looked, 1);
+  } finally {
+    if (had) g.Bun = before;
+    else delete g.Bun;
+  }
+  assertEquals(embeddedAssetSource(), null);
 });
 
 withProvider("a provided source is what PGlite starts from, and it is loaded once", async () => {
