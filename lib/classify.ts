@@ -81,13 +81,12 @@ export function classify<M extends Classifiable = Migration>(
   migrations: readonly M[],
   history: readonly HistoryRow[],
 ): MigrationStatusEntry<M>[] {
-  const rows = new Map<string, HistoryRow>();
-  for (const row of history) rows.set(row.version, row);
-  const entries: MigrationStatusEntry<M>[] = [];
-  for (const migration of migrations) {
-    const row = rows.get(migration.version);
-    rows.delete(migration.version);
-    entries.push({
+  const { paired, unpaired } = pairRows(migrations, history);
+  const entries: MigrationStatusEntry<M>[] = new Array(migrations.length);
+  for (let i = 0; i < migrations.length; i++) {
+    const migration = migrations[i];
+    const row = paired[i];
+    entries[i] = {
       version: migration.version,
       description: migration.description ?? row?.description ?? "",
       file: migration.file,
@@ -97,10 +96,10 @@ export function classify<M extends Classifiable = Migration>(
       executionMs: row?.executionMs ?? null,
       migration,
       row,
-    });
+    };
   }
   const missing: MigrationStatusEntry<M>[] = [];
-  for (const row of rows.values()) {
+  for (const row of unpaired) {
     missing.push({
       version: row.version,
       description: row.description,
@@ -118,6 +117,68 @@ export function classify<M extends Classifiable = Migration>(
   return entries.concat(missing).sort((a, b) =>
     a.version < b.version ? -1 : a.version > b.version ? 1 : 0
   );
+}
+
+/**
+ * Each migration's history row, and the rows of versions no migration has.
+ * One pass when both lists come in version order, as the files and the
+ * tracking table do; otherwise (migrations built in code, a table with
+ * repeated versions) through a map, where a version's last row counts.
+ *
+ * @param migrations Anything with a version.
+ * @param rows History rows.
+ * @returns `paired[i]`: the row of `migrations[i]`'s version, if any;
+ *   `unpaired`: the other rows, one a version, in version order when both
+ *   lists were.
+ * @example
+ * ```ts
+ * import { pairRows } from "./classify.ts";
+ * const { paired, unpaired } = pairRows(
+ *   [{ version: "20250101_000000" }, { version: "20250102_000000" }],
+ *   [{ version: "20250102_000000" }, { version: "20250103_000000" }],
+ * );
+ * console.log(paired.map((r) => r?.version), unpaired.map((r) => r.version));
+ * // [undefined, "20250102_000000"] ["20250103_000000"]
+ * ```
+ */
+export function pairRows<R extends { version: string }>(
+  migrations: readonly { version: string }[],
+  rows: readonly R[],
+): { paired: (R | undefined)[]; unpaired: R[] } {
+  const paired: (R | undefined)[] = new Array(migrations.length);
+  const unpaired: R[] = [];
+  let j = 0;
+  for (let i = 0; i < migrations.length; i++) {
+    const version = migrations[i].version;
+    if (i > 0 && migrations[i - 1].version >= version) return pairThroughMap(migrations, rows);
+    while (j < rows.length && rows[j].version < version) {
+      if (j > 0 && rows[j - 1].version >= rows[j].version) return pairThroughMap(migrations, rows);
+      unpaired.push(rows[j++]);
+    }
+    if (j < rows.length && rows[j].version === version) {
+      if (j > 0 && rows[j - 1].version >= version) return pairThroughMap(migrations, rows);
+      paired[i] = rows[j++];
+    } else paired[i] = undefined;
+  }
+  for (; j < rows.length; j++) {
+    if (j > 0 && rows[j - 1].version >= rows[j].version) return pairThroughMap(migrations, rows);
+    unpaired.push(rows[j]);
+  }
+  return { paired, unpaired };
+}
+
+function pairThroughMap<R extends { version: string }>(
+  migrations: readonly { version: string }[],
+  rows: readonly R[],
+): { paired: (R | undefined)[]; unpaired: R[] } {
+  const byVersion = new Map<string, R>();
+  for (const row of rows) byVersion.set(row.version, row);
+  const paired = migrations.map((m) => {
+    const row = byVersion.get(m.version);
+    byVersion.delete(m.version);
+    return row;
+  });
+  return { paired, unpaired: [...byVersion.values()] };
 }
 
 function inOrder(list: readonly { version: string }[]): boolean {
@@ -251,17 +312,16 @@ export function nothingToApply(
   recorded: readonly { version: string; checksum: string }[],
   to?: string,
 ): boolean {
-  const sums = new Map<string, string>();
-  for (const row of recorded) sums.set(row.version, row.checksum);
-  let matched = 0;
-  for (const m of migrations) {
-    const sum = sums.get(m.version);
-    if (sum === undefined) {
+  const { paired, unpaired } = pairRows(migrations, recorded);
+  if (unpaired.length) return false; // some are missing
+  for (let i = 0; i < migrations.length; i++) {
+    const m = migrations[i];
+    const row = paired[i];
+    if (row === undefined) {
       if (to === undefined || m.version <= to) return false; // pending
-    } else if (sum !== m.checksum) return false; // modified
-    else matched++;
+    } else if (row.checksum !== m.checksum) return false; // modified
   }
-  return matched === sums.size; // else some are missing
+  return true;
 }
 
 /** One migration `rollback` will revert. */

@@ -155,7 +155,7 @@ export async function scanMigrations(
  * passed through as it is.
  *
  * @param files Files (or migrations), in version order.
- * @param keep Which files need no parsing (default: none).
+ * @param keep Which files need no parsing, given each with its index (default: none).
  * @returns Migrations and kept files, in the order given, and the files' problems.
  * @example
  * ```ts
@@ -167,22 +167,32 @@ export async function scanMigrations(
  */
 export function parseFiles(
   files: readonly (Migration | MigrationFile)[],
-  keep: (file: MigrationFile) => boolean = () => false,
+  keep: (file: MigrationFile, index: number) => boolean = () => false,
 ): { parsed: (Migration | MigrationFile)[]; problems: ValidationError[] } {
+  // Which to parse, in one pass (a status of thousands of files parses none).
+  const todo: number[] = [];
+  let chars = 0;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
+    if (isParsed(f) || keep(f, i)) continue;
+    todo.push(i);
+    chars += f.text.length;
+  }
+  if (todo.length === 0) return { parsed: files.slice(), problems: [] };
   const parsed: (Migration | MigrationFile)[] = [];
   const problems: ValidationError[] = [];
-  const todo = new Set(files.filter((f): f is MigrationFile => !isParsed(f) && !keep(f)));
-  let chars = 0;
-  for (const f of todo) chars += f.text.length;
   const end = chars > DEFAULTS.longWorkChars ? longWork() : undefined;
   try {
-    for (const f of files) {
-      if (isParsed(f) || !todo.has(f)) {
+    let t = 0;
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i];
+      if (todo[t] !== i) {
         parsed.push(f);
         continue;
       }
+      t++;
       try {
-        parsed.push(parseMigrationFile(f));
+        parsed.push(parseMigrationFile(f as MigrationFile));
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         problems.push(error);

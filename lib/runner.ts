@@ -14,6 +14,7 @@ import {
   type MigrationState,
   type MigrationStatusEntry,
   nothingToApply,
+  pairRows,
   planApply,
   planBaseline,
   planRepair,
@@ -783,8 +784,8 @@ function parseChanged(
   list: readonly (Migration | MigrationFile)[],
   rows: readonly { version: string; checksum: string }[],
 ): (Migration | MigrationFile)[] {
-  const recorded = new Map(rows.map((row) => [row.version, row.checksum]));
-  const { parsed, problems } = parseFiles(list, (f) => recorded.get(f.version) === f.checksum);
+  const { paired } = pairRows(list, rows);
+  const { parsed, problems } = parseFiles(list, (f, i) => paired[i]?.checksum === f.checksum);
   if (problems.length) throw ValidationError.of(problems);
   return parsed;
 }

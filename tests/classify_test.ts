@@ -3,6 +3,7 @@ import {
   historyProblems,
   type HistoryRow,
   nothingToApply,
+  pairRows,
   planApply,
   planRollback,
   selectRollback,
@@ -175,5 +176,43 @@ Deno.test("nothingToApply agrees with an empty plan and no history problems, cas
         planApply(entries, to === undefined ? {} : { to }).pending.length === 0;
       assertEquals(full, expected);
     });
+  }
+});
+
+Deno.test("pairRows pairs as a map would, in order or not, with repeated versions", () => {
+  /** What a map from version to its last row gives. */
+  const byMap = (ms: string[], rs: [string, number][]) => {
+    const map = new Map(rs.map(([v, n]) => [v, n]));
+    const paired = ms.map((v) => {
+      const n = map.get(v);
+      map.delete(v);
+      return n;
+    });
+    return { paired, unpaired: [...map.values()] };
+  };
+  const cases: [string, string[], [string, number][]][] = [
+    ["both empty", [], []],
+    ["in order, some of each side alone", ["a", "c", "d", "f"], [["b", 1], ["c", 2], ["e", 3], [
+      "f",
+      4,
+    ], ["g", 5]]],
+    ["only rows", [], [["a", 1], ["b", 2]]],
+    ["only migrations", ["a", "b"], []],
+    ["migrations out of order", ["c", "a", "b"], [["a", 1], ["c", 2]]],
+    ["rows out of order", ["a", "b", "c"], [["c", 1], ["a", 2]]],
+    ["a repeated row version", ["a", "b"], [["a", 1], ["b", 2], ["b", 3]]],
+    ["a repeated row version no migration has", ["a"], [["b", 1], ["b", 2]]],
+    ["a repeated migration version", ["a", "a", "b"], [["a", 1], ["b", 2]]],
+  ];
+  for (const [what, ms, rs] of cases) {
+    const got = pairRows(
+      ms.map((version) => ({ version })),
+      rs.map(([version, n]) => ({ version, n })),
+    );
+    assertEquals(
+      { paired: got.paired.map((r) => r?.n), unpaired: got.unpaired.map((r) => r.n) },
+      byMap(ms, rs),
+      what,
+    );
   }
 });
