@@ -619,10 +619,9 @@ function beforeApply(ctx: Context) {
       await (await sumModule()).checkSum(dir, all);
     }
     if (levels === null || pending.length === 0) return;
-    const { lintFiles } = await lintModule();
-    const report = await lintFiles(pending.flatMap((m) => m.file ? [m.file] : []), levels, {
-      validated: true,
-    });
+    const { lintMigrations } = await lintModule();
+    // The text that runs, as parsed: not read again, not tokenized again.
+    const report = await lintMigrations(pending, levels, { validated: true });
     const errors = report.findings.filter((f) => f.level === "error");
     if (errors.length === 0) return;
     const hint = "fix the migration, acknowledge with '-- lint:ignore RULE reason' above the " +

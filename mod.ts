@@ -178,6 +178,7 @@ export {
   formatLintGithub,
   formatLintText,
   lintFiles,
+  lintMigrations,
   type LintFilesOptions,
   type LintFinding,
   type LintLevel,

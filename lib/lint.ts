@@ -28,7 +28,7 @@ import {
 } from "./lint_rules.ts";
 import { locate } from "./location.ts";
 import { longWork, nextTurn } from "./runtime.ts";
-import { parseMigrationSync } from "./migration.ts";
+import { type Migration, parsedSource, parseMigrationSync } from "./migration.ts";
 import { statementKind } from "./statement_kind.ts";
 
 export { type RuleId, RULES } from "./lint_rules.ts";
@@ -121,11 +121,12 @@ function lintTextSync(
   text: string,
   levels: LintLevels,
   validated = false,
+  parsed?: Token[],
 ): LintFinding[] {
   const raw: { rule: RuleId; line: number; message: string }[] = [];
   let tokens: Token[];
   try {
-    tokens = tokenize(text);
+    tokens = parsed ?? tokenize(text);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);
@@ -186,36 +187,91 @@ export async function lintFiles(
   levels: LintLevels = { ...LINT_LEVELS } as LintLevels,
   options: LintFilesOptions = {},
 ): Promise<LintReport> {
+  return await lintSources(
+    paths.map((path) => ({ path, source: () => readSource(path) })),
+    levels,
+    options,
+  );
+}
+
+/**
+ * Lints the files of parsed migrations (those built in code have none).
+ * A migration parsed with `keepSource` is linted from the text it was
+ * parsed from, which is the text that runs, and with its tokens; another
+ * is read from its file.
+ *
+ * @param migrations Parsed migrations.
+ * @param levels Rule levels.
+ * @param options `validated` skips re-checking the files' format.
+ * @returns The report, naming the files.
+ * @throws {ValidationError} `FILE_UNREADABLE` when a file must be read and cannot be.
+ * @example
+ * ```ts
+ * import { lintMigrations } from "./lint.ts";
+ * import { migrationFile, parseMigrationFile } from "./migration.ts";
+ * const f = migrationFile({
+ *   name: "20250101_000000_index.sql",
+ *   file: "migrations/20250101_000000_index.sql",
+ *   content: "-- UP\nCREATE INDEX i ON t (c);\n-- DOWN\nDROP INDEX i;\n",
+ * });
+ * const report = await lintMigrations([parseMigrationFile(f, { keepSource: true })]);
+ * console.log(report.findings.map((x) => x.rule)); // ["index-not-concurrently"]
+ * ```
+ */
+export async function lintMigrations(
+  migrations: readonly Migration[],
+  levels: LintLevels = { ...LINT_LEVELS } as LintLevels,
+  options: LintFilesOptions = {},
+): Promise<LintReport> {
+  return await lintSources(
+    migrations.flatMap((m) => {
+      const path = m.file;
+      return path === null ? [] : [{ path, source: () => parsedSource(m) ?? readSource(path) }];
+    }),
+    levels,
+    options,
+  );
+}
+
+async function lintSources(
+  sources: readonly { path: string; source: () => { text: string; tokens?: Token[] } }[],
+  levels: LintLevels,
+  options: LintFilesOptions,
+): Promise<LintReport> {
   const findings: LintFinding[] = [];
   let chars = 0;
   let end: (() => void) | undefined;
   try {
-    for (const [i, path] of paths.entries()) {
+    for (let i = 0; i < sources.length; i++) {
       // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
       if (i % 50 === 49) await nextTurn();
-      let text: string;
-      try {
-        text = new TextDecoder().decode(readFileSync(path));
-      } catch (error) {
-        throw new ValidationError(
-          "FILE_UNREADABLE",
-          `${path}: cannot be read (${(error as Error).message})`,
-          { file: path },
-        );
-      }
+      const { path, source } = sources[i];
+      const { text, tokens } = source();
       chars += text.length;
       if (chars > DEFAULTS.longWorkChars) end ??= longWork();
-      findings.push(...lintTextSync(path, text, levels, options.validated === true));
+      findings.push(...lintTextSync(path, text, levels, options.validated === true, tokens));
     }
   } finally {
     end?.();
   }
   return {
-    files: [...paths],
+    files: sources.map((s) => s.path),
     findings,
     errors: findings.filter((f) => f.level === "error").length,
     warnings: findings.filter((f) => f.level === "warning").length,
   };
+}
+
+function readSource(path: string): { text: string } {
+  try {
+    return { text: new TextDecoder().decode(readFileSync(path)) };
+  } catch (error) {
+    throw new ValidationError(
+      "FILE_UNREADABLE",
+      `${path}: cannot be read (${(error as Error).message})`,
+      { file: path },
+    );
+  }
 }
 
 // ---------------------------------------------------------------- file model

@@ -156,6 +156,7 @@ export async function scanMigrations(
  *
  * @param files Files (or migrations), in version order.
  * @param keep Which files need no parsing, given each with its index (default: none).
+ * @param options `keepSource` keeps each parsed file's text and tokens (`parsedSource`).
  * @returns Migrations and kept files, in the order given, and the files' problems.
  * @example
  * ```ts
@@ -168,6 +169,7 @@ export async function scanMigrations(
 export function parseFiles(
   files: readonly (Migration | MigrationFile)[],
   keep: (file: MigrationFile, index: number) => boolean = () => false,
+  options: { keepSource?: boolean } = {},
 ): { parsed: (Migration | MigrationFile)[]; problems: ValidationError[] } {
   // Which to parse, in one pass (a status of thousands of files parses none).
   const todo: number[] = [];
@@ -192,7 +194,7 @@ export function parseFiles(
       }
       t++;
       try {
-        parsed.push(parseMigrationFile(f as MigrationFile));
+        parsed.push(parseMigrationFile(f as MigrationFile, options));
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         problems.push(error);

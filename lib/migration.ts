@@ -276,6 +276,7 @@ export function isParsed(m: Migration | MigrationFile): m is Migration {
  * Parses a file read by {@link migrationFile}.
  *
  * @param f The file.
+ * @param options `keepSource` keeps the text and tokens for {@link parsedSource}.
  * @returns The migration.
  * @throws {ValidationError} As {@link parseMigration}, for the file's contents.
  * @example
@@ -285,9 +286,63 @@ export function isParsed(m: Migration | MigrationFile): m is Migration {
  * console.log(parseMigrationFile(f).checksum === f.checksum); // true
  * ```
  */
-export function parseMigrationFile(f: MigrationFile): Migration {
-  const parsed = parseSections(f.text, f.label, f.version, f.slug.replaceAll("_", " "));
-  return { ...parsed, checksum: f.checksum, file: f.file };
+export function parseMigrationFile(
+  f: MigrationFile,
+  options: { keepSource?: boolean } = {},
+): Migration {
+  const tokens = tokensOf(f.text, f.label, f.version);
+  const parsed = parseSections(f.text, f.label, f.version, f.slug.replaceAll("_", " "), tokens);
+  const migration = { ...parsed, checksum: f.checksum, file: f.file };
+  if (options.keepSource) SOURCES.set(migration, { text: f.text, tokens });
+  return migration;
+}
+
+/** The text a migration was parsed from, and its tokens. */
+export interface ParsedSource {
+  /** The file's text, BOM dropped, line endings LF: what was hashed. */
+  text: string;
+  /** Its tokens, from `tokenize`. */
+  tokens: Token[];
+}
+
+/** Sources kept by `parseMigrationFile(f, { keepSource: true })`, until dropped. */
+const SOURCES = new WeakMap<Migration, ParsedSource>();
+
+/**
+ * The text and tokens a migration was parsed from, when its parse kept
+ * them (`keepSource`): what `apply` lints, so that the lint sees the very
+ * text that runs and the SQL is tokenized once.
+ *
+ * @param m A migration.
+ * @returns The source, or `undefined` when none was kept (or it was dropped).
+ * @example
+ * ```ts
+ * import { migrationFile, parseMigrationFile, parsedSource } from "./migration.ts";
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
+ * console.log(parsedSource(parseMigrationFile(f, { keepSource: true }))?.tokens.length); // 3
+ * console.log(parsedSource(parseMigrationFile(f))); // undefined
+ * ```
+ */
+export function parsedSource(m: Migration): ParsedSource | undefined {
+  return SOURCES.get(m);
+}
+
+/**
+ * Lets the kept sources of these migrations go (they are also released
+ * with the migrations themselves).
+ *
+ * @param migrations Migrations parsed with `keepSource`.
+ * @example
+ * ```ts
+ * import { dropParsedSources, migrationFile, parseMigrationFile, parsedSource } from "./migration.ts";
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
+ * const m = parseMigrationFile(f, { keepSource: true });
+ * dropParsedSources([m]);
+ * console.log(parsedSource(m)); // undefined
+ * ```
+ */
+export function dropParsedSources(migrations: readonly Migration[]): void {
+  for (const m of migrations) SOURCES.delete(m);
 }
 
 /**
@@ -381,14 +436,10 @@ interface Parsed {
   warnings: string[];
 }
 
-function parseSections(text: string, file: string, version: string, slug: string): Parsed {
-  const fail = (code: "INVALID_MIGRATION" | "EMPTY_UP", offset: number, message: string) => {
-    const { line } = locate(text, offset);
-    return new ValidationError(code, `${file}:${line}: ${message}`, { file, line, version });
-  };
-  let tokens: Token[];
+/** The tokens of a file's text; an unterminated string or comment is a problem of the file. */
+function tokensOf(text: string, file: string, version: string): Token[] {
   try {
-    tokens = tokenize(text);
+    return tokenize(text);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);
@@ -398,6 +449,19 @@ function parseSections(text: string, file: string, version: string, slug: string
       { file, line, version },
     );
   }
+}
+
+function parseSections(
+  text: string,
+  file: string,
+  version: string,
+  slug: string,
+  tokens: Token[],
+): Parsed {
+  const fail = (code: "INVALID_MIGRATION" | "EMPTY_UP", offset: number, message: string) => {
+    const { line } = locate(text, offset);
+    return new ValidationError(code, `${file}:${line}: ${message}`, { file, line, version });
+  };
 
   let up = -1;
   let down = -1;

@@ -54,7 +54,13 @@ import {
   scanMigrations,
 } from "./load.ts";
 import { type LockHolder, withLock } from "./lock.ts";
-import { isParsed, type Migration, type MigrationFile, parseMigrationFile } from "./migration.ts";
+import {
+  dropParsedSources,
+  isParsed,
+  type Migration,
+  type MigrationFile,
+  parseMigrationFile,
+} from "./migration.ts";
 import { collectGarbageSoon } from "./runtime.ts";
 import { parseTarget, type Target } from "./target.ts";
 
@@ -117,7 +123,9 @@ export interface ApplyOptions {
    * the creation of the tracking table; throwing refuses the run. The CLI
    * lints them and checks the sum file here, for a dry run too. When the
    * history read first shows nothing to apply, it is called with no
-   * pending migration and the lock is not taken.
+   * pending migration and the lock is not taken. While it runs, each parsed
+   * file keeps the text it was parsed from and its tokens (`parsedSource`,
+   * what `lintMigrations` lints); they are let go when it returns.
    */
   check?: (pending: readonly Migration[], all: readonly Classifiable[]) => void | Promise<void>;
 }
@@ -306,25 +314,30 @@ export class MigrationRunner {
       () => this.#scan(source),
       (files) =>
         this.#session(async (driver) => {
+          // With a check to run (the CLI's lint), each parsed file keeps its
+          // text and tokens for it until it returns.
+          const keep = options.check !== undefined;
           const early = await this.#parseEarly(driver, files, (scanned) => {
             // An unknown --to is refused before the lock is even asked for.
             if (options.to !== undefined) planApply(classify(scanned, []), { to: options.to });
-          });
+          }, keep);
           if (upToDate(early, options.to)) {
             // Nothing to do as of the history just read, which every
             // migration commits to with its row: no lock, no second read.
             this.#reportHistory(driver, early.history);
             await options.check?.([], early.migrations);
+            dropParsedSources(early.migrations.filter(isParsed));
             return [];
           }
           return await this.#guard(driver, options.signal, async () => {
             const history = await this.#readHistory(driver);
             // Another run may have changed the history since the early read.
-            const migrations = parseChanged(early.migrations, history?.rows ?? []);
+            const migrations = parseChanged(early.migrations, history?.rows ?? [], keep);
             const entries = checkedEntries(migrations, history);
             const plan = planApply(entries, { to: options.to });
             const pending = plan.pending.map(parsed);
             await options.check?.(pending, migrations);
+            dropParsedSources(migrations.filter(isParsed));
             if (options.dryRun) return pending.map((m) => m.version);
             // Table mode also needs its lock table, which a history made in session mode lacks.
             if (history === null || !history.current || this.#lockMode === "table") {
@@ -584,6 +597,7 @@ export class MigrationRunner {
     driver: Driver,
     files: Promise<(Migration | MigrationFile)[]>,
     check?: (scanned: (Migration | MigrationFile)[]) => void,
+    keepSources = false,
   ): Promise<EarlyRead> {
     // Versions and checksums are all this read needs: no dates or descriptions to decode.
     const early = readChecksums(driver, this.#table);
@@ -591,7 +605,7 @@ export class MigrationRunner {
     const scanned = await files;
     check?.(scanned);
     const history = await early;
-    return { history, migrations: parseChanged(scanned, history?.rows ?? []) };
+    return { history, migrations: parseChanged(scanned, history?.rows ?? [], keepSources) };
   }
 
   /** Reads migrations from a directory without parsing them, or takes them from code. */
@@ -783,9 +797,14 @@ async function connectWhileReading<F, G>(driver: Driver, files: Promise<F>): Pro
 function parseChanged(
   list: readonly (Migration | MigrationFile)[],
   rows: readonly { version: string; checksum: string }[],
+  keepSource = false,
 ): (Migration | MigrationFile)[] {
   const { paired } = pairRows(list, rows);
-  const { parsed, problems } = parseFiles(list, (f, i) => paired[i]?.checksum === f.checksum);
+  const { parsed, problems } = parseFiles(
+    list,
+    (f, i) => paired[i]?.checksum === f.checksum,
+    { keepSource },
+  );
   if (problems.length) throw ValidationError.of(problems);
   return parsed;
 }

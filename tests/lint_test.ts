@@ -7,11 +7,13 @@ import {
   formatLintText,
   lintFiles,
   lintLevels,
+  lintMigrations,
   lintText,
   ruleIds,
   RULES,
 } from "../lib/lint.ts";
 import type { RuleId } from "../lib/lint_rules.ts";
+import { Migration, migrationFile, parseMigrationFile } from "../lib/migration.ts";
 import { createMigration } from "../lib/create.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./support/assert.ts";
 
@@ -351,4 +353,25 @@ Deno.test("lintFiles with validated runs the rules but does not check the format
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("lintMigrations lints the text a migration was parsed from, not its file read again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "data-bridge-lint-"));
+  const name = "20250101_000000_index.sql";
+  const path = join(dir, name);
+  const indexing = "-- UP\nCREATE INDEX i ON t (c);\n-- DOWN\nDROP INDEX i;\n";
+  writeFileSync(path, indexing);
+  const kept = parseMigrationFile(migrationFile({ name, file: path, content: indexing }), {
+    keepSource: true,
+  });
+  const plain = parseMigrationFile(migrationFile({ name, file: path, content: indexing }));
+  // The file changes after it was parsed: the kept source is what runs.
+  writeFileSync(path, "-- UP\nSELECT 1;\n-- DOWN\n");
+  const rules = async (m: Migration) =>
+    (await lintMigrations([m], undefined, { validated: true })).findings.map((f) => f.rule);
+  assertEquals(await rules(kept), ["index-not-concurrently"]);
+  // Without a kept source the file is read, as it is now.
+  assertEquals(await rules(plain), ["irreversible"]);
+  const inCode = await Migration.new({ version: "20250102_000000", name: "x", up: "SELECT 1" });
+  assertEquals((await lintMigrations([inCode])).files, []);
 });

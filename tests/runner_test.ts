@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MigrationRunner, type RunEvent } from "../lib/runner.ts";
-import { Migration, migrationFile } from "../lib/migration.ts";
+import { Migration, migrationFile, parsedSource } from "../lib/migration.ts";
 import { MigrationError, type ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { type DriverContext, driverTest } from "./support/db.ts";
@@ -64,6 +64,29 @@ driverTest("apply runs pending migrations in version order and records each", as
     t.remove();
   }
 });
+
+driverTest(
+  "apply keeps each pending file's parsed text for its check, and lets it go after",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS });
+    try {
+      let seen: Migration[] = [];
+      let texts: (string | undefined)[] = [];
+      const runner = new MigrationRunner(ctx.driver);
+      await runner.apply(t.dir, {
+        check: (pending) => {
+          seen = [...pending];
+          texts = pending.map((m) => parsedSource(m)?.text);
+        },
+      });
+      assertEquals(seen.map((m) => m.version), ["20250128_120000"]);
+      assertEquals(texts, [USERS]);
+      assertEquals(parsedSource(seen[0]), undefined);
+    } finally {
+      t.remove();
+    }
+  },
+);
 
 driverTest(
   "status is read-only: without the table everything is pending and nothing is created",
