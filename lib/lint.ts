@@ -121,12 +121,11 @@ function lintTextSync(
   text: string,
   levels: LintLevels,
   validated = false,
-  parsed?: Token[],
 ): LintFinding[] {
   const raw: { rule: RuleId; line: number; message: string }[] = [];
   let tokens: Token[];
   try {
-    tokens = parsed ?? tokenize(text);
+    tokens = tokenize(text);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);
@@ -188,7 +187,7 @@ export async function lintFiles(
   options: LintFilesOptions = {},
 ): Promise<LintReport> {
   return await lintSources(
-    paths.map((path) => ({ path, source: () => readSource(path) })),
+    paths.map((path) => ({ path, text: () => readText(path) })),
     levels,
     options,
   );
@@ -197,8 +196,7 @@ export async function lintFiles(
 /**
  * Lints the files of parsed migrations (those built in code have none).
  * A migration parsed with `keepSource` is linted from the text it was
- * parsed from, which is the text that runs, and with its tokens; another
- * is read from its file.
+ * parsed from, which is the text that runs; another is read from its file.
  *
  * @param migrations Parsed migrations.
  * @param levels Rule levels.
@@ -226,7 +224,7 @@ export async function lintMigrations(
   return await lintSources(
     migrations.flatMap((m) => {
       const path = m.file;
-      return path === null ? [] : [{ path, source: () => parsedSource(m) ?? readSource(path) }];
+      return path === null ? [] : [{ path, text: () => parsedSource(m) ?? readText(path) }];
     }),
     levels,
     options,
@@ -234,7 +232,7 @@ export async function lintMigrations(
 }
 
 async function lintSources(
-  sources: readonly { path: string; source: () => { text: string; tokens?: Token[] } }[],
+  sources: readonly { path: string; text: () => string }[],
   levels: LintLevels,
   options: LintFilesOptions,
 ): Promise<LintReport> {
@@ -245,11 +243,11 @@ async function lintSources(
     for (let i = 0; i < sources.length; i++) {
       // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
       if (i % 50 === 49) await nextTurn();
-      const { path, source } = sources[i];
-      const { text, tokens } = source();
+      const path = sources[i].path;
+      const text = sources[i].text();
       chars += text.length;
       if (chars > DEFAULTS.longWorkChars) end ??= longWork();
-      findings.push(...lintTextSync(path, text, levels, options.validated === true, tokens));
+      findings.push(...lintTextSync(path, text, levels, options.validated === true));
     }
   } finally {
     end?.();
@@ -262,9 +260,9 @@ async function lintSources(
   };
 }
 
-function readSource(path: string): { text: string } {
+function readText(path: string): string {
   try {
-    return { text: new TextDecoder().decode(readFileSync(path)) };
+    return new TextDecoder().decode(readFileSync(path));
   } catch (error) {
     throw new ValidationError(
       "FILE_UNREADABLE",

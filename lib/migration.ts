@@ -276,7 +276,7 @@ export function isParsed(m: Migration | MigrationFile): m is Migration {
  * Parses a file read by {@link migrationFile}.
  *
  * @param f The file.
- * @param options `keepSource` keeps the text and tokens for {@link parsedSource}.
+ * @param options `keepSource` keeps the text for {@link parsedSource}.
  * @returns The migration.
  * @throws {ValidationError} As {@link parseMigration}, for the file's contents.
  * @example
@@ -290,46 +290,38 @@ export function parseMigrationFile(
   f: MigrationFile,
   options: { keepSource?: boolean } = {},
 ): Migration {
-  const tokens = tokensOf(f.text, f.label, f.version);
-  const parsed = parseSections(f.text, f.label, f.version, f.slug.replaceAll("_", " "), tokens);
+  const parsed = parseSections(f.text, f.label, f.version, f.slug.replaceAll("_", " "));
   const migration = { ...parsed, checksum: f.checksum, file: f.file };
-  if (options.keepSource) SOURCES.set(migration, { text: f.text, tokens });
+  if (options.keepSource) SOURCES.set(migration, f.text);
   return migration;
 }
 
-/** The text a migration was parsed from, and its tokens. */
-export interface ParsedSource {
-  /** The file's text, BOM dropped, line endings LF: what was hashed. */
-  text: string;
-  /** Its tokens, from `tokenize`. */
-  tokens: Token[];
-}
-
-/** Sources kept by `parseMigrationFile(f, { keepSource: true })`, until dropped. */
-const SOURCES = new WeakMap<Migration, ParsedSource>();
+/** Texts kept by `parseMigrationFile(f, { keepSource: true })`, until dropped. */
+const SOURCES = new WeakMap<Migration, string>();
 
 /**
- * The text and tokens a migration was parsed from, when its parse kept
- * them (`keepSource`): what `apply` lints, so that the lint sees the very
- * text that runs and the SQL is tokenized once.
+ * The text a migration was parsed from (BOM dropped, line endings LF: what
+ * was hashed and runs), when its parse kept it (`keepSource`): what `apply`
+ * lints, rather than the file read again. (Keeping the tokens too was
+ * measured: the garbage collector then costs what tokenizing again saves.)
  *
  * @param m A migration.
- * @returns The source, or `undefined` when none was kept (or it was dropped).
+ * @returns The text, or `undefined` when none was kept (or it was dropped).
  * @example
  * ```ts
  * import { migrationFile, parseMigrationFile, parsedSource } from "./migration.ts";
- * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
- * console.log(parsedSource(parseMigrationFile(f, { keepSource: true }))?.tokens.length); // 3
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\r\nSELECT 1;\r\n-- DOWN\r\n" });
+ * console.log(parsedSource(parseMigrationFile(f, { keepSource: true }))); // "-- UP\nSELECT 1;\n-- DOWN\n"
  * console.log(parsedSource(parseMigrationFile(f))); // undefined
  * ```
  */
-export function parsedSource(m: Migration): ParsedSource | undefined {
+export function parsedSource(m: Migration): string | undefined {
   return SOURCES.get(m);
 }
 
 /**
- * Lets the kept sources of these migrations go (they are also released
- * with the migrations themselves).
+ * Lets the kept texts of these migrations go (they are also released with
+ * the migrations themselves).
  *
  * @param migrations Migrations parsed with `keepSource`.
  * @example
@@ -436,10 +428,14 @@ interface Parsed {
   warnings: string[];
 }
 
-/** The tokens of a file's text; an unterminated string or comment is a problem of the file. */
-function tokensOf(text: string, file: string, version: string): Token[] {
+function parseSections(text: string, file: string, version: string, slug: string): Parsed {
+  const fail = (code: "INVALID_MIGRATION" | "EMPTY_UP", offset: number, message: string) => {
+    const { line } = locate(text, offset);
+    return new ValidationError(code, `${file}:${line}: ${message}`, { file, line, version });
+  };
+  let tokens: Token[];
   try {
-    return tokenize(text);
+    tokens = tokenize(text);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);
@@ -449,19 +445,6 @@ function tokensOf(text: string, file: string, version: string): Token[] {
       { file, line, version },
     );
   }
-}
-
-function parseSections(
-  text: string,
-  file: string,
-  version: string,
-  slug: string,
-  tokens: Token[],
-): Parsed {
-  const fail = (code: "INVALID_MIGRATION" | "EMPTY_UP", offset: number, message: string) => {
-    const { line } = locate(text, offset);
-    return new ValidationError(code, `${file}:${line}: ${message}`, { file, line, version });
-  };
 
   let up = -1;
   let down = -1;

@@ -124,8 +124,8 @@ export interface ApplyOptions {
    * lints them and checks the sum file here, for a dry run too. When the
    * history read first shows nothing to apply, it is called with no
    * pending migration and the lock is not taken. While it runs, each parsed
-   * file keeps the text it was parsed from and its tokens (`parsedSource`,
-   * what `lintMigrations` lints); they are let go when it returns.
+   * file keeps the text it was parsed from (`parsedSource`, what
+   * `lintMigrations` lints); it is let go when the check returns.
    */
   check?: (pending: readonly Migration[], all: readonly Classifiable[]) => void | Promise<void>;
 }
@@ -315,7 +315,7 @@ export class MigrationRunner {
       (files) =>
         this.#session(async (driver) => {
           // With a check to run (the CLI's lint), each parsed file keeps its
-          // text and tokens for it until it returns.
+          // text for it until it returns.
           const keep = options.check !== undefined;
           const early = await this.#parseEarly(driver, files, (scanned) => {
             // An unknown --to is refused before the lock is even asked for.

@@ -76,7 +76,7 @@ driverTest(
       await runner.apply(t.dir, {
         check: (pending) => {
           seen = [...pending];
-          texts = pending.map((m) => parsedSource(m)?.text);
+          texts = pending.map((m) => parsedSource(m));
         },
       });
       assertEquals(seen.map((m) => m.version), ["20250128_120000"]);
