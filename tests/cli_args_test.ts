@@ -26,6 +26,58 @@ for (const [argv, command, rest] of SPLITS) {
   });
 }
 
+// How a command line reads, as POSIX and node:util parseArgs read it.
+const PARSES: Array<[string, string[], Record<string, string | boolean> | RegExp, string[]?]> = [
+  ["a value after the option", ["status", "--table", "t"], { table: "t" }],
+  ["a value after =", ["status", "--table=a=b"], { table: "a=b" }],
+  ["an empty value after =", ["status", "--table="], { table: "" }],
+  ["booleans", ["apply", "--json", "--dry-run"], { json: true, "dry-run": true }],
+  ["short booleans grouped", ["repair", "-hy"], { help: true, yes: true }],
+  ["the last of a repeated option", ["status", "--table", "a", "--table", "b"], { table: "b" }],
+  ["a negative number as a value", ["rollback", "--steps", "-2"], { steps: "-2" }],
+  ["a lone dash as a value", ["status", "--table", "-"], { table: "-" }],
+  ["positionals after --", ["create", "--", "--json", "x"], {}, ["--json", "x"]],
+  ["baseline's --version with a value", ["baseline", "--version", "20250128_120000"], {
+    version: "20250128_120000",
+  }],
+  ["an unknown option", ["status", "--nope"], /^unknown option --nope; run data-bridge --help$/],
+  ["an unknown short option", ["status", "-hx"], /^unknown option -x; run data-bridge --help$/],
+  ["a missing value at the end", ["rollback", "--steps"], /^option --steps needs a value$/],
+  [
+    "an option where the value should be",
+    ["apply", "--to", "--json"],
+    /^option --to needs a value$/,
+  ],
+  ["a value given to a boolean", ["apply", "--json=yes"], /^option --json takes no value; run/],
+  ["baseline's --version without a value", ["baseline", "--version"], /^option --version needs/],
+  // -V prints the version; baseline's --version is a value, which has no short form.
+  ["-V given to baseline", ["baseline", "-V"], /^unknown option -V; run data-bridge --help$/],
+  ["a stray argument", ["status", "now"], /^status takes no argument, got 'now'/],
+];
+for (const [what, [name, ...argv], expected, positionals] of PARSES) {
+  Deno.test(`parseCommand reads ${what}`, () => {
+    if (expected instanceof RegExp) {
+      const error = assertThrows<UsageError>(() => parseCommand(name, argv));
+      assert(error instanceof UsageError);
+      assertEquals(error.code, "USAGE");
+      assertMatch(error.message, expected);
+      return;
+    }
+    const parsed = parseCommand(name, argv);
+    assertEquals({ ...parsed.values }, expected);
+    assertEquals(parsed.positionals, positionals ?? []);
+  });
+}
+
+Deno.test("splitCommand takes an option's value for the value, not for the command", () => {
+  assertEquals(splitCommand(["--table", "status", "apply"]), {
+    command: "apply",
+    rest: ["--table", "status"],
+  });
+  assertEquals(splitCommand(["--unknown", "status"]), { command: "status", rest: ["--unknown"] });
+  assertEquals(splitCommand(["--", "status"]), { command: "status", rest: ["--"] });
+});
+
 Deno.test("parseCommand: baseline's --version takes a value; other commands' options are checked", () => {
   assertEquals(
     parseCommand("baseline", ["--version", "20250128_120000"]).values.version,
