@@ -69,6 +69,12 @@ driverTest("readHistory returns every column of every row, in version order", as
     },
   ]);
   assertEquals(read.rows, await rowsAsSelected(ctx.sql));
+  // Stored out of order (as a migration merged from another branch is): read in version order.
+  assertEquals((await readChecksums(ctx.driver, TABLE))?.rows, [
+    { version: "20250101_000000", checksum: "aa" },
+    { version: "20250102_000000", checksum: "bb" },
+    { version: "20250103_000000", checksum: "cc" },
+  ]);
 });
 
 driverTest(
