@@ -72,6 +72,15 @@ export interface Driver extends Queryable {
    */
   atomic(statements: readonly TransactionStatement[]): Promise<Row[][]>;
   /**
+   * Whether each {@link Driver.atomic} call is written whole at once, so
+   * that calls issued without awaiting each other run one after the other,
+   * in the order issued, each its own transaction: a server session with
+   * `client_connection_check_interval` (PostgreSQL 14 and later). `false`
+   * for PGlite and for older servers, where `atomic` waits for answers
+   * before its `COMMIT`.
+   */
+  readonly pipelinesAtomic: boolean;
+  /**
    * Tries once to take the migration lock, without waiting.
    *
    * @returns `true` when this session now holds it.

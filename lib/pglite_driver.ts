@@ -124,6 +124,9 @@ class PGliteDriver implements Driver {
     return this.transaction((tx) => sendAll(tx, statements));
   }
 
+  /** In-process: nothing to gain from sending ahead, and `atomic` awaits its BEGIN. */
+  readonly pipelinesAtomic = false;
+
   tryLock(): Promise<boolean> {
     // The data folder's lock file, taken when it was opened, is the lock.
     return Promise.resolve(true);

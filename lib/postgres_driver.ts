@@ -231,6 +231,10 @@ class PostgresDriver implements Driver {
     return atomicOnServer(this, statements, this.#checkInterval);
   }
 
+  get pipelinesAtomic(): boolean {
+    return this.#checkInterval;
+  }
+
   tryLock(): Promise<boolean> {
     return tryAdvisoryLock(this);
   }

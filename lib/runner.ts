@@ -27,10 +27,13 @@ import { connect } from "./connect.ts";
 import type { Driver, DriverOptions } from "./driver.ts";
 import { DataBridgeError, interruptedError, UsageError, ValidationError } from "./errors.ts";
 import {
+  type Ahead,
+  canSendAhead,
   describeFailure,
   type Direction,
   executeMigration,
   type ExecuteSettings,
+  sendAhead,
 } from "./execute.ts";
 import {
   baselineHistorySql,
@@ -695,26 +698,46 @@ export class MigrationRunner {
     const done: string[] = [];
     const cancel = () => void driver.cancel().catch(() => {});
     signal?.addEventListener("abort", cancel);
+    // The next migration, sent while the one before it runs (see sendAhead).
+    let ahead: Ahead | undefined;
     try {
       for (const [n, migration] of migrations.entries()) {
         if (n > 0 && n % DEFAULTS.gcEveryMigrations === 0) collectGarbageSoon();
+        const sent = ahead?.migration === migration ? ahead : undefined;
+        ahead = undefined;
         if (signal?.aborted) {
-          throw interrupted(
-            signal,
-            `before migration ${migration.version}; nothing was in progress`,
-            done,
-          );
+          // Sent before the interruption, it may have committed meanwhile.
+          const waited = performance.now();
+          if (!sent || !(await sent.outcome.catch(() => false))) {
+            throw interrupted(
+              signal,
+              sent
+                ? duringMessage(migration)
+                : `before migration ${migration.version}; nothing was in progress`,
+              done,
+            );
+          }
+          this.#emit({ type: "start", direction, migration });
+          done.push(migration.version);
+          const ms = performance.now() - waited;
+          this.#emit({ type: "done", direction, migration, ms, skipped: false });
+          continue;
         }
         for (const message of migration.warnings) this.#emit({ type: "warning", message });
         this.#emit({ type: "start", direction, migration });
         let result;
         try {
-          result = await executeMigration(driver, direction, migration, {
+          const running = executeMigration(driver, direction, migration, {
             ...settings,
             onRetry: (attempt, delayMs, reason) =>
               this.#emit({ type: "retry", direction, migration, attempt, delayMs, reason }),
             onLockWait: () => this.#emit({ type: "lock_wait", holder: null }),
-          });
+          }, sent);
+          const next = migrations[n + 1];
+          if (next && canSendAhead(driver, migration, next, settings)) {
+            ahead = sendAhead(driver, direction, next, migration, settings);
+          }
+          result = await running;
         } catch (error) {
           if (signal?.aborted) throw interrupted(signal, duringMessage(migration), done);
           const failure = describeFailure(error, direction, migration, settings);

@@ -139,6 +139,10 @@ class WireDriver implements Driver {
     return atomicOnServer(this, statements, this.#checkInterval);
   }
 
+  get pipelinesAtomic(): boolean {
+    return this.#checkInterval;
+  }
+
   tryLock(): Promise<boolean> {
     return tryAdvisoryLock(this);
   }

@@ -147,7 +147,14 @@ Deno.test("a server restarted mid-run: exit 1 naming the migration, nothing part
 for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   Deno.test(`${signal} mid-migration rolls it back, releases the lock and exits ${code}`, async () => {
     const db = await freshDatabase();
-    const t = tempMigrations(FILES);
+    // The next migration is sent while the slow one runs: it must not run either.
+    const t = tempMigrations({
+      ...FILES,
+      "20250128_140000_after.sql": migrationText(
+        "CREATE TABLE after_made ();",
+        "DROP TABLE after_made;",
+      ),
+    });
     try {
       await prepare(db.url);
       const [file, args] = command("deno", CLI, ["apply"]);
@@ -165,6 +172,11 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
         ),
       );
       assertEquals(await state(db.url), { made: null, rows: ["20250128_120000"] });
+      const [after] = await adminQuery<{ made: string | null }>(
+        db.url,
+        "SELECT to_regclass('after_made')::text AS made",
+      );
+      assertEquals(after.made, null);
       // The lock is free at once: a run that may not wait succeeds.
       await prepare(db.url, false);
       const again = await cli(["apply", "--lock-wait", "0"], {
@@ -251,6 +263,11 @@ Deno.test("--lock-timeout: DDL queued behind a long query fails fast, is retried
         "ALTER TABLE users DROP COLUMN email;",
       ),
     );
+    // Sent while the ALTER waits: stopped each time the ALTER fails, run once it commits.
+    t.write(
+      "20250128_140000_index.sql",
+      migrationText("CREATE INDEX users_email ON users (email);", "DROP INDEX users_email;"),
+    );
     // A long reader holds ACCESS SHARE on users for 2.5 s.
     const holder = postgresJs(db.url, { max: 1 });
     const reading = holder.begin(async (sql) => {
@@ -269,6 +286,20 @@ Deno.test("--lock-timeout: DDL queued behind a long query fails fast, is retried
       /^retry 1 of 20250128_130000 in 500 ms: lock_timeout: canceling statement due to lock timeout/,
     );
     assertMatch(retries[1], /^retry 2 of 20250128_130000 in 1\.0 s:/);
+    assert(!/20250128_140000/.test(retries.join("\n")), "the index waited, it was not retried");
+    const check = postgresJs(db.url, { max: 1 });
+    try {
+      const rows = await check`SELECT version FROM _migrations ORDER BY applied_at, version`;
+      assertEquals(rows.map((r) => r.version), [
+        "20250128_120000",
+        "20250128_130000",
+        "20250128_140000",
+      ]);
+      const [index] = await check`SELECT to_regclass('users_email') IS NOT NULL AS made`;
+      assertEquals(index.made, true);
+    } finally {
+      await check.end();
+    }
   } finally {
     t.remove();
     await db.drop();

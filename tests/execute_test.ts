@@ -1,0 +1,154 @@
+import {
+  canSendAhead,
+  type Direction,
+  executeMigration,
+  type ExecuteSettings,
+  sendAhead,
+} from "../lib/execute.ts";
+import { ensureHistoryTable } from "../lib/history.ts";
+import { type Migration, migrationFile, parseMigrationFile } from "../lib/migration.ts";
+import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { type DriverContext, driverTest } from "./support/db.ts";
+import { migrationText } from "./support/files.ts";
+
+const TABLE = { schema: null, name: "_migrations" };
+
+function migration(name: string, up: string, down = "", header = ""): Migration {
+  return parseMigrationFile(migrationFile({ name, content: migrationText(up, down, header) }));
+}
+
+const A = migration("20250101_000000_a.sql", "CREATE TABLE a (id INT);", "DROP TABLE a;");
+const B = migration("20250102_000000_b.sql", "CREATE TABLE b (id INT);", "DROP TABLE b;");
+const BAD = migration("20250101_000000_bad.sql", "CREATE TABLE bad (id INT);\nSELECT 1/0;");
+const LOOSE = migration(
+  "20250102_000000_loose.sql",
+  "CREATE INDEX CONCURRENTLY i ON a (id);",
+  "",
+  "-- Transaction: none\n",
+);
+
+function settings(): ExecuteSettings {
+  return { table: TABLE, sessionLock: true, sessionLimits: { inForce: false, set: false } };
+}
+
+async function state(ctx: DriverContext): Promise<{ recorded: string[]; tables: string[] }> {
+  const rows = await ctx.sql<{ version: string }>("SELECT version FROM _migrations ORDER BY 1");
+  const tables = await ctx.sql<{ name: string }>(
+    "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('a', 'b', 'bad') ORDER BY 1",
+  );
+  return { recorded: rows.map((r) => r.version), tables: tables.map((t) => t.name) };
+}
+
+/** Runs `first` and sends `second` behind it where the session can; waits for both. */
+async function runPair(
+  ctx: DriverContext,
+  direction: Direction,
+  first: Migration,
+  second: Migration,
+  s: ExecuteSettings,
+): Promise<{ first: PromiseSettledResult<unknown>; second: PromiseSettledResult<unknown> }> {
+  const running = executeMigration(ctx.driver, direction, first, s);
+  const ahead = canSendAhead(ctx.driver, first, second, s)
+    ? sendAhead(ctx.driver, direction, second, first, s)
+    : undefined;
+  const [one] = await Promise.allSettled([running]);
+  if (one.status === "rejected") {
+    // As the runner does: the first failed, so the second is not run (only awaited).
+    const outcome = await ahead?.outcome.catch((error) => error);
+    return { first: one, second: { status: "fulfilled", value: outcome } };
+  }
+  const [two] = await Promise.allSettled([
+    executeMigration(ctx.driver, direction, second, s, ahead),
+  ]);
+  return { first: one, second: two };
+}
+
+driverTest(
+  "a server session sends the next migration ahead; PGlite runs them one by one",
+  async (ctx) => {
+    await ensureHistoryTable(ctx.driver, TABLE);
+    assertEquals(canSendAhead(ctx.driver, A, B, settings()), ctx.kind !== "pglite");
+    // Never around a migration outside a transaction, nor with --lock-mode table.
+    assertEquals(canSendAhead(ctx.driver, A, LOOSE, settings()), false);
+    assertEquals(canSendAhead(ctx.driver, LOOSE, B, settings()), false);
+    const table = { ...settings(), lockTable: { schema: null, name: "_migrations_lock" } };
+    assertEquals(canSendAhead(ctx.driver, A, B, table), false);
+    // Only under the session lock (never through a transaction pooler).
+    assertEquals(canSendAhead(ctx.driver, A, B, { table: TABLE }), false);
+    assertEquals(canSendAhead(ctx.driver, B, A, { table: TABLE }), false);
+  },
+);
+
+driverTest("a migration sent ahead commits after the one before it, with its row", async (ctx) => {
+  await ensureHistoryTable(ctx.driver, TABLE);
+  const s = settings();
+  const { first, second } = await runPair(ctx, "up", A, B, s);
+  assertEquals([first.status, second.status], ["fulfilled", "fulfilled"]);
+  assertEquals(await state(ctx), {
+    recorded: ["20250101_000000", "20250102_000000"],
+    tables: ["a", "b"],
+  });
+  // The limits were set once, in the first, and stand.
+  assertEquals(s.sessionLimits, { inForce: true, set: true });
+  const [row] = await ctx.sql<{ v: string }>("SELECT current_setting('lock_timeout') AS v");
+  assertEquals(row.v, "5s");
+});
+
+driverTest(
+  "a migration sent ahead runs nothing when the one before it fails",
+  async (ctx) => {
+    await ensureHistoryTable(ctx.driver, TABLE);
+    const { first, second } = await runPair(ctx, "up", BAD, B, settings());
+    assertEquals(first.status, "rejected");
+    // Its guard stopped it (false); PGlite never sent it (undefined).
+    const outcome = (second as PromiseFulfilledResult<unknown>).value;
+    assertEquals(outcome, ctx.kind === "pglite" ? undefined : false);
+    assertEquals(await state(ctx), { recorded: [], tables: [] });
+    // The session is usable, and the one stopped runs when sent again.
+    await executeMigration(ctx.driver, "up", B, settings());
+    assertEquals(await state(ctx), { recorded: ["20250102_000000"], tables: ["b"] });
+  },
+);
+
+driverTest("a DOWN sent ahead waits for the DOWN before it to take its row away", async (ctx) => {
+  await ensureHistoryTable(ctx.driver, TABLE);
+  await executeMigration(ctx.driver, "up", A, settings());
+  await executeMigration(ctx.driver, "up", B, settings());
+  const { first, second } = await runPair(ctx, "down", B, A, settings());
+  assertEquals([first.status, second.status], ["fulfilled", "fulfilled"]);
+  assertEquals(await state(ctx), { recorded: [], tables: [] });
+});
+
+driverTest("a DOWN sent ahead runs nothing when the DOWN before it fails", async (ctx) => {
+  await ensureHistoryTable(ctx.driver, TABLE);
+  const badDown = migration(
+    "20250102_000000_b.sql",
+    "CREATE TABLE b (id INT);",
+    "DROP TABLE b;\nSELECT 1/0;",
+  );
+  await executeMigration(ctx.driver, "up", A, settings());
+  await executeMigration(ctx.driver, "up", badDown, settings());
+  const { first } = await runPair(ctx, "down", badDown, A, settings());
+  assertEquals(first.status, "rejected");
+  assertEquals(await state(ctx), {
+    recorded: ["20250101_000000", "20250102_000000"],
+    tables: ["a", "b"],
+  });
+});
+
+driverTest("the guard's failure is never taken for the migration's own error", async (ctx) => {
+  await ensureHistoryTable(ctx.driver, TABLE);
+  // The one sent ahead fails by itself, its predecessor having committed: its own error.
+  const castFails = migration("20250102_000000_cast.sql", "SELECT 'x'::integer;");
+  const running = executeMigration(ctx.driver, "up", A, settings());
+  const ahead = canSendAhead(ctx.driver, A, castFails, settings())
+    ? sendAhead(ctx.driver, "up", castFails, A, settings())
+    : undefined;
+  await running;
+  const error = await assertRejects(() =>
+    executeMigration(ctx.driver, "up", castFails, settings(), ahead)
+  );
+  assert(String(error).includes("invalid input syntax"), String(error));
+  assert(!String(error).includes("did not commit"), String(error));
+  assertEquals((await state(ctx)).recorded, ["20250101_000000"]);
+});
