@@ -95,12 +95,15 @@ export {
   withLock,
 } from "./lib/lock.ts";
 export {
+  type Ahead,
+  canSendAhead,
   describeFailure,
   type Direction,
   executeMigration,
   type ExecuteResult,
   type ExecuteSettings,
   mayChangeLimits,
+  sendAhead,
   type SessionLimits,
 } from "./lib/execute.ts";
 export { formatError, formatHistory, formatStatus, type Palette, palette } from "./lib/format.ts";
