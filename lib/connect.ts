@@ -6,14 +6,15 @@
 import type { Driver, DriverOptions } from "./driver.ts";
 import { connInfo } from "./conninfo.ts";
 import { openWire } from "./wire_driver.ts";
-import { env } from "./runtime.ts";
+import { canStartTls, env } from "./runtime.ts";
 import { describeTarget, type Target } from "./target.ts";
 
 /**
  * Opens a session on a target: the wire client for a server reached over
- * plain TCP or a Unix socket; postgres.js (imported only then) for TLS,
- * several hosts or `target_session_attrs`; PGlite (imported only now) for
- * the embedded database.
+ * TCP or a Unix socket, with TLS where the runtime's sockets can start it
+ * (Bun); postgres.js (imported only then) for TLS elsewhere, several hosts
+ * or `target_session_attrs`; PGlite (imported only now) for the embedded
+ * database.
  *
  * @param target From `resolveTarget` or `parseTarget`.
  * @param options Driver options.
@@ -36,7 +37,8 @@ export async function connect(target: Target, options: DriverOptions = {}): Prom
     return await openPGlite(target.path, options);
   }
   const info = connInfo(target.url, env, options.password);
-  if (info !== null) {
+  // TLS where the runtime's sockets can start it themselves (Bun), else postgres.js.
+  if (info !== null && (info.tls === null || canStartTls())) {
     // Imported with this module (it is small): the connection starts in the
     // same turn as the run, while the files are read.
     return openWire(info, describeTarget({ ...target, source: "api" }, env), options);

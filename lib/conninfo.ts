@@ -1,13 +1,14 @@
 /**
  * Where and as whom the wire client connects: a `postgres://` URL, or the
- * libpq environment variables, read as libpq reads them. Connections the
- * wire client does not make itself (TLS, several hosts,
- * `target_session_attrs`) are left to postgres.js: for those this returns
- * `null`.
+ * libpq environment variables, read as libpq reads them, `sslmode` and
+ * `sslrootcert` included. Connections the wire client does not make itself
+ * (several hosts, `target_session_attrs`, `sslmode=allow`, an sslmode it
+ * does not know) are left to postgres.js: for those this returns `null`.
  *
  * @module
  */
 import { DEFAULTS } from "./config.ts";
+import { UsageError } from "./errors.ts";
 import { builtin } from "./runtime.ts";
 
 /** A connection the wire client can make. */
@@ -26,6 +27,23 @@ export interface ConnInfo {
   database: string;
   /** Run-time parameters for the startup message (`application_name`, `options`, ...). */
   parameters: Record<string, string>;
+  /** TLS as `sslmode` and `sslrootcert` ask for it, or `null` for none (`disable`, or neither given). */
+  tls: TlsSettings | null;
+}
+
+/** TLS as libpq's `sslmode` and `sslrootcert` ask for it. */
+export interface TlsSettings {
+  /** The sslmode in force (`verify-full` when only `sslrootcert` is given). */
+  mode: "prefer" | "require" | "verify-ca" | "verify-full";
+  /**
+   * What the server's certificate is checked against: `none` (encryption
+   * only: `prefer`, and `require` without a root certificate), `ca` (the
+   * chain, not the host name: `verify-ca`, and `require` with one, as
+   * libpq), or `full` (chain and host name).
+   */
+  verify: "none" | "ca" | "full";
+  /** The root certificate file, or `undefined` for the runtime's own CAs (`sslrootcert=system`, or none). */
+  rootCert: string | undefined;
 }
 
 /** Query parameters that are postgres.js client options, never sent to the server. */
@@ -118,9 +136,15 @@ export function connInfo(
     }
   }
   if (sessionAttrs !== undefined || env("PGSSL") !== undefined) return null;
-  if (rootCert !== undefined || (sslMode !== undefined && sslMode !== "disable")) return null;
+  let tls: TlsSettings | null = null;
+  if (rootCert !== undefined || (sslMode !== undefined && sslMode !== "disable")) {
+    tls = tlsSettings(sslMode ?? "verify-full", rootCert);
+    if (tls === null) return null;
+  }
   host ??= "localhost";
   if (host.includes(",")) return null;
+  // TLS over a Unix-domain socket is left to postgres.js, as before.
+  if (tls !== null && host.startsWith("/")) return null;
   user ??= osUser(env);
   const portNumber = Number(port ?? DEFAULTS.postgresPort);
   return {
@@ -131,7 +155,26 @@ export function connInfo(
     password: password ?? pass,
     database: database ?? user,
     parameters,
+    tls,
   };
+}
+
+/** An sslmode (other than `disable`) as settings, or `null` for one left to postgres.js. */
+function tlsSettings(mode: string, rootCert: string | undefined): TlsSettings | null {
+  const file = rootCert === "system" ? undefined : rootCert;
+  switch (mode) {
+    case "prefer":
+      return { mode, verify: "none", rootCert: file };
+    case "require":
+      return { mode, verify: file === undefined ? "none" : "ca", rootCert: file };
+    case "verify-ca":
+      return { mode, verify: "ca", rootCert: file };
+    case "verify-full":
+      return { mode, verify: "full", rootCert: file };
+    default:
+      // allow, and modes libpq does not know (postgres.js says which).
+      return null;
+  }
 }
 
 function decode(text: string): string {
@@ -149,4 +192,39 @@ function osUser(env: (name: string) => string | undefined): string {
   } catch {
     return env("USER") ?? env("LOGNAME") ?? "postgres";
   }
+}
+
+/**
+ * Reads an `sslrootcert` file: PEM certificates.
+ *
+ * @param path The file.
+ * @returns Its text.
+ * @throws {UsageError} `INVALID_URL` when it cannot be read or holds no certificate.
+ * @example
+ * ```ts
+ * import { readRootCert } from "./conninfo.ts";
+ * try {
+ *   readRootCert("/nonexistent/ca.pem");
+ * } catch (error) {
+ *   console.log((error as Error).message); // sslrootcert=/nonexistent/ca.pem cannot be read: ENOENT
+ * }
+ * ```
+ */
+export function readRootCert(path: string): string {
+  let content: string;
+  try {
+    content = builtin<typeof import("node:fs")>("node:fs").readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      "INVALID_URL",
+      `sslrootcert=${path} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
+    );
+  }
+  if (!content.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new UsageError(
+      "INVALID_URL",
+      `sslrootcert=${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----); name the CA certificate file`,
+    );
+  }
+  return content;
 }

@@ -6,7 +6,6 @@
  * @module
  */
 import postgres from "postgres";
-import { readFileSync } from "node:fs";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DEFAULTS } from "./config.ts";
 import { type DataBridgeError, type RuntimeError, UsageError } from "./errors.ts";
@@ -22,6 +21,7 @@ import {
   type TransactionStatement,
   tryAdvisoryLock,
 } from "./driver.ts";
+import { readRootCert } from "./conninfo.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
 
@@ -324,7 +324,7 @@ function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string 
       `${modeFrom} '${mode}' is not known; use disable, prefer, require, verify-ca or verify-full`,
     );
   }
-  const ca = rootCert === undefined || rootCert === "system" ? undefined : readCert(rootCert);
+  const ca = rootCert === undefined || rootCert === "system" ? undefined : readRootCert(rootCert);
   const anyHost = () => undefined;
   switch (effective) {
     case "disable":
@@ -393,23 +393,4 @@ function identityCheck(hosts: string[]) {
     }
     return failure;
   };
-}
-
-function readCert(path: string): string {
-  let content: string;
-  try {
-    content = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      "INVALID_URL",
-      `sslrootcert=${path} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
-    );
-  }
-  if (!content.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new UsageError(
-      "INVALID_URL",
-      `sslrootcert=${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----); name the CA certificate file`,
-    );
-  }
-  return content;
 }

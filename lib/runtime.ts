@@ -410,6 +410,41 @@ export interface ByteSocket {
   write(bytes: Uint8Array): void;
   /** Sends what is queued, then closes. */
   close(): void;
+  /**
+   * Starts TLS on the connection (after the peer agreed to it): from then
+   * on bytes are written and received encrypted, through the same events.
+   * Only where {@link canStartTls} says so.
+   *
+   * @param options The server's name and what its certificate is checked against.
+   * @throws {Error} The handshake's or the certificate's error (its `code`
+   *   as Node's TLS stack names it, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`).
+   */
+  startTls?(options: TlsOptions): Promise<void>;
+}
+
+/** How {@link ByteSocket.startTls} checks the server. */
+export interface TlsOptions {
+  /** The host connected to: sent as SNI, and checked with `verify: "full"`. */
+  serverName: string;
+  /** PEM root certificates, or `undefined` for the runtime's own. */
+  ca: string | undefined;
+  /** `none`: encryption only; `ca`: the chain; `full`: the chain and the host name. */
+  verify: "none" | "ca" | "full";
+}
+
+/**
+ * Whether sockets of {@link openSocket} can start TLS themselves (on Bun,
+ * with `upgradeTLS`). Elsewhere TLS connections go through postgres.js.
+ *
+ * @returns `true` on Bun.
+ * @example
+ * ```ts
+ * import { canStartTls } from "./runtime.ts";
+ * console.log(typeof canStartTls()); // "boolean"
+ * ```
+ */
+export function canStartTls(): boolean {
+  return (globalThis as { Bun?: unknown }).Bun !== undefined;
 }
 
 /**
@@ -446,6 +481,7 @@ interface BunSocketHandle {
   write(data: Uint8Array): number;
   end(): void;
   setNoDelay?(on: boolean): void;
+  upgradeTLS?(options: Record<string, unknown>): [BunSocketHandle, BunSocketHandle];
 }
 
 async function bunSocket(address: SocketAddress, events: SocketEvents): Promise<ByteSocket> {
@@ -473,18 +509,59 @@ async function bunSocket(address: SocketAddress, events: SocketEvents): Promise<
     }
     if (closing && handle && queue.length === 0) handle.end();
   };
+  // Once TLS starts, what arrives on the plain socket is the encrypted
+  // stream, which the TLS socket reads: only the TLS socket's data counts.
+  let secure = false;
   handle = await bun.connect({
     ...("path" in address
       ? { unix: address.path }
       : { hostname: address.host, port: address.port }),
     socket: {
-      data: (_s: unknown, chunk: Uint8Array) => events.data(chunk),
+      data: (_s: unknown, chunk: Uint8Array) => {
+        if (!secure) events.data(chunk);
+      },
       drain: () => flush(),
       close: () => finish(),
       end: () => finish(),
       error: (_s: unknown, error: Error) => finish(error),
     },
   });
+  const startTls = (options: TlsOptions) =>
+    new Promise<void>((resolve, reject) => {
+      const plain = handle!;
+      if (!plain.upgradeTLS) return reject(new Error("this Bun cannot start TLS on a socket"));
+      secure = true;
+      let settled = false;
+      const [, tls] = plain.upgradeTLS({
+        data: undefined,
+        // Checked below, from the handshake's error: `rejectUnauthorized`
+        // cannot tell a wrong host name (allowed by verify-ca) from a wrong CA.
+        tls: { ca: options.ca, serverName: options.serverName, rejectUnauthorized: false },
+        socket: {
+          data: (_s: unknown, chunk: Uint8Array) => events.data(chunk),
+          drain: () => flush(),
+          close: () =>
+            settled ? finish() : fail(new Error("TLS handshake failed: connection closed")),
+          end: () =>
+            settled ? finish() : fail(new Error("TLS handshake failed: connection closed")),
+          error: (_s: unknown, error: Error) => settled ? finish(error) : fail(error),
+          handshake: (_s: unknown, _ok: boolean, error: (Error & { code?: string }) | null) => {
+            const problem = certificateProblem(options.verify, error);
+            if (problem) return fail(problem);
+            settled = true;
+            resolve();
+          },
+        },
+      });
+      handle = tls;
+      function fail(error: Error) {
+        if (settled) return;
+        settled = true;
+        ended = true; // the caller reports this error, not a close
+        tls.end();
+        reject(error);
+      }
+    });
   return {
     write(bytes) {
       if (queue.length) queue.push(bytes);
@@ -497,7 +574,18 @@ async function bunSocket(address: SocketAddress, events: SocketEvents): Promise<
       closing = true;
       flush();
     },
+    startTls,
   };
+}
+
+/** The handshake's error that the verification asked for refuses, if any. */
+function certificateProblem(
+  verify: TlsOptions["verify"],
+  error: (Error & { code?: string }) | null | undefined,
+): Error | null {
+  if (!error || verify === "none") return null;
+  if (verify === "ca" && error.code === "ERR_TLS_CERT_ALTNAME_INVALID") return null;
+  return error;
 }
 
 interface DenoConn {

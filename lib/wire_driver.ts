@@ -9,7 +9,7 @@
  * @module
  */
 import { DEFAULTS } from "./config.ts";
-import type { ConnInfo } from "./conninfo.ts";
+import { type ConnInfo, readRootCert } from "./conninfo.ts";
 import { lostError, type SessionState, translateDriverError } from "./connection_errors.ts";
 import {
   advisoryUnlock,
@@ -99,10 +99,14 @@ class WireDriver implements Driver {
   #processId = 0;
   #secretKey = 0;
 
+  /** The PEM root certificates of `sslrootcert`, read once. */
+  #ca: string | undefined;
+
   constructor(info: ConnInfo, target: string, options: DriverOptions) {
     this.#info = info;
     this.target = target;
     this.#options = options;
+    this.#ca = info.tls?.rootCert === undefined ? undefined : readRootCert(info.tls.rootCert);
   }
 
   query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -223,6 +227,7 @@ class WireDriver implements Driver {
       established: this.#ready,
       lost: this.#lost,
       seconds: this.#connectTimeout(),
+      sslMode: this.#info.tls?.mode,
     };
   }
 
@@ -270,7 +275,8 @@ class WireDriver implements Driver {
       clearTimeout(timer);
     }
     this.#abortAttempt = null;
-    if (this.#closed) {
+    if (this.#closed || this.#lost) {
+      // Closed, or the socket broke between the session's start and now.
       this.#dropSocket();
       return;
     }
@@ -307,9 +313,11 @@ class WireDriver implements Driver {
       let serverSignature = "";
       let failed: ServerError | null = null;
       let done = false;
+      let refused = false;
       const finish = (error?: unknown) => {
         if (done) return;
         done = true;
+        refused = error !== undefined;
         if (error === undefined) resolve();
         else reject(error);
       };
@@ -379,8 +387,15 @@ class WireDriver implements Driver {
         }
       };
       this.#handler = startup;
+      // With TLS, the server's one-byte answer to the SSLRequest comes first.
+      let sslAnswer: ((chunk: Uint8Array) => void) | null = null;
       openSocket(this.#address(), {
         data: (chunk) => {
+          if (sslAnswer) {
+            const take = sslAnswer;
+            sslAnswer = null;
+            return take(chunk);
+          }
           try {
             this.#reader.push(chunk, (t, b) => this.#handler(t, b));
           } catch (error) {
@@ -396,10 +411,13 @@ class WireDriver implements Driver {
                   code: "CONNECTION_CLOSED",
                 }),
             );
-          } else {
+          } else if (!refused) {
             this.#socket = null;
             this.#broken(error);
           }
+          // Else the attempt failed already (the server refused the session:
+          // a wrong password, no such database): that error is what is
+          // reported. Bun delivers the close before it reaches #start.
         },
       }).then((socket) => {
         if (done || this.#closed) {
@@ -407,7 +425,27 @@ class WireDriver implements Driver {
           return finish(lostError(this.target));
         }
         this.#socket = socket;
-        send((w) => w.startup(parameters));
+        const tls = info.tls;
+        if (tls === null) return send((w) => w.startup(parameters));
+        sslAnswer = (chunk) => {
+          // Bytes after the answer would be read as if they came over TLS.
+          if (chunk.length > 1) {
+            return finish(protocolError("the server sent more than its answer to the SSLRequest"));
+          }
+          if (chunk[0] === 0x53 /* S */) {
+            socket.startTls!({ serverName: info.host, ca: this.#ca, verify: tls.verify }).then(
+              () => send((w) => w.startup(parameters)),
+              finish,
+            );
+          } else if (chunk[0] === 0x4e /* N */ && tls.mode === "prefer") {
+            send((w) => w.startup(parameters));
+          } else if (chunk[0] === 0x4e) {
+            finish(protocolError("the server refused TLS: it answered the SSLRequest with N"));
+          } else {
+            finish(protocolError("the server did not answer the SSLRequest with S or N"));
+          }
+        };
+        send((w) => w.sslRequest());
       }, finish);
     });
   }

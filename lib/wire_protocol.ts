@@ -154,6 +154,13 @@ export class MessageWriter {
     this.#end();
   }
 
+  /** SSLRequest: asks the server whether it will start TLS (it answers one byte, `S` or `N`). */
+  sslRequest(): void {
+    this.#begin(null);
+    this.#int32(80877103);
+    this.#end();
+  }
+
   /**
    * PasswordMessage: a cleartext or MD5-hashed password.
    *

@@ -19,7 +19,7 @@ import postgres from "postgres";
 import { DEFAULTS } from "../lib/config.ts";
 import type { ErrorCode } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
-import { CLI, cli, type Result, start } from "./support/cli.ts";
+import { CLI, cli, type Result, type Runtime, start } from "./support/cli.ts";
 import { freshDatabase, withDatabase } from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
@@ -65,6 +65,8 @@ interface Case {
   unprivileged?: boolean;
   /** Run with an import map that makes the postgres package fail like a defect. */
   defect?: boolean;
+  /** The runtime that runs the CLI (default Deno); Bun is the compiled binary's. */
+  runtime?: Runtime;
   /** A connect-timeout case: must fail within this many seconds (after start-up). */
   timeoutSeconds?: number;
   /** ... and not before them: nothing answers, so only the timeout can end the wait. */
@@ -816,6 +818,23 @@ const CASES: Case[] = [
     code: "CONNECTION_FAILED",
     line: /database "no_such_database" does not exist; create the database or fix the URL$/,
   },
+  // Under Bun the server's close arrives before its refusal is reported: the refusal must win.
+  {
+    name: "a wrong password, under Bun",
+    runtime: "bun",
+    args: ({ url }) => ["apply", "--database-url", withPassword(url, "Wrong-Hunter2")],
+    exit: 1,
+    code: "CONNECTION_FAILED",
+    line: /: password authentication failed for user "postgres"; check the user name and password$/,
+  },
+  {
+    name: "a database that does not exist, under Bun",
+    runtime: "bun",
+    args: ({ url }) => ["apply", "--database-url", withDatabase(url, "no_such_database")],
+    exit: 1,
+    code: "CONNECTION_FAILED",
+    line: /database "no_such_database" does not exist; create the database or fix the URL$/,
+  },
   {
     name: "a port nobody listens on",
     args: ["apply", "--database-url", "postgres://app:Hunter2@127.0.0.1:1/app"],
@@ -957,7 +976,7 @@ function run(c: Case, args: string[], ctx: Ctx): Promise<Result> {
       { cwd: ctx.root, env },
     ).done;
   }
-  return cli(args, { cwd: ctx.root, env });
+  return cli(args, { cwd: ctx.root, env, runtime: c.runtime });
 }
 
 async function timed<T>(work: Promise<T>): Promise<[T, number]> {

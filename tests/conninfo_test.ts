@@ -14,6 +14,7 @@ Deno.test("a full URL gives host, port, user, password, database", () => {
     password: "s3cret",
     database: "prod",
     parameters: {},
+    tls: null,
   });
 });
 
@@ -84,9 +85,38 @@ const CASES: Array<[string, string, Record<string, string>, Record<string, unkno
   ["sslmode=disable stays with the wire client", "postgres://u@h/d?sslmode=disable", {}, {
     parameters: {},
   }],
-  ["TLS is left to postgres.js", "postgres://u@h/d?sslmode=require", {}, null],
-  ["PGSSLMODE=verify-full too", "postgres://u@h/d", { PGSSLMODE: "verify-full" }, null],
-  ["an sslrootcert too", "postgres://u@h/d?sslrootcert=/ca.pem", {}, null],
+  ["no sslmode: no TLS", "postgres://u@h/d", {}, { tls: null }],
+  ["sslmode=disable: no TLS", "postgres://u@h/d?sslmode=disable", {}, { tls: null }],
+  ["sslmode=prefer encrypts without checking", "postgres://u@h/d?sslmode=prefer", {}, {
+    tls: { mode: "prefer", verify: "none", rootCert: undefined },
+  }],
+  ["sslmode=require encrypts without checking", "postgres://u@h/d?sslmode=require", {}, {
+    tls: { mode: "require", verify: "none", rootCert: undefined },
+  }],
+  [
+    "sslmode=require with sslrootcert checks the CA, as libpq",
+    "postgres://u@h/d?sslmode=require&sslrootcert=/ca.pem",
+    {},
+    { tls: { mode: "require", verify: "ca", rootCert: "/ca.pem" } },
+  ],
+  ["sslmode=verify-ca", "postgres://u@h/d?sslmode=verify-ca&sslrootcert=/ca.pem", {}, {
+    tls: { mode: "verify-ca", verify: "ca", rootCert: "/ca.pem" },
+  }],
+  ["PGSSLMODE=verify-full", "postgres://u@h/d", { PGSSLMODE: "verify-full" }, {
+    tls: { mode: "verify-full", verify: "full", rootCert: undefined },
+  }],
+  ["an sslrootcert alone means verify-full", "postgres://u@h/d?sslrootcert=/ca.pem", {}, {
+    tls: { mode: "verify-full", verify: "full", rootCert: "/ca.pem" },
+  }],
+  ["sslrootcert=system: the runtime's CAs", "postgres://u@h/d?sslrootcert=system", {}, {
+    tls: { mode: "verify-full", verify: "full", rootCert: undefined },
+  }],
+  ["the URL's sslmode beats PGSSLMODE", "postgres://u@h/d?sslmode=disable", {
+    PGSSLMODE: "require",
+  }, { tls: null }],
+  ["sslmode=allow is left to postgres.js", "postgres://u@h/d?sslmode=allow", {}, null],
+  ["an unknown sslmode too (it says which)", "postgres://u@h/d?sslmode=bogus", {}, null],
+  ["TLS over a Unix socket too", "postgres://u@%2Ftmp/d?sslmode=require", {}, null],
   ["several hosts too", "postgres://u@h1,h2/d", {}, null],
   ["target_session_attrs too", "postgres://u@h/d?target_session_attrs=read-write", {}, null],
 ];

@@ -89,7 +89,7 @@ function refused(result: Result, pattern: RegExp, what: string): void {
 
 Deno.test({
   name:
-    "TLS: verify-full checks CA and host name, require encrypts, disable is refused by a TLS-only server",
+    "TLS: verify-full checks CA and host name, require encrypts, disable is refused by a TLS-only server (postgres.js under Deno, the wire client under Bun)",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
@@ -112,10 +112,11 @@ Deno.test({
       const { port, password } = cluster;
       const url = (host: string, query: string) =>
         `postgres://postgres:${password}@${host}:${port}/postgres${query ? `?${query}` : ""}`;
+      let rt: Runtime = "deno";
       const status = (
         args: string[],
         env: Record<string, string> = {},
-        runtime: Runtime = "deno",
+        runtime: Runtime = rt,
       ) => cli(["status", ...args], { cwd: project.root, env, runtime });
       const connects = async (what: string, result: Promise<Result>) => {
         const r = await result;
@@ -131,131 +132,136 @@ Deno.test({
       const plain =
         /no encryption; the server accepts only TLS connections from here: use sslmode=require or verify-full, not sslmode=disable$/;
 
-      await t.step(
-        "verify-full with the right CA connects, by name and by IP address",
-        async () => {
-          await connects(
-            "localhost",
-            status(["--database-url", url("localhost", `sslmode=verify-full&${ca}`)]),
-          );
-          await connects(
-            "127.0.0.1",
-            status(["--database-url", url("127.0.0.1", `sslmode=verify-full&${ca}`)]),
-          );
-        },
-      );
-      await t.step("verify-full refuses a certificate from another CA", async () => {
-        refused(
-          await status(["--database-url", url("localhost", `sslmode=verify-full&${otherCa}`)]),
-          wrongCa,
-          "other CA",
-        );
-      });
-      await t.step(
-        "verify-full refuses a host the certificate does not name (deno and bun)",
-        async () => {
-          for (const runtime of ["deno", "bun"] as Runtime[]) {
-            refused(
-              await status(
-                ["--database-url", url("127.0.0.2", `sslmode=verify-full&${ca}`)],
-                {},
-                runtime,
-              ),
-              wrongHost,
-              `127.0.0.2 under ${runtime}`,
+      // Under Deno, TLS goes through postgres.js; under Bun, through the wire client.
+      for (const runtime of ["deno", "bun"] as Runtime[]) {
+        rt = runtime;
+        const step = (name: string, fn: () => Promise<void>) => t.step(`${name} [${runtime}]`, fn);
+        await step(
+          "verify-full with the right CA connects, by name and by IP address",
+          async () => {
+            await connects(
+              "localhost",
+              status(["--database-url", url("localhost", `sslmode=verify-full&${ca}`)]),
             );
-          }
-        },
-      );
-      await t.step("verify-ca checks the CA but not the host name", async () => {
-        await connects(
-          "127.0.0.2",
-          status(["--database-url", url("127.0.0.2", `sslmode=verify-ca&${ca}`)]),
+            await connects(
+              "127.0.0.1",
+              status(["--database-url", url("127.0.0.1", `sslmode=verify-full&${ca}`)]),
+            );
+          },
         );
-        refused(
-          await status(["--database-url", url("127.0.0.2", `sslmode=verify-ca&${otherCa}`)]),
-          wrongCa,
-          "verify-ca, other CA",
-        );
-      });
-      await t.step(
-        "require encrypts without verifying; with sslrootcert it checks the CA, as libpq",
-        async () => {
-          await connects(
-            "require",
-            status(["--database-url", url("127.0.0.2", "sslmode=require")]),
-          );
+        await step("verify-full refuses a certificate from another CA", async () => {
           refused(
-            await status(["--database-url", url("localhost", `sslmode=require&${otherCa}`)]),
+            await status(["--database-url", url("localhost", `sslmode=verify-full&${otherCa}`)]),
             wrongCa,
-            "require, other CA",
+            "other CA",
           );
-        },
-      );
-      await t.step("sslrootcert=system does not trust a private CA", async () => {
-        refused(
-          await status([
-            "--database-url",
-            url("localhost", "sslmode=verify-full&sslrootcert=system"),
-          ]),
-          /TLS certificate problem/,
-          "system CAs",
+        });
+        await step(
+          "verify-full refuses a host the certificate does not name (deno and bun)",
+          async () => {
+            for (const runtime of ["deno", "bun"] as Runtime[]) {
+              refused(
+                await status(
+                  ["--database-url", url("127.0.0.2", `sslmode=verify-full&${ca}`)],
+                  {},
+                  runtime,
+                ),
+                wrongHost,
+                `127.0.0.2 under ${runtime}`,
+              );
+            }
+          },
         );
-      });
-      await t.step(
-        "disable, or no sslmode, is refused by the TLS-only server with advice",
-        async () => {
-          refused(
-            await status(["--database-url", url("127.0.0.1", "sslmode=disable")]),
-            plain,
-            "disable",
-          );
-          refused(await status(["--database-url", url("127.0.0.1", "")]), plain, "no sslmode");
-        },
-      );
-      await t.step(
-        "PGSSLMODE and PGSSLROOTCERT apply without a URL sslmode; the URL's wins",
-        async () => {
-          const pg = {
-            PGHOST: "localhost",
-            PGPORT: String(port),
-            PGUSER: "postgres",
-            PGPASSWORD: password,
-            PGDATABASE: "postgres",
-          };
-          await connects("PGSSLMODE=require", status([], { ...pg, PGSSLMODE: "require" }));
+        await step("verify-ca checks the CA but not the host name", async () => {
           await connects(
-            "PGSSLMODE=verify-full",
-            status([], { ...pg, PGSSLMODE: "verify-full", PGSSLROOTCERT: certs.ca }),
+            "127.0.0.2",
+            status(["--database-url", url("127.0.0.2", `sslmode=verify-ca&${ca}`)]),
           );
           refused(
-            await status([], {
-              ...pg,
-              PGHOST: "127.0.0.2",
-              PGSSLMODE: "verify-full",
-              PGSSLROOTCERT: certs.ca,
-            }),
-            wrongHost,
-            "PGHOST not in the certificate",
+            await status(["--database-url", url("127.0.0.2", `sslmode=verify-ca&${otherCa}`)]),
+            wrongCa,
+            "verify-ca, other CA",
           );
-          refused(await status([], { ...pg, PGSSLMODE: "disable" }), plain, "PGSSLMODE=disable");
-          await connects(
-            "URL sslmode over PGSSLMODE",
-            status(["--database-url", url("localhost", "sslmode=require")], {
-              PGSSLMODE: "disable",
-            }),
+        });
+        await step(
+          "require encrypts without verifying; with sslrootcert it checks the CA, as libpq",
+          async () => {
+            await connects(
+              "require",
+              status(["--database-url", url("127.0.0.2", "sslmode=require")]),
+            );
+            refused(
+              await status(["--database-url", url("localhost", `sslmode=require&${otherCa}`)]),
+              wrongCa,
+              "require, other CA",
+            );
+          },
+        );
+        await step("sslrootcert=system does not trust a private CA", async () => {
+          refused(
+            await status([
+              "--database-url",
+              url("localhost", "sslmode=verify-full&sslrootcert=system"),
+            ]),
+            /TLS certificate problem/,
+            "system CAs",
           );
-        },
-      );
-      await t.step("a refusal is CONNECTION_FAILED in --json", async () => {
-        const r = await status([
-          "--json",
-          "--database-url",
-          url("localhost", `sslmode=verify-full&${otherCa}`),
-        ]);
-        assertEquals(r.code, 1);
-        assertEquals(JSON.parse(r.stdout).error.code, "CONNECTION_FAILED");
-      });
+        });
+        await step(
+          "disable, or no sslmode, is refused by the TLS-only server with advice",
+          async () => {
+            refused(
+              await status(["--database-url", url("127.0.0.1", "sslmode=disable")]),
+              plain,
+              "disable",
+            );
+            refused(await status(["--database-url", url("127.0.0.1", "")]), plain, "no sslmode");
+          },
+        );
+        await step(
+          "PGSSLMODE and PGSSLROOTCERT apply without a URL sslmode; the URL's wins",
+          async () => {
+            const pg = {
+              PGHOST: "localhost",
+              PGPORT: String(port),
+              PGUSER: "postgres",
+              PGPASSWORD: password,
+              PGDATABASE: "postgres",
+            };
+            await connects("PGSSLMODE=require", status([], { ...pg, PGSSLMODE: "require" }));
+            await connects(
+              "PGSSLMODE=verify-full",
+              status([], { ...pg, PGSSLMODE: "verify-full", PGSSLROOTCERT: certs.ca }),
+            );
+            refused(
+              await status([], {
+                ...pg,
+                PGHOST: "127.0.0.2",
+                PGSSLMODE: "verify-full",
+                PGSSLROOTCERT: certs.ca,
+              }),
+              wrongHost,
+              "PGHOST not in the certificate",
+            );
+            refused(await status([], { ...pg, PGSSLMODE: "disable" }), plain, "PGSSLMODE=disable");
+            await connects(
+              "URL sslmode over PGSSLMODE",
+              status(["--database-url", url("localhost", "sslmode=require")], {
+                PGSSLMODE: "disable",
+              }),
+            );
+          },
+        );
+        await step("a refusal is CONNECTION_FAILED in --json", async () => {
+          const r = await status([
+            "--json",
+            "--database-url",
+            url("localhost", `sslmode=verify-full&${otherCa}`),
+          ]);
+          assertEquals(r.code, 1);
+          assertEquals(JSON.parse(r.stdout).error.code, "CONNECTION_FAILED");
+        });
+      }
     } finally {
       cluster?.stop();
       project.remove();
@@ -264,17 +270,29 @@ Deno.test({
   },
 });
 
-Deno.test("sslmode=require against a server without TLS says the handshake failed", async () => {
+Deno.test("sslmode=require against a server without TLS says the handshake failed; prefer connects", async () => {
   const project = tempMigrations({});
   try {
     const u = new URL(await serverUrl());
-    u.searchParams.set("sslmode", "require");
-    const result = await cli(["status", "--database-url", u.toString()], { cwd: project.root });
-    refused(
-      result,
-      /TLS problem: .* closed the connection during the TLS handshake .*; the server may not accept TLS \(ssl = off\): check sslmode=require/,
-      "require against ssl = off",
-    );
+    for (const runtime of ["deno", "bun"] as Runtime[]) {
+      u.searchParams.set("sslmode", "require");
+      const result = await cli(["status", "--database-url", u.toString()], {
+        cwd: project.root,
+        runtime,
+      });
+      refused(
+        result,
+        /TLS problem: .* closed the connection during the TLS handshake .*; the server may not accept TLS \(ssl = off\): check sslmode=require/,
+        `require against ssl = off under ${runtime}`,
+      );
+      u.searchParams.set("sslmode", "prefer");
+      const preferred = await cli(["status", "--database-url", u.toString()], {
+        cwd: project.root,
+        runtime,
+      });
+      assertEquals(preferred.code, 0, `prefer under ${runtime}: ${preferred.stderr}`);
+      assertEquals(preferred.stdout, "No migrations.\n");
+    }
   } finally {
     project.remove();
   }
