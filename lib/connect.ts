@@ -12,7 +12,8 @@ import { describeTarget, type Target } from "./target.ts";
 /**
  * Opens a session on a target: the wire client for a server reached over
  * TCP or a Unix socket, with TLS where the runtime's sockets can start it
- * (Bun); postgres.js (imported only then) for TLS elsewhere, several hosts
+ * (Bun; Deno for verify-full); postgres.js (imported only then) for other
+ * TLS connections, several hosts
  * or `target_session_attrs`; PGlite (imported only now) for the embedded
  * database.
  *
@@ -37,8 +38,8 @@ export async function connect(target: Target, options: DriverOptions = {}): Prom
     return await openPGlite(target.path, options);
   }
   const info = connInfo(target.url, env, options.password);
-  // TLS where the runtime's sockets can start it themselves (Bun), else postgres.js.
-  if (info !== null && (info.tls === null || canStartTls())) {
+  // TLS where the runtime's sockets can start it themselves, else postgres.js.
+  if (info !== null && (info.tls === null || canStartTls(info.tls.verify))) {
     // Imported with this module (it is small): the connection starts in the
     // same turn as the run, while the files are read.
     return openWire(info, describeTarget({ ...target, source: "api" }, env), options);

@@ -433,18 +433,23 @@ export interface TlsOptions {
 }
 
 /**
- * Whether sockets of {@link openSocket} can start TLS themselves (on Bun,
- * with `upgradeTLS`). Elsewhere TLS connections go through postgres.js.
+ * Whether sockets of {@link openSocket} can start TLS themselves with this
+ * verification: on Bun (`upgradeTLS`) with any; on Deno (`Deno.startTls`)
+ * only with the chain and the host name checked, which it always does.
+ * Elsewhere TLS connections go through postgres.js.
  *
- * @returns `true` on Bun.
+ * @param verify What the server's certificate is to be checked against.
+ * @returns `true` when {@link ByteSocket.startTls} can do it here.
  * @example
  * ```ts
  * import { canStartTls } from "./runtime.ts";
- * console.log(typeof canStartTls()); // "boolean"
+ * console.log(typeof canStartTls("full")); // "boolean"
  * ```
  */
-export function canStartTls(): boolean {
-  return (globalThis as { Bun?: unknown }).Bun !== undefined;
+export function canStartTls(verify: TlsOptions["verify"]): boolean {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  if (g.Bun !== undefined) return true;
+  return g.Deno !== undefined && verify === "full";
 }
 
 /**
@@ -593,11 +598,15 @@ interface DenoConn {
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
   setNoDelay?(on: boolean): void;
+  handshake?(): Promise<unknown>;
 }
 
 async function denoSocket(address: SocketAddress, events: SocketEvents): Promise<ByteSocket> {
   const deno = (globalThis as unknown as {
-    Deno: { connect(options: Record<string, unknown>): Promise<DenoConn> };
+    Deno: {
+      connect(options: Record<string, unknown>): Promise<DenoConn>;
+      startTls(conn: DenoConn, options: Record<string, unknown>): Promise<DenoConn>;
+    };
   }).Deno;
   let conn: DenoConn;
   try {
@@ -612,6 +621,8 @@ async function denoSocket(address: SocketAddress, events: SocketEvents): Promise
   conn.setNoDelay?.(true);
   let ended = false;
   let closing = false;
+  // Set while TLS starts: the read loop hands the connection over.
+  let upgrading = false;
   const finish = (error?: Error) => {
     if (ended) return;
     ended = true;
@@ -622,19 +633,22 @@ async function denoSocket(address: SocketAddress, events: SocketEvents): Promise
     }
     events.closed(error);
   };
-  (async () => {
+  const readLoop = async () => {
     const buffer = new Uint8Array(64 * 1024);
     try {
       for (;;) {
         const n = await conn.read(buffer);
         if (n === null) break;
         events.data(buffer.subarray(0, n));
+        // startTls, called from that data, takes the connection over.
+        if (upgrading) return;
       }
       finish();
     } catch (error) {
       finish(closing ? undefined : withSystemCode(error));
     }
-  })();
+  };
+  readLoop();
   let writing: Promise<void> = Promise.resolve();
   return {
     write(bytes) {
@@ -647,7 +661,47 @@ async function denoSocket(address: SocketAddress, events: SocketEvents): Promise
       closing = true;
       writing.then(() => finish());
     },
+    async startTls(options) {
+      // Deno checks the chain and the host name, and cannot be told not to.
+      if (options.verify !== "full") throw new Error("Deno's TLS always verifies the host name");
+      upgrading = true;
+      await writing;
+      try {
+        const secure = await deno.startTls(conn, {
+          hostname: options.serverName,
+          ...(options.ca === undefined ? {} : { caCerts: [options.ca] }),
+        });
+        conn = secure;
+        await secure.handshake?.();
+      } catch (error) {
+        ended = true; // the caller reports this error, not a close
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+        throw denoTlsError(error);
+      }
+      upgrading = false;
+      readLoop();
+    },
   };
+}
+
+/** Deno's certificate errors with the codes Node's TLS stack gives them (messages kept). */
+function denoTlsError(error: unknown): Error {
+  const e = error as Error & { code?: string };
+  const message = String(e?.message ?? e);
+  if (/invalid peer certificate/i.test(message)) {
+    e.code = /not valid for name/i.test(message)
+      ? "ERR_TLS_CERT_ALTNAME_INVALID"
+      : /expired/i.test(message)
+      ? "CERT_HAS_EXPIRED"
+      : /notvalidyet|not yet valid/i.test(message)
+      ? "CERT_NOT_YET_VALID"
+      : "UNABLE_TO_VERIFY_LEAF_SIGNATURE";
+  }
+  return e;
 }
 
 async function nodeSocket(address: SocketAddress, events: SocketEvents): Promise<ByteSocket> {
