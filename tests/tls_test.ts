@@ -11,10 +11,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Cluster, startCluster } from "../scripts/pg_cluster.ts";
-import { assertEquals, assertMatch } from "./support/assert.ts";
-import { cli, type Result, type Runtime } from "./support/cli.ts";
+import postgresJs from "postgres";
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import { CLI, cli, command, type Result, type Runtime, start } from "./support/cli.ts";
 import { serverUrl } from "./support/db.ts";
-import { tempMigrations } from "./support/files.ts";
+import { migrationText, tempMigrations } from "./support/files.ts";
 
 /** A CA, a second unrelated CA, and a server certificate signed by the first. */
 function makeCertificates(dir: string) {
@@ -260,6 +261,45 @@ Deno.test({
           ]);
           assertEquals(r.code, 1);
           assertEquals(JSON.parse(r.stdout).error.code, "CONNECTION_FAILED");
+        });
+        await step("Ctrl-C over TLS cancels the running migration and rolls it back", async () => {
+          // The cancel request goes over a connection of its own, as libpq's.
+          const slow = tempMigrations({
+            "20250101_000000_slow.sql": migrationText(
+              "CREATE TABLE slow_made ();\nSELECT pg_sleep(30);",
+              "DROP TABLE slow_made;",
+            ),
+          });
+          const admin = postgresJs(url("localhost", "sslmode=require"), { max: 1, onnotice() {} });
+          try {
+            const [file, args] = command(runtime, CLI, [
+              "apply",
+              "--database-url",
+              url("localhost", `sslmode=verify-full&${ca}`),
+            ]);
+            const run = start(file, args, { cwd: slow.root });
+            const deadline = Date.now() + 20000;
+            while (Date.now() < deadline) {
+              const rows = await admin`SELECT 1 FROM pg_stat_activity
+                WHERE application_name = 'data-bridge' AND query LIKE '%pg_sleep%' AND state = 'active'`;
+              if (rows.length) break;
+              await new Promise((r) => setTimeout(r, 50));
+            }
+            const sentAt = Date.now();
+            run.child.kill("SIGINT");
+            const result = await run.done;
+            assertEquals(result.code, 130, result.stderr);
+            assert(Date.now() - sentAt < 10000, "stops promptly");
+            assertMatch(
+              result.stderr,
+              /interrupted by SIGINT: during migration 20250101_000000 .*; it was rolled back/,
+            );
+            const [made] = await admin`SELECT to_regclass('slow_made')::text AS t`;
+            assertEquals(made.t, null);
+          } finally {
+            await admin.end();
+            slow.remove();
+          }
         });
       }
     } finally {
