@@ -39,7 +39,10 @@ export async function connect(target: Target, options: DriverOptions = {}): Prom
   }
   const info = connInfo(target.url, env, options.password);
   // TLS where the runtime's sockets can start it themselves, else postgres.js.
-  if (info !== null && (info.tls === null || canStartTls(info.tls.verify))) {
+  if (
+    info !== null &&
+    (info.tls === null || canStartTls(info.tls.verify, info.tls.client !== undefined))
+  ) {
     // Imported with this module (it is small): the connection starts in the
     // same turn as the run, while the files are read.
     return openWire(info, describeTarget({ ...target, source: "api" }, env), options);

@@ -176,6 +176,9 @@ function connectionAdvice(
       if (/no encryption/i.test(message)) {
         return `${message}; the server accepts only TLS connections from here: use sslmode=require or verify-full, not sslmode=disable`;
       }
+      if (/client certificate|certificate authentication/i.test(message)) {
+        return `${message}; the server authenticates this user by certificate: give sslcert and sslkey, a certificate its CA signed with the user's name (CN)`;
+      }
       if (/pg_hba\.conf/i.test(message)) {
         return `${message}; the server's pg_hba.conf admits no such connection: check the user, database and TLS settings, or ask its administrator`;
       }

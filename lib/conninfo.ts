@@ -44,6 +44,12 @@ export interface TlsSettings {
   verify: "none" | "ca" | "full";
   /** The root certificate file, or `undefined` for the runtime's own CAs (`sslrootcert=system`, or none). */
   rootCert: string | undefined;
+  /**
+   * The client's certificate and key files (`sslcert`, `sslkey`), and the
+   * key's passphrase (`sslpassword`), for servers that authenticate
+   * clients by certificate; absent when not given.
+   */
+  client?: { cert: string; key: string; passphrase?: string };
 }
 
 /** Query parameters that are postgres.js client options, never sent to the server. */
@@ -90,6 +96,9 @@ export function connInfo(
   let database = env("PGDATABASE");
   let sslMode = env("PGSSLMODE");
   let rootCert = env("PGSSLROOTCERT");
+  let clientCert = env("PGSSLCERT");
+  let clientKey = env("PGSSLKEY");
+  let keyPassword: string | undefined;
   let sessionAttrs = env("PGTARGETSESSIONATTRS") ?? env("PGTARGET_SESSION_ATTRS");
   const parameters: Record<string, string> = {};
   const appName = env("PGAPPNAME");
@@ -127,6 +136,15 @@ export function connInfo(
         case "sslrootcert":
           rootCert = value;
           break;
+        case "sslcert":
+          clientCert = value;
+          break;
+        case "sslkey":
+          clientKey = value;
+          break;
+        case "sslpassword":
+          keyPassword = value;
+          break;
         case "target_session_attrs":
           sessionAttrs = value;
           break;
@@ -140,6 +158,15 @@ export function connInfo(
   if (rootCert !== undefined || (sslMode !== undefined && sslMode !== "disable")) {
     tls = tlsSettings(sslMode ?? "verify-full", rootCert);
     if (tls === null) return null;
+    if (clientCert !== undefined || clientKey !== undefined) {
+      // A certificate without its key (or the reverse) is left to postgres.js, which says so.
+      if (clientCert === undefined || clientKey === undefined) return null;
+      tls.client = {
+        cert: clientCert,
+        key: clientKey,
+        ...(keyPassword === undefined ? {} : { passphrase: keyPassword }),
+      };
+    }
   }
   host ??= "localhost";
   if (host.includes(",")) return null;
@@ -211,19 +238,50 @@ function osUser(env: (name: string) => string | undefined): string {
  * ```
  */
 export function readRootCert(path: string): string {
+  return readPem(path, "sslrootcert", "CERTIFICATE", "name the CA certificate file");
+}
+
+/**
+ * Reads a PEM file named by a TLS option (`sslrootcert`, `sslcert`, `sslkey`).
+ *
+ * @param path The file.
+ * @param option The option that names it, for messages.
+ * @param kind What it must hold: `CERTIFICATE`, or `PRIVATE KEY` (any PEM key: RSA, EC, encrypted).
+ * @param advice What to do when it holds none.
+ * @returns Its text.
+ * @throws {UsageError} `INVALID_URL` when it cannot be read or holds no such PEM block.
+ * @example
+ * ```ts
+ * import { readPem } from "./conninfo.ts";
+ * try {
+ *   readPem("/nonexistent/client.key", "sslkey", "PRIVATE KEY");
+ * } catch (error) {
+ *   console.log((error as Error).message); // sslkey=/nonexistent/client.key cannot be read: ENOENT
+ * }
+ * ```
+ */
+export function readPem(
+  path: string,
+  option: string,
+  kind: "CERTIFICATE" | "PRIVATE KEY",
+  advice = `name the file of the ${kind === "CERTIFICATE" ? "certificate" : "key"}`,
+): string {
   let content: string;
   try {
     content = builtin<typeof import("node:fs")>("node:fs").readFileSync(path, "utf8");
   } catch (error) {
     throw new UsageError(
       "INVALID_URL",
-      `sslrootcert=${path} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
+      `${option}=${path} cannot be read: ${(error as { code?: string }).code ?? "error"}`,
     );
   }
-  if (!content.includes("-----BEGIN CERTIFICATE-----")) {
+  const block = kind === "CERTIFICATE"
+    ? /-----BEGIN CERTIFICATE-----/
+    : /-----BEGIN (?:[A-Z]+ )?(?:ENCRYPTED )?PRIVATE KEY-----/;
+  if (!block.test(content)) {
     throw new UsageError(
       "INVALID_URL",
-      `sslrootcert=${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----); name the CA certificate file`,
+      `${option}=${path} holds no PEM ${kind.toLowerCase()} (-----BEGIN ${kind}-----); ${advice}`,
     );
   }
   return content;

@@ -21,7 +21,7 @@ import {
   type TransactionStatement,
   tryAdvisoryLock,
 } from "./driver.ts";
-import { readRootCert } from "./conninfo.ts";
+import { readPem, readRootCert } from "./conninfo.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
 
@@ -291,7 +291,10 @@ function isUnknownCheckInterval(error: unknown): boolean {
 type SslOption = boolean | "prefer" | "require" | {
   ca?: string;
   rejectUnauthorized: boolean;
-  checkServerIdentity: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
+  cert?: string;
+  key?: string;
+  passphrase?: string;
 };
 
 /**
@@ -302,6 +305,9 @@ function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string 
   let mode = env("PGSSLMODE");
   let modeFrom = "PGSSLMODE";
   let rootCert = env("PGSSLROOTCERT");
+  let certFile = env("PGSSLCERT");
+  let keyFile = env("PGSSLKEY");
+  let passphrase: string | undefined;
   let cleaned = url;
   if (url) {
     const parsed = new URL(url);
@@ -310,9 +316,12 @@ function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string 
       modeFrom = "the database URL's sslmode";
     }
     rootCert = parsed.searchParams.get("sslrootcert") ?? rootCert;
-    if (parsed.searchParams.has("sslmode") || parsed.searchParams.has("sslrootcert")) {
-      parsed.searchParams.delete("sslmode");
-      parsed.searchParams.delete("sslrootcert");
+    certFile = parsed.searchParams.get("sslcert") ?? certFile;
+    keyFile = parsed.searchParams.get("sslkey") ?? keyFile;
+    passphrase = parsed.searchParams.get("sslpassword") ?? undefined;
+    const own = ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
+    if (own.some((k) => parsed.searchParams.has(k))) {
+      for (const k of own) parsed.searchParams.delete(k);
       cleaned = parsed.toString();
     }
   }
@@ -325,32 +334,57 @@ function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string 
     );
   }
   const ca = rootCert === undefined || rootCert === "system" ? undefined : readRootCert(rootCert);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError(
+      "INVALID_URL",
+      certFile === undefined
+        ? "sslkey is given without sslcert; give the client certificate's file too"
+        : "sslcert is given without sslkey; give the file of its private key too",
+    );
+  }
+  // The client's certificate, for servers that authenticate clients by certificate.
+  const client: { cert?: string; key?: string; passphrase?: string } =
+    certFile === undefined || effective === "disable" ? {} : {
+      cert: readPem(certFile, "sslcert", "CERTIFICATE"),
+      key: readPem(keyFile!, "sslkey", "PRIVATE KEY"),
+      ...(passphrase === undefined ? {} : { passphrase }),
+    };
+  const withClient = client.cert !== undefined;
   const anyHost = () => undefined;
   switch (effective) {
     case "disable":
       return { url: cleaned, ssl: false, mode: effective };
     case "allow":
     case "prefer":
-      return { url: cleaned, ssl: "prefer", mode: effective };
+      return {
+        url: cleaned,
+        ssl: withClient ? { rejectUnauthorized: false, ...client } : "prefer",
+        mode: effective,
+      };
     case "require":
       // As libpq: with a root certificate, require verifies the CA.
       return {
         url: cleaned,
         ssl: ca === undefined
-          ? "require"
-          : { ca, rejectUnauthorized: true, checkServerIdentity: anyHost },
+          ? (withClient ? { rejectUnauthorized: false, ...client } : "require")
+          : { ca, rejectUnauthorized: true, checkServerIdentity: anyHost, ...client },
         mode: effective,
       };
     case "verify-ca":
       return {
         url: cleaned,
-        ssl: { ca, rejectUnauthorized: true, checkServerIdentity: anyHost },
+        ssl: { ca, rejectUnauthorized: true, checkServerIdentity: anyHost, ...client },
         mode: effective,
       };
     default:
       return {
         url: cleaned,
-        ssl: { ca, rejectUnauthorized: true, checkServerIdentity: identityCheck(hostsOf(url)) },
+        ssl: {
+          ca,
+          rejectUnauthorized: true,
+          checkServerIdentity: identityCheck(hostsOf(url)),
+          ...client,
+        },
         mode: effective,
       };
   }

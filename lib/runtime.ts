@@ -430,15 +430,19 @@ export interface TlsOptions {
   ca: string | undefined;
   /** `none`: encryption only; `ca`: the chain; `full`: the chain and the host name. */
   verify: "none" | "ca" | "full";
+  /** The client's PEM certificate and key (and the key's passphrase), for certificate authentication. */
+  client?: { cert: string; key: string; passphrase?: string };
 }
 
 /**
  * Whether sockets of {@link openSocket} can start TLS themselves with this
  * verification: on Bun (`upgradeTLS`) with any; on Deno (`Deno.startTls`)
- * only with the chain and the host name checked, which it always does.
- * Elsewhere TLS connections go through postgres.js.
+ * only with the chain and the host name checked, which it always does, and
+ * without a client certificate. Elsewhere TLS connections go through
+ * postgres.js.
  *
  * @param verify What the server's certificate is to be checked against.
+ * @param clientCertificate Whether the client authenticates with a certificate.
  * @returns `true` when {@link ByteSocket.startTls} can do it here.
  * @example
  * ```ts
@@ -446,10 +450,11 @@ export interface TlsOptions {
  * console.log(typeof canStartTls("full")); // "boolean"
  * ```
  */
-export function canStartTls(verify: TlsOptions["verify"]): boolean {
+export function canStartTls(verify: TlsOptions["verify"], clientCertificate = false): boolean {
   const g = globalThis as { Bun?: unknown; Deno?: unknown };
   if (g.Bun !== undefined) return true;
-  return g.Deno !== undefined && verify === "full";
+  // Deno.startTls takes no client certificate.
+  return g.Deno !== undefined && verify === "full" && !clientCertificate;
 }
 
 /**
@@ -541,7 +546,12 @@ async function bunSocket(address: SocketAddress, events: SocketEvents): Promise<
         data: undefined,
         // Checked below, from the handshake's error: `rejectUnauthorized`
         // cannot tell a wrong host name (allowed by verify-ca) from a wrong CA.
-        tls: { ca: options.ca, serverName: options.serverName, rejectUnauthorized: false },
+        tls: {
+          ca: options.ca,
+          serverName: options.serverName,
+          rejectUnauthorized: false,
+          ...(options.client ?? {}),
+        },
         socket: {
           data: (_s: unknown, chunk: Uint8Array) => events.data(chunk),
           drain: () => flush(),

@@ -9,7 +9,7 @@
  * @module
  */
 import { DEFAULTS } from "./config.ts";
-import { type ConnInfo, readRootCert } from "./conninfo.ts";
+import { type ConnInfo, readPem, readRootCert } from "./conninfo.ts";
 import { lostError, type SessionState, translateDriverError } from "./connection_errors.ts";
 import {
   advisoryUnlock,
@@ -101,12 +101,20 @@ class WireDriver implements Driver {
 
   /** The PEM root certificates of `sslrootcert`, read once. */
   #ca: string | undefined;
+  /** The client's certificate and key (`sslcert`, `sslkey`), read once. */
+  #client: { cert: string; key: string; passphrase?: string } | undefined;
 
   constructor(info: ConnInfo, target: string, options: DriverOptions) {
     this.#info = info;
     this.target = target;
     this.#options = options;
-    this.#ca = info.tls?.rootCert === undefined ? undefined : readRootCert(info.tls.rootCert);
+    const tls = info.tls;
+    this.#ca = tls?.rootCert === undefined ? undefined : readRootCert(tls.rootCert);
+    this.#client = tls?.client && {
+      cert: readPem(tls.client.cert, "sslcert", "CERTIFICATE"),
+      key: readPem(tls.client.key, "sslkey", "PRIVATE KEY"),
+      ...(tls.client.passphrase === undefined ? {} : { passphrase: tls.client.passphrase }),
+    };
   }
 
   query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -433,7 +441,12 @@ class WireDriver implements Driver {
             return finish(protocolError("the server sent more than its answer to the SSLRequest"));
           }
           if (chunk[0] === 0x53 /* S */) {
-            socket.startTls!({ serverName: info.host, ca: this.#ca, verify: tls.verify }).then(
+            socket.startTls!({
+              serverName: info.host,
+              ca: this.#ca,
+              verify: tls.verify,
+              ...(this.#client ? { client: this.#client } : {}),
+            }).then(
               () => send((w) => w.startup(parameters)),
               finish,
             );

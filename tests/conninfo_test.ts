@@ -114,6 +114,41 @@ const CASES: Array<[string, string, Record<string, string>, Record<string, unkno
   ["the URL's sslmode beats PGSSLMODE", "postgres://u@h/d?sslmode=disable", {
     PGSSLMODE: "require",
   }, { tls: null }],
+  [
+    "sslcert, sslkey and sslpassword: the client's certificate, never startup parameters",
+    "postgres://u@h/d?sslmode=verify-full&sslcert=/c.crt&sslkey=/c.key&sslpassword=pw",
+    {},
+    {
+      tls: {
+        mode: "verify-full",
+        verify: "full",
+        rootCert: undefined,
+        client: { cert: "/c.crt", key: "/c.key", passphrase: "pw" },
+      },
+      parameters: {},
+    },
+  ],
+  ["PGSSLCERT and PGSSLKEY", "postgres://u@h/d?sslmode=require", {
+    PGSSLCERT: "/c.crt",
+    PGSSLKEY: "/c.key",
+  }, {
+    tls: {
+      mode: "require",
+      verify: "none",
+      rootCert: undefined,
+      client: { cert: "/c.crt", key: "/c.key" },
+    },
+  }],
+  ["sslcert without TLS is not sent to the server", "postgres://u@h/d?sslcert=/c.crt", {}, {
+    tls: null,
+    parameters: {},
+  }],
+  [
+    "a certificate without its key is left to postgres.js (it says so)",
+    "postgres://u@h/d?sslmode=require&sslcert=/c.crt",
+    {},
+    null,
+  ],
   ["sslmode=allow is left to postgres.js", "postgres://u@h/d?sslmode=allow", {}, null],
   ["an unknown sslmode too (it says which)", "postgres://u@h/d?sslmode=bogus", {}, null],
   ["TLS over a Unix socket too", "postgres://u@%2Ftmp/d?sslmode=require", {}, null],

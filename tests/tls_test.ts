@@ -72,7 +72,38 @@ function makeCertificates(dir: string) {
     "-out",
     "server.crt",
   );
+  // A client certificate for the user `certuser`, signed by the first CA.
+  openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=certuser",
+    "-keyout",
+    "client.key",
+    "-out",
+    "client.csr",
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    "client.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-out",
+    "client.crt",
+  );
   return {
+    clientCert: join(dir, "client.crt"),
+    clientKey: join(dir, "client.key"),
+    caText: readFileSync(join(dir, "ca.crt"), "utf8"),
     ca: join(dir, "ca.crt"),
     otherCa: join(dir, "other-ca.crt"),
     cert: readFileSync(join(dir, "server.crt"), "utf8"),
@@ -105,10 +136,15 @@ Deno.test({
           ssl_cert_file: "'server.crt'",
           ssl_key_file: "'server.key'",
           listen_addresses: "'127.0.0.1,127.0.0.2'",
+          ssl_ca_file: "'ca.crt'",
         },
-        files: { "server.crt": certs.cert, "server.key": certs.key },
+        files: { "server.crt": certs.cert, "server.key": certs.key, "ca.crt": certs.caText },
         // TLS only: plain connections are rejected before authentication.
-        hba: ["hostnossl all all all reject", "hostssl all all 127.0.0.0/8 scram-sha-256"],
+        hba: [
+          "hostnossl all all all reject",
+          "hostssl all certuser 127.0.0.0/8 cert",
+          "hostssl all all 127.0.0.0/8 scram-sha-256",
+        ],
       });
       const { port, password } = cluster;
       const url = (host: string, query: string) =>
@@ -262,6 +298,53 @@ Deno.test({
           assertEquals(r.code, 1);
           assertEquals(JSON.parse(r.stdout).error.code, "CONNECTION_FAILED");
         });
+        await step(
+          "a client certificate authenticates a user admitted by certificate",
+          async () => {
+            const admin = postgresJs(url("localhost", "sslmode=require"), {
+              max: 1,
+              onnotice() {},
+            });
+            try {
+              await admin.unsafe(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'certuser') THEN CREATE ROLE certuser LOGIN; END IF; END $$",
+              );
+              const [db] = await admin`SELECT 1 FROM pg_database WHERE datname = 'certdb'`;
+              if (!db) await admin.unsafe("CREATE DATABASE certdb OWNER certuser");
+            } finally {
+              await admin.end();
+            }
+            const certUrl = (query: string) =>
+              `postgres://certuser@localhost:${port}/certdb?sslmode=verify-full&${ca}${query}`;
+            await connects(
+              "sslcert and sslkey",
+              status([
+                "--database-url",
+                certUrl(`&sslcert=${certs.clientCert}&sslkey=${certs.clientKey}`),
+              ]),
+            );
+            await connects(
+              "PGSSLCERT and PGSSLKEY",
+              status(["--database-url", certUrl("")], {
+                PGSSLCERT: certs.clientCert,
+                PGSSLKEY: certs.clientKey,
+              }),
+            );
+            const without = await status(["--database-url", certUrl("")]);
+            assertEquals(without.code, 1, without.stderr);
+            assertEquals(without.stderr.trimEnd().split("\n").length, 1, without.stderr);
+            assertMatch(
+              without.stderr,
+              /^error: cannot connect to postgres:\/\/certuser@localhost:\d+\/certdb\?.*: connection requires a valid client certificate; the server authenticates this user by certificate: give sslcert and sslkey/,
+            );
+            const half = await status(["--database-url", certUrl(`&sslcert=${certs.clientCert}`)]);
+            assertEquals(half.code, 2, half.stderr);
+            assertMatch(
+              half.stderr,
+              /^error: sslcert is given without sslkey; give the file of its private key too\n$/,
+            );
+          },
+        );
         await step("Ctrl-C over TLS cancels the running migration and rolls it back", async () => {
           // The cancel request goes over a connection of its own, as libpq's.
           const slow = tempMigrations({
