@@ -94,15 +94,11 @@ export function connInfo(
   let user = env("PGUSERNAME") ?? env("PGUSER");
   let pass = env("PGPASSWORD");
   let database = env("PGDATABASE");
-  let sslMode = env("PGSSLMODE");
-  let rootCert = env("PGSSLROOTCERT");
-  let clientCert = env("PGSSLCERT");
-  let clientKey = env("PGSSLKEY");
-  let keyPassword: string | undefined;
   let sessionAttrs = env("PGTARGETSESSIONATTRS") ?? env("PGTARGET_SESSION_ATTRS");
   const parameters: Record<string, string> = {};
   const appName = env("PGAPPNAME");
   if (appName !== undefined) parameters.application_name = appName;
+  let ssl = sslParameters(null, env);
   if (url) {
     const authority = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
     if (authority.slice(authority.lastIndexOf("@") + 1).includes(",")) return null;
@@ -113,7 +109,9 @@ export function connInfo(
     if (parsed.password) pass = decode(parsed.password);
     const path = decode(parsed.pathname.slice(1));
     if (path) database = path;
+    ssl = sslParameters(parsed.searchParams, env);
     for (const [key, value] of parsed.searchParams) {
+      if (SSL_PARAMETERS.includes(key)) continue;
       switch (key) {
         case "host":
           host = value;
@@ -130,21 +128,6 @@ export function connInfo(
         case "dbname":
           database = value;
           break;
-        case "sslmode":
-          sslMode = value;
-          break;
-        case "sslrootcert":
-          rootCert = value;
-          break;
-        case "sslcert":
-          clientCert = value;
-          break;
-        case "sslkey":
-          clientKey = value;
-          break;
-        case "sslpassword":
-          keyPassword = value;
-          break;
         case "target_session_attrs":
           sessionAttrs = value;
           break;
@@ -155,16 +138,16 @@ export function connInfo(
   }
   if (sessionAttrs !== undefined || env("PGSSL") !== undefined) return null;
   let tls: TlsSettings | null = null;
-  if (rootCert !== undefined || (sslMode !== undefined && sslMode !== "disable")) {
-    tls = tlsSettings(sslMode ?? "verify-full", rootCert);
+  if (ssl.rootCert !== undefined || (ssl.mode !== undefined && ssl.mode !== "disable")) {
+    tls = tlsSettings(ssl.mode ?? "verify-full", ssl.rootCert);
     if (tls === null) return null;
-    if (clientCert !== undefined || clientKey !== undefined) {
+    if (ssl.cert !== undefined || ssl.key !== undefined) {
       // A certificate without its key (or the reverse) is left to postgres.js, which says so.
-      if (clientCert === undefined || clientKey === undefined) return null;
+      if (ssl.cert === undefined || ssl.key === undefined) return null;
       tls.client = {
-        cert: clientCert,
-        key: clientKey,
-        ...(keyPassword === undefined ? {} : { passphrase: keyPassword }),
+        cert: ssl.cert,
+        key: ssl.key,
+        ...(ssl.passphrase === undefined ? {} : { passphrase: ssl.passphrase }),
       };
     }
   }
@@ -183,6 +166,61 @@ export function connInfo(
     database: database ?? user,
     parameters,
     tls,
+  };
+}
+
+/** The URL's query parameters that say how TLS is made (never sent to the server). */
+export const SSL_PARAMETERS: readonly string[] = [
+  "sslmode",
+  "sslrootcert",
+  "sslcert",
+  "sslkey",
+  "sslpassword",
+];
+
+/** TLS options as given, the URL's over libpq's variables. */
+export interface SslParameters {
+  /** `sslmode`, else `PGSSLMODE`. */
+  mode: string | undefined;
+  /** Where the sslmode came from, for messages. */
+  modeFrom: string;
+  /** `sslrootcert`, else `PGSSLROOTCERT`. */
+  rootCert: string | undefined;
+  /** `sslcert`, else `PGSSLCERT`. */
+  cert: string | undefined;
+  /** `sslkey`, else `PGSSLKEY`. */
+  key: string | undefined;
+  /** `sslpassword`. */
+  passphrase: string | undefined;
+}
+
+/**
+ * Reads the TLS options of a URL's query and the libpq variables, as
+ * given: what both clients make of them is theirs.
+ *
+ * @param query The URL's query parameters, or `null` without a URL.
+ * @param env Reads an environment variable.
+ * @returns The options.
+ * @example
+ * ```ts
+ * import { sslParameters } from "./conninfo.ts";
+ * const query = new URL("postgres://h/d?sslmode=require").searchParams;
+ * console.log(sslParameters(query, () => "verify-full").mode); // "require"
+ * ```
+ */
+export function sslParameters(
+  query: URLSearchParams | null,
+  env: (name: string) => string | undefined,
+): SslParameters {
+  const given = (param: string, variable?: string) =>
+    query?.get(param) ?? (variable === undefined ? undefined : env(variable));
+  return {
+    mode: given("sslmode", "PGSSLMODE"),
+    modeFrom: query?.has("sslmode") ? "the database URL's sslmode" : "PGSSLMODE",
+    rootCert: given("sslrootcert", "PGSSLROOTCERT"),
+    cert: given("sslcert", "PGSSLCERT"),
+    key: given("sslkey", "PGSSLKEY"),
+    passphrase: given("sslpassword"),
   };
 }
 

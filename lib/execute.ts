@@ -338,7 +338,7 @@ function limitsStand(direction: Direction, m: Migration, settings: ExecuteSettin
   const limits = settings.sessionLimits;
   if (!limits) return;
   limits.set = true;
-  limits.inForce = !mayChangeLimits(direction === "up" ? m.up : m.down);
+  limits.inForce = !mayChangeLimits(sectionOf(direction, m));
 }
 
 /**
@@ -366,7 +366,7 @@ function statements(
   }
   return [
     ...list,
-    { sql: direction === "up" ? m.up : m.down, script: true },
+    { sql: sectionOf(direction, m), script: true },
     direction === "up"
       ? {
         sql: insertHistorySql(settings.table),
@@ -434,7 +434,7 @@ async function runStatements(
     limits.set = false;
     limits.inForce = false;
   }
-  const sql = direction === "up" ? m.up : m.down;
+  const sql = sectionOf(direction, m);
   const statements = splitStatements(sql);
   for (let k = 0; k < statements.length; k++) {
     const { start, end } = statements[k];
@@ -504,7 +504,7 @@ export function describeFailure(
   if (error instanceof DatabaseError) {
     const offset = error.position === undefined
       ? undefined
-      : offsetOfPosition(direction === "up" ? m.up : m.down, error.position);
+      : offsetOfPosition(sectionOf(direction, m), error.position);
     return located(error, direction, m, offset, {
       suffix: timeoutAdvice(error, direction, settings),
     });
@@ -563,7 +563,7 @@ function located(
   offset: number | undefined,
   words: { prefix?: string; suffix?: string } = {},
 ): MigrationError {
-  const sql = direction === "up" ? m.up : m.down;
+  const sql = sectionOf(direction, m);
   const where = offset === undefined
     ? undefined
     : locate(sql, offset, direction === "up" ? m.upLine : m.downLine);

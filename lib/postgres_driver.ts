@@ -21,7 +21,7 @@ import {
   type TransactionStatement,
   tryAdvisoryLock,
 } from "./driver.ts";
-import { readPem, readRootCert } from "./conninfo.ts";
+import { readPem, readRootCert, SSL_PARAMETERS, sslParameters } from "./conninfo.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
 
@@ -302,29 +302,20 @@ type SslOption = boolean | "prefer" | "require" | {
  * them from the URL so postgres.js does not send them to the server.
  */
 function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string } {
-  let mode = env("PGSSLMODE");
-  let modeFrom = "PGSSLMODE";
-  let rootCert = env("PGSSLROOTCERT");
-  let certFile = env("PGSSLCERT");
-  let keyFile = env("PGSSLKEY");
-  let passphrase: string | undefined;
   let cleaned = url;
+  let query: URLSearchParams | null = null;
   if (url) {
     const parsed = new URL(url);
-    if (parsed.searchParams.has("sslmode")) {
-      mode = parsed.searchParams.get("sslmode") ?? undefined;
-      modeFrom = "the database URL's sslmode";
-    }
-    rootCert = parsed.searchParams.get("sslrootcert") ?? rootCert;
-    certFile = parsed.searchParams.get("sslcert") ?? certFile;
-    keyFile = parsed.searchParams.get("sslkey") ?? keyFile;
-    passphrase = parsed.searchParams.get("sslpassword") ?? undefined;
-    const own = ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
-    if (own.some((k) => parsed.searchParams.has(k))) {
-      for (const k of own) parsed.searchParams.delete(k);
+    query = new URLSearchParams(parsed.searchParams);
+    if (SSL_PARAMETERS.some((k) => parsed.searchParams.has(k))) {
+      for (const k of SSL_PARAMETERS) parsed.searchParams.delete(k);
       cleaned = parsed.toString();
     }
   }
+  const { mode, modeFrom, rootCert, cert: certFile, key: keyFile, passphrase } = sslParameters(
+    query,
+    env,
+  );
   if (mode === undefined && rootCert === undefined) return { url: cleaned };
   const effective = mode ?? "verify-full";
   if (!["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].includes(effective)) {
