@@ -120,12 +120,16 @@ export {
   ValidationError,
 } from "./lib/errors.ts";
 export {
+  KIND,
   LexError,
+  scanTokens,
   splitStatements,
   type Statement,
   type Token,
+  TOKEN_KINDS,
   tokenize,
   type TokenKind,
+  type TokenList,
 } from "./lib/lexer.ts";
 export { type StatementKind, statementKind } from "./lib/statement_kind.ts";
 export type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./lib/driver.ts";

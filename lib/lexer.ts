@@ -37,6 +37,58 @@ export interface Token {
   end: number;
 }
 
+/** Token kinds by code: `TOKEN_KINDS[tokens.kinds[i]]` is the kind of token `i` of a {@link TokenList}. */
+export const TOKEN_KINDS: readonly TokenKind[] = [
+  "word",
+  "ident",
+  "string",
+  "dollar",
+  "number",
+  "param",
+  "op",
+  "punct",
+  "line_comment",
+  "block_comment",
+];
+
+/** The codes of {@link TOKEN_KINDS}, for callers that test kinds in loops. */
+export const KIND = {
+  word: 0,
+  ident: 1,
+  string: 2,
+  dollar: 3,
+  number: 4,
+  param: 5,
+  op: 6,
+  punct: 7,
+  line_comment: 8,
+  block_comment: 9,
+} as const satisfies Record<TokenKind, number>;
+
+/**
+ * Tokens as three parallel arrays, one entry a token, from
+ * {@link scanTokens}: no object a token, so that a file's tokens cost the
+ * garbage collector nothing and can be kept and shared (a data migration has
+ * a hundred thousand of them).
+ */
+export interface TokenList {
+  /** Number of tokens. */
+  readonly length: number;
+  /** Each token's kind, a code of {@link KIND}. */
+  readonly kinds: Uint8Array;
+  /** Each token's first offset. */
+  readonly starts: Int32Array;
+  /** Each token's end offset (just past its last character). */
+  readonly ends: Int32Array;
+  /** Indexes of the line comments (`-- ...`), where markers and headers are. */
+  readonly comments: readonly number[];
+  /**
+   * Index of the first backslash outside strings and comments (never SQL: a
+   * psql meta-command such as `\i`), or -1.
+   */
+  readonly backslash: number;
+}
+
 /** A statement found by {@link splitStatements}. */
 export interface Statement {
   /** Offset of the statement's first token (comments before it excluded). */
@@ -51,6 +103,10 @@ export interface Statement {
    * `CREATE INDEX CONCURRENTLY` from `REFRESH MATERIALIZED VIEW CONCURRENTLY`.
    */
   words: string[];
+  /** Index of its first token in the tokens it was split from. */
+  firstToken: number;
+  /** Index just past its last token (its `;` included). */
+  endToken: number;
 }
 
 /**
@@ -252,17 +308,34 @@ function endOfBlockComment(sql: string, i: number, end: number): number {
  * @param sql Text to scan.
  * @param start Offset to start at (default 0).
  * @param end Offset to stop at (default the end of `sql`).
- * @returns Tokens in order, with offsets into `sql`.
+ * @returns Tokens in order, with offsets into `sql`, as parallel arrays.
  * @throws {LexError} When a string, quoted identifier or comment is not closed.
  * @example
  * ```ts
- * import { tokenize } from "./lexer.ts";
- * const kinds = tokenize("SELECT 'a;b' -- c").map((t) => t.kind);
- * console.log(kinds); // ["word", "string", "line_comment"]
+ * import { scanTokens, TOKEN_KINDS } from "./lexer.ts";
+ * const tokens = scanTokens("SELECT 'a;b' -- c");
+ * console.log(tokens.length, TOKEN_KINDS[tokens.kinds[1]], tokens.starts[1]); // 3 "string" 7
  * ```
  */
-export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
-  const tokens: Token[] = [];
+export function scanTokens(sql: string, start = 0, end = sql.length): TokenList {
+  // About a token for eight characters; doubled when that is too few.
+  let capacity = 64 + ((end - start) >> 3);
+  let kinds = new Uint8Array(capacity);
+  let starts = new Int32Array(capacity);
+  let ends = new Int32Array(capacity);
+  let n = 0;
+  const comments: number[] = [];
+  let backslash = -1;
+  const grow = () => {
+    capacity *= 2;
+    const k = new Uint8Array(capacity), s = new Int32Array(capacity), e = new Int32Array(capacity);
+    k.set(kinds);
+    s.set(starts);
+    e.set(ends);
+    kinds = k;
+    starts = s;
+    ends = e;
+  };
   let i = start;
   while (i < end) {
     const c = sql.charCodeAt(i);
@@ -274,38 +347,42 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
     // The commonest tokens of data migrations first: ( ) , ;
     if (c === C.LPAREN || c === C.RPAREN || c === C.COMMA || c === C.SEMI) {
       i++;
-      tokens.push({ kind: "punct", start: from, end: i });
+      if (n === capacity) grow();
+      kinds[n] = KIND.punct;
+      starts[n] = from;
+      ends[n++] = i;
       continue;
     }
     const next = i + 1 < end ? sql.charCodeAt(i + 1) : -1;
-    let kind: TokenKind;
+    let kind: number;
     if (c === C.MINUS && next === C.MINUS) {
       const nl = sql.indexOf("\n", i);
       i = nl === -1 || nl > end ? end : nl;
-      kind = "line_comment";
+      kind = KIND.line_comment;
+      comments.push(n);
     } else if (c === C.SLASH && next === C.STAR) {
       i = endOfBlockComment(sql, i, end);
       if (i === -1) throw new LexError("block comment /* ... */", from);
-      kind = "block_comment";
+      kind = KIND.block_comment;
     } else if (c === C.QUOTE) {
       i = endOfQuoted(sql, i + 1, end, C.QUOTE);
       if (i === -1) throw new LexError("string '...'", from);
-      kind = "string";
+      kind = KIND.string;
     } else if (c === C.DQUOTE) {
       i = endOfQuoted(sql, i + 1, end, C.DQUOTE);
       if (i === -1) throw new LexError('quoted identifier "..."', from);
-      kind = "ident";
+      kind = KIND.ident;
     } else if ((c === C.UPPER_E || c === C.LOWER_E) && next === C.QUOTE) {
       i = endOfEscapeString(sql, i + 2, end);
       if (i === -1) throw new LexError("escape string E'...'", from);
-      kind = "string";
+      kind = KIND.string;
     } else if (
       (c === C.UPPER_B || c === C.LOWER_B || c === C.UPPER_X || c === C.LOWER_X ||
         c === C.UPPER_N || c === C.LOWER_N) && next === C.QUOTE
     ) {
       i = endOfQuoted(sql, i + 2, end, C.QUOTE);
       if (i === -1) throw new LexError("string '...'", from);
-      kind = "string";
+      kind = KIND.string;
     } else if (
       (c === C.UPPER_U || c === C.LOWER_U) && next === C.AMP && i + 2 < end &&
       (sql.charCodeAt(i + 2) === C.QUOTE || sql.charCodeAt(i + 2) === C.DQUOTE)
@@ -318,7 +395,7 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
           from,
         );
       }
-      kind = quote === C.QUOTE ? "string" : "ident";
+      kind = quote === C.QUOTE ? KIND.string : KIND.ident;
     } else if (
       (c >= C.LOWER_A && c <= C.LOWER_Z) || (c >= C.UPPER_A && c <= C.UPPER_Z) ||
       c === C.UNDERSCORE || c >= 0x80
@@ -326,17 +403,17 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
       // The rest of the word in one native match.
       WORD_REST.lastIndex = i + 1;
       i = WORD_REST.test(sql) ? Math.min(WORD_REST.lastIndex, end) : i + 1;
-      kind = "word";
+      kind = KIND.word;
     } else if (c === C.DOLLAR) {
       if (isDigit(next)) {
         i++;
         while (i < end && isDigit(sql.charCodeAt(i))) i++;
-        kind = "param";
+        kind = KIND.param;
       } else {
         const tagLength = dollarTagLength(sql, i, end);
         if (tagLength === 0) {
           i++;
-          kind = "op";
+          kind = KIND.op;
         } else {
           const tag = sql.slice(i, i + tagLength);
           const close = sql.indexOf(tag, i + tagLength);
@@ -344,13 +421,13 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
             throw new LexError(`dollar-quoted string ${tag}`, from);
           }
           i = close + tagLength;
-          kind = "dollar";
+          kind = KIND.dollar;
         }
       }
     } else if (isDigit(c) || (c === C.DOT && isDigit(next))) {
       NUMBER_REST.lastIndex = i + 1;
       i = NUMBER_REST.test(sql) ? Math.min(NUMBER_REST.lastIndex, end) : i + 1;
-      kind = "number";
+      kind = KIND.number;
     } else if (isOpChar(c)) {
       i++;
       while (i < end) {
@@ -360,14 +437,70 @@ export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
         if ((d === C.MINUS && e === C.MINUS) || (d === C.SLASH && e === C.STAR)) break;
         i++;
       }
-      kind = "op";
+      kind = KIND.op;
     } else {
+      if (c === C.BACKSLASH && backslash === -1) backslash = n;
       i++;
-      kind = "punct";
+      kind = KIND.punct;
     }
-    tokens.push({ kind, start: from, end: i });
+    if (n === capacity) grow();
+    kinds[n] = kind;
+    starts[n] = from;
+    ends[n++] = i;
+  }
+  return { length: n, kinds, starts, ends, comments, backslash };
+}
+
+/**
+ * Scans PostgreSQL text into tokens, one object each: {@link scanTokens}
+ * as an array of {@link Token}.
+ *
+ * @param sql Text to scan.
+ * @param start Offset to start at (default 0).
+ * @param end Offset to stop at (default the end of `sql`).
+ * @returns Tokens in order, with offsets into `sql`.
+ * @throws {LexError} When a string, quoted identifier or comment is not closed.
+ * @example
+ * ```ts
+ * import { tokenize } from "./lexer.ts";
+ * const kinds = tokenize("SELECT 'a;b' -- c").map((t) => t.kind);
+ * console.log(kinds); // ["word", "string", "line_comment"]
+ * ```
+ */
+export function tokenize(sql: string, start = 0, end = sql.length): Token[] {
+  const list = scanTokens(sql, start, end);
+  const tokens: Token[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    tokens[i] = { kind: TOKEN_KINDS[list.kinds[i]], start: list.starts[i], end: list.ends[i] };
   }
   return tokens;
+}
+
+/** An array of tokens as a {@link TokenList}. */
+function listOf(sql: string, tokens: readonly Token[]): TokenList {
+  const n = tokens.length;
+  const list = {
+    length: n,
+    kinds: new Uint8Array(n),
+    starts: new Int32Array(n),
+    ends: new Int32Array(n),
+    comments: [] as number[],
+    backslash: -1,
+  };
+  for (let i = 0; i < n; i++) {
+    const kind = KIND[tokens[i].kind];
+    list.kinds[i] = kind;
+    list.starts[i] = tokens[i].start;
+    list.ends[i] = tokens[i].end;
+    if (kind === KIND.line_comment) list.comments.push(i);
+    else if (
+      list.backslash === -1 && kind === KIND.punct &&
+      sql.charCodeAt(tokens[i].start) === C.BACKSLASH
+    ) {
+      list.backslash = i;
+    }
+  }
+  return list;
 }
 
 /** What may follow a word's first character: letters, digits, `_`, `$`, non-ASCII. */
@@ -388,8 +521,11 @@ const MAX_WORDS = 16;
  * only comments has no statements.
  *
  * @param sql The scanned text.
- * @param tokens Its tokens, from {@link tokenize}; scanned here when omitted.
- * @returns Statements in order.
+ * @param tokens Its tokens, from {@link scanTokens} or {@link tokenize};
+ *   scanned here when omitted.
+ * @param from Index of the first token to group (default 0).
+ * @param to Index just past the last (default all of them).
+ * @returns Statements in order, each with the range of its tokens.
  * @throws {LexError} When scanning fails (only when `tokens` is omitted).
  * @example
  * ```ts
@@ -399,18 +535,29 @@ const MAX_WORDS = 16;
  * console.log(statements.length, statements[1].words); // 2 ["SELECT", "F"]
  * ```
  */
-export function splitStatements(sql: string, tokens: Token[] = tokenize(sql)): Statement[] {
+export function splitStatements(
+  sql: string,
+  tokens: TokenList | readonly Token[] = scanTokens(sql),
+  from = 0,
+  to: number = tokens.length,
+): Statement[] {
+  const list = Array.isArray(tokens) ? listOf(sql, tokens) : tokens as TokenList;
+  const { kinds, starts, ends } = list;
   const statements: Statement[] = [];
   let current: Statement | null = null;
   let parenDepth = 0;
   let beginDepth = 0;
   let isRoutine = false;
-  for (const token of tokens) {
-    if (token.kind === "line_comment" || token.kind === "block_comment") continue;
-    const c = sql.charCodeAt(token.start);
-    if (token.kind === "punct" && c === C.SEMI && parenDepth === 0 && beginDepth === 0) {
+  for (let t = from; t < to; t++) {
+    const kind = kinds[t];
+    if (kind === KIND.line_comment || kind === KIND.block_comment) continue;
+    const start = starts[t];
+    const end = ends[t];
+    const c = sql.charCodeAt(start);
+    if (kind === KIND.punct && c === C.SEMI && parenDepth === 0 && beginDepth === 0) {
       if (current) {
-        current.end = token.end;
+        current.end = end;
+        current.endToken = t + 1;
         current.terminated = true;
         statements.push(current);
         current = null;
@@ -418,22 +565,21 @@ export function splitStatements(sql: string, tokens: Token[] = tokenize(sql)): S
       continue;
     }
     if (!current) {
-      current = { start: token.start, end: token.end, terminated: false, words: [] };
+      current = { start, end, terminated: false, words: [], firstToken: t, endToken: t + 1 };
       parenDepth = 0;
       beginDepth = 0;
       isRoutine = false;
     }
-    current.end = token.end;
-    if (token.kind === "punct") {
+    current.end = end;
+    current.endToken = t + 1;
+    if (kind === KIND.punct) {
       if (c === C.LPAREN) parenDepth++;
       else if (c === C.RPAREN && parenDepth > 0) parenDepth--;
       continue;
     }
     if (parenDepth > 0) continue;
-    if (token.kind === "word" || token.kind === "ident") {
-      const word = token.kind === "word"
-        ? sql.slice(token.start, token.end).toUpperCase()
-        : sql.slice(token.start, token.end);
+    if (kind === KIND.word || kind === KIND.ident) {
+      const word = kind === KIND.word ? sql.slice(start, end).toUpperCase() : sql.slice(start, end);
       const words = current.words;
       if (words.length < MAX_WORDS) {
         words.push(word);

@@ -17,7 +17,15 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { DEFAULTS, LINT_LEVELS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
-import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
+import {
+  KIND,
+  LexError,
+  scanTokens,
+  splitStatements,
+  type Statement,
+  TOKEN_KINDS,
+  type TokenList,
+} from "./lexer.ts";
 import {
   checkFile,
   type FileModel,
@@ -26,9 +34,15 @@ import {
   type Stmt,
   type Tok,
 } from "./lint_rules.ts";
-import { locate } from "./location.ts";
+import { lineCounter, locate } from "./location.ts";
 import { longWork, nextTurn } from "./runtime.ts";
-import { type Migration, parsedSource, parseMigrationSync } from "./migration.ts";
+import {
+  type Migration,
+  parsedScan,
+  parsedSource,
+  parseMigrationSync,
+  type ScannedSource,
+} from "./migration.ts";
 import { statementKind } from "./statement_kind.ts";
 
 export { type RuleId, RULES } from "./lint_rules.ts";
@@ -69,7 +83,6 @@ export interface LintReport {
 const MARKER_RE = /^--\s*(UP|DOWN)\s*$/i;
 const NO_TRANSACTION_RE = /^--\s*Transaction\s*:\s*none\s*$/i;
 const IGNORE_RE = /^--\s*lint:ignore\b\s*(.*)$/i;
-const ANY_IGNORE_RE = /lint:ignore/i;
 const MIGRATION_NAME_RE = /^\d{8}_\d{6}_.+\.sql$/;
 
 /**
@@ -121,11 +134,12 @@ function lintTextSync(
   text: string,
   levels: LintLevels,
   validated = false,
+  parsed?: ScannedSource,
 ): LintFinding[] {
   const raw: { rule: RuleId; line: number; message: string }[] = [];
-  let tokens: Token[];
+  let tokens: TokenList;
   try {
-    tokens = tokenize(text);
+    tokens = parsed?.tokens ?? scanTokens(text);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);
@@ -147,9 +161,10 @@ function lintTextSync(
       }
     }
   }
-  const model = fileModel(text, tokens);
+  const scanned = parsed ?? scan(text, tokens);
+  const model = fileModel(text, scanned);
   raw.push(...checkFile(model.model));
-  return finish(file, raw, suppressions(text, tokens, model), levels);
+  return finish(file, raw, suppressions(text, scanned, model), levels);
 }
 
 /** Options of {@link lintFiles}. */
@@ -224,7 +239,13 @@ export async function lintMigrations(
   return await lintSources(
     migrations.flatMap((m) => {
       const path = m.file;
-      return path === null ? [] : [{ path, text: () => parsedSource(m) ?? readText(path) }];
+      if (path === null) return [];
+      const kept = parsedSource(m);
+      return [
+        kept === undefined
+          ? { path, text: () => readText(path) }
+          : { path, text: () => kept, scan: parsedScan(m) },
+      ];
     }),
     levels,
     options,
@@ -232,22 +253,30 @@ export async function lintMigrations(
 }
 
 async function lintSources(
-  sources: readonly { path: string; text: () => string }[],
+  sources: readonly { path: string; text: () => string; scan?: ScannedSource }[],
   levels: LintLevels,
   options: LintFilesOptions,
 ): Promise<LintReport> {
   const findings: LintFinding[] = [];
   let chars = 0;
+  let turn = 0;
   let end: (() => void) | undefined;
   try {
     for (let i = 0; i < sources.length; i++) {
-      // A turn of the event loop now and then keeps a Ctrl-C handler responsive.
-      if (i % 50 === 49) await nextTurn();
+      // A turn of the event loop now and then (every 50 files or 64 KiB)
+      // keeps a Ctrl-C handler responsive and lets queries sent meanwhile
+      // (apply makes its tables while this runs) make progress.
+      if (i % 50 === 49 || chars - turn > 65536) {
+        turn = chars;
+        await nextTurn();
+      }
       const path = sources[i].path;
       const text = sources[i].text();
       chars += text.length;
       if (chars > DEFAULTS.longWorkChars) end ??= longWork();
-      findings.push(...lintTextSync(path, text, levels, options.validated === true));
+      findings.push(
+        ...lintTextSync(path, text, levels, options.validated === true, sources[i].scan),
+      );
     }
   } finally {
     end?.();
@@ -276,52 +305,67 @@ function readText(path: string): string {
 
 interface Section {
   name: "up" | "down";
-  from: number;
-  to: number;
   statements: Stmt[];
   ranges: { start: number; end: number }[];
   /** Offset where the section's text starts. */
   start: number;
 }
 
-function fileModel(text: string, tokens: Token[]): { model: FileModel; sections: Section[] } {
+/** What the model of a file is built from: as a parse left it, or scanned here. */
+interface Scan {
+  tokens: TokenList;
+  /** Marker tokens' indexes; -1 when missing. */
+  up: number;
+  down: number;
+  /** Each section's statements, when already split. */
+  statements?: { up: Statement[]; down: Statement[] };
+}
+
+/** Finds the comments and markers (the first `-- UP`, the first `-- DOWN` after it). */
+function scan(text: string, tokens: TokenList): Scan {
   let up = -1;
   let down = -1;
-  let transactional = true;
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i];
-    if (t.kind !== "line_comment") continue;
-    const comment = text.slice(t.start, t.end);
-    const marker = MARKER_RE.exec(comment);
-    if (marker && startsLine(text, t.start)) {
+  const { starts, ends } = tokens;
+  for (const i of tokens.comments) {
+    const marker = MARKER_RE.exec(text.slice(starts[i], ends[i]));
+    if (marker && startsLine(text, starts[i])) {
       if (marker[1].toUpperCase() === "UP" && up === -1) up = i;
       else if (marker[1].toUpperCase() === "DOWN" && down === -1 && up !== -1) down = i;
-    } else if (up === -1 && NO_TRANSACTION_RE.test(comment)) transactional = false;
+    }
   }
+  return { tokens, up, down };
+}
+
+function fileModel(text: string, scanned: Scan): { model: FileModel; sections: Section[] } {
+  const { tokens, up, down } = scanned;
+  const { starts, ends, comments } = tokens;
+  const transactional = !comments.some((i) =>
+    (up === -1 || i < up) && NO_TRANSACTION_RE.test(text.slice(starts[i], ends[i]))
+  );
+  const lineAt = lineCounter(text);
   const sections: Section[] = [];
-  const section = (name: "up" | "down", from: number, to: number, start: number) => {
-    const slice = tokens.slice(from, to);
-    const statements = splitStatements(text, slice);
-    // Statements and tokens are both in order: one pass hands each
-    // statement its tokens (a filter per statement would be quadratic).
-    let cursor = 0;
-    const tokensOf = (s: { start: number; end: number }) => {
-      while (cursor < slice.length && slice[cursor].start < s.start) cursor++;
-      const first = cursor;
-      while (cursor < slice.length && slice[cursor].end <= s.end) cursor++;
-      return slice.slice(first, cursor);
-    };
+  const section = (
+    name: "up" | "down",
+    from: number,
+    to: number,
+    start: number,
+    split?: Statement[],
+  ) => {
+    const statements = split ?? splitStatements(text, tokens, from, to);
     sections.push({
       name,
-      from,
-      to,
       start,
       ranges: statements.map((s) => ({ start: s.start, end: s.end })),
       statements: statements.map((s) => ({
         // No rule looks past the head of an INSERT: its rows, often many,
         // are not modelled.
-        toks: toks(text, s.words[0] === "INSERT" ? tokensOf(s).slice(0, 8) : tokensOf(s)),
-        line: locate(text, s.start).line,
+        toks: toks(
+          text,
+          tokens,
+          s.firstToken,
+          s.words[0] === "INSERT" ? Math.min(s.endToken, s.firstToken + 8) : s.endToken,
+        ),
+        line: lineAt(s.start),
         kind: statementKind(s),
       })),
     });
@@ -329,30 +373,33 @@ function fileModel(text: string, tokens: Token[]): { model: FileModel; sections:
   if (up === -1) {
     section("up", 0, tokens.length, 0);
   } else {
-    section("up", up + 1, down === -1 ? tokens.length : down, tokens[up].end);
-    if (down !== -1) section("down", down + 1, tokens.length, tokens[down].end);
+    const to = down === -1 ? tokens.length : down;
+    section("up", up + 1, to, ends[up], scanned.statements?.up);
+    if (down !== -1) section("down", down + 1, tokens.length, ends[down], scanned.statements?.down);
   }
   return {
     model: {
       transactional,
       up: sections[0].statements,
       down: sections[1]?.statements ?? null,
-      downLine: down === -1 ? 0 : locate(text, tokens[down].start).line,
+      downLine: down === -1 ? 0 : lineAt(starts[down]),
     },
     sections,
   };
 }
 
-/** A statement's tokens, comments dropped, with parenthesis depth. */
-function toks(text: string, tokens: Token[]): Tok[] {
+/** Tokens `[from, to)`, comments dropped, with parenthesis depth. */
+function toks(text: string, tokens: TokenList, from: number, to: number): Tok[] {
   const out: Tok[] = [];
   let depth = 0;
-  for (const t of tokens) {
-    if (t.kind === "line_comment" || t.kind === "block_comment") continue;
-    const raw = text.slice(t.start, t.end);
-    if (t.kind === "punct" && raw === ")") depth = Math.max(0, depth - 1);
-    out.push({ kind: t.kind, text: raw, up: t.kind === "word" ? raw.toUpperCase() : raw, depth });
-    if (t.kind === "punct" && raw === "(") depth++;
+  for (let i = from; i < to; i++) {
+    const code = tokens.kinds[i];
+    if (code === KIND.line_comment || code === KIND.block_comment) continue;
+    const kind = TOKEN_KINDS[code];
+    const raw = text.slice(tokens.starts[i], tokens.ends[i]);
+    if (code === KIND.punct && raw === ")") depth = Math.max(0, depth - 1);
+    out.push({ kind, text: raw, up: code === KIND.word ? raw.toUpperCase() : raw, depth });
+    if (code === KIND.punct && raw === "(") depth++;
   }
   return out;
 }
@@ -376,16 +423,14 @@ interface Suppression {
 
 function suppressions(
   text: string,
-  tokens: Token[],
+  scanned: Scan,
   model: { sections: Section[] },
 ): Suppression[] & { invalid?: { line: number; message: string }[] } {
   const out: Suppression[] & { invalid?: { line: number; message: string }[] } = [];
   out.invalid = [];
-  // Most files have none: one search of the text instead of a look at every token.
-  if (!ANY_IGNORE_RE.test(text)) return out;
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i];
-    if (t.kind !== "line_comment") continue;
+  const { tokens } = scanned;
+  for (const i of tokens.comments) {
+    const t = { start: tokens.starts[i], end: tokens.ends[i] };
     const m = IGNORE_RE.exec(text.slice(t.start, t.end));
     if (!m) continue;
     const line = locate(text, t.start).line;

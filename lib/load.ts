@@ -156,7 +156,9 @@ export async function scanMigrations(
  *
  * @param files Files (or migrations), in version order.
  * @param keep Which files need no parsing, given each with its index (default: none).
- * @param options `keepSource` keeps each parsed file's text and tokens (`parsedSource`).
+ * @param options `keepSource` keeps each parsed file's text and scan (`parsedSource`,
+ *   `parsedScan`); `ahead` holds files parsed before (with the same `keepSource`)
+ *   and what their parse gave, taken instead of parsing them again.
  * @returns Migrations and kept files, in the order given, and the files' problems.
  * @example
  * ```ts
@@ -169,8 +171,12 @@ export async function scanMigrations(
 export function parseFiles(
   files: readonly (Migration | MigrationFile)[],
   keep: (file: MigrationFile, index: number) => boolean = () => false,
-  options: { keepSource?: boolean } = {},
+  options: {
+    keepSource?: boolean;
+    ahead?: ReadonlyMap<MigrationFile, Migration | ValidationError>;
+  } = {},
 ): { parsed: (Migration | MigrationFile)[]; problems: ValidationError[] } {
+  const ahead = options.ahead;
   // Which to parse, in one pass (a status of thousands of files parses none).
   const todo: number[] = [];
   let chars = 0;
@@ -178,7 +184,7 @@ export function parseFiles(
     const f = files[i];
     if (isParsed(f) || keep(f, i)) continue;
     todo.push(i);
-    chars += f.text.length;
+    if (!ahead?.has(f)) chars += f.text.length;
   }
   if (todo.length === 0) return { parsed: files.slice(), problems: [] };
   const parsed: (Migration | MigrationFile)[] = [];
@@ -193,8 +199,13 @@ export function parseFiles(
         continue;
       }
       t++;
+      const before = ahead?.get(f as MigrationFile);
+      if (before instanceof ValidationError) {
+        problems.push(before);
+        continue;
+      }
       try {
-        parsed.push(parseMigrationFile(f as MigrationFile, options));
+        parsed.push(before ?? parseMigrationFile(f as MigrationFile, options));
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         problems.push(error);
@@ -204,6 +215,60 @@ export function parseFiles(
     end?.();
   }
   return { parsed, problems: sortByFile(problems) };
+}
+
+/**
+ * Parses files, newest first, until `until` settles: the files a deploy is
+ * likely to find pending, parsed while the history is on its way. The
+ * event loop turns after each file, so that the answer is taken as soon as
+ * it comes.
+ *
+ * @param files Files (or migrations), in version order.
+ * @param until What is awaited meanwhile (its outcome is not looked at).
+ * @param options `keepSource` as {@link parseFiles} will be given it.
+ * @returns Each file parsed and what its parse gave, for `parseFiles`'s `ahead`.
+ * @example
+ * ```ts
+ * import { migrationFile } from "./migration.ts";
+ * import { parseAhead, parseFiles } from "./load.ts";
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
+ * const ahead = await parseAhead([f], new Promise((resolve) => setTimeout(resolve, 10)));
+ * console.log(ahead.size, parseFiles([f], undefined, { ahead }).parsed[0] === ahead.get(f)); // 1 true
+ * ```
+ */
+export async function parseAhead(
+  files: readonly (Migration | MigrationFile)[],
+  until: Promise<unknown>,
+  options: { keepSource?: boolean } = {},
+): Promise<Map<MigrationFile, Migration | ValidationError>> {
+  const ahead = new Map<MigrationFile, Migration | ValidationError>();
+  let settled = false;
+  const settle = () => {
+    settled = true;
+  };
+  until.then(settle, settle);
+  // Already settled: its callback runs before this turn ends.
+  await Promise.resolve();
+  let end: (() => void) | undefined;
+  let chars = 0;
+  try {
+    for (let i = files.length - 1; i >= 0 && !settled; i--) {
+      const f = files[i];
+      if (isParsed(f)) continue;
+      chars += f.text.length;
+      if (chars > DEFAULTS.longWorkChars) end ??= longWork();
+      try {
+        ahead.set(f, parseMigrationFile(f, options));
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        ahead.set(f, error);
+      }
+      await nextTurn();
+    }
+  } finally {
+    end?.();
+  }
+  return ahead;
 }
 
 function sortByFile(problems: ValidationError[]): ValidationError[] {

@@ -70,3 +70,34 @@ export function offsetOfPosition(text: string, position: number): number {
   }
   return offset;
 }
+
+/**
+ * The line numbers of offsets asked for in increasing order, each counted
+ * on from the one before (asked out of order, it counts from the start):
+ * for the statements of a file, one pass over its text instead of one a
+ * statement.
+ *
+ * @param text The text.
+ * @returns A function from a 0-based offset to its 1-based line.
+ * @example
+ * ```ts
+ * import { lineCounter } from "./location.ts";
+ * const lineAt = lineCounter("a\nb\nc");
+ * console.log(lineAt(0), lineAt(2), lineAt(4)); // 1 2 3
+ * ```
+ */
+export function lineCounter(text: string): (offset: number) => number {
+  let line = 1;
+  let at = 0;
+  return (offset) => {
+    if (offset < at) {
+      line = 1;
+      at = 0;
+    }
+    for (let i = text.indexOf("\n", at); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
+      line++;
+    }
+    at = offset;
+    return line;
+  };
+}

@@ -20,7 +20,14 @@
  */
 import { checksumBytes, checksumSync, normalizeText } from "./checksum.ts";
 import { ValidationError } from "./errors.ts";
-import { LexError, splitStatements, type Token, tokenize } from "./lexer.ts";
+import {
+  KIND,
+  LexError,
+  scanTokens,
+  splitStatements,
+  type Statement,
+  type TokenList,
+} from "./lexer.ts";
 import { locate } from "./location.ts";
 import { statementKind } from "./statement_kind.ts";
 import { dateProblem } from "./version.ts";
@@ -290,20 +297,39 @@ export function parseMigrationFile(
   f: MigrationFile,
   options: { keepSource?: boolean } = {},
 ): Migration {
-  const parsed = parseSections(f.text, f.label, f.version, f.slug.replaceAll("_", " "));
+  const { scan, ...parsed } = parseSections(
+    f.text,
+    f.label,
+    f.version,
+    f.slug.replaceAll("_", " "),
+  );
   const migration = { ...parsed, checksum: f.checksum, file: f.file };
-  if (options.keepSource) SOURCES.set(migration, f.text);
+  if (options.keepSource) SOURCES.set(migration, { text: f.text, scan });
   return migration;
 }
 
-/** Texts kept by `parseMigrationFile(f, { keepSource: true })`, until dropped. */
-const SOURCES = new WeakMap<Migration, string>();
+/**
+ * What parsing a migration's text found, beyond the migration: its tokens,
+ * its line comments, its markers and each section's statements.
+ */
+export interface ScannedSource {
+  /** All tokens of the text (with the indexes of its line comments). */
+  tokens: TokenList;
+  /** Index of the `-- UP` marker's token. */
+  up: number;
+  /** Index of the `-- DOWN` marker's token. */
+  down: number;
+  /** The statements of each section, with their token ranges. */
+  statements: { up: Statement[]; down: Statement[] };
+}
+
+/** Texts and scans kept by `parseMigrationFile(f, { keepSource: true })`, until dropped. */
+const SOURCES = new WeakMap<Migration, { text: string; scan: ScannedSource }>();
 
 /**
  * The text a migration was parsed from (BOM dropped, line endings LF: what
  * was hashed and runs), when its parse kept it (`keepSource`): what `apply`
- * lints, rather than the file read again. (Keeping the tokens too was
- * measured: the garbage collector then costs what tokenizing again saves.)
+ * lints, rather than the file read again.
  *
  * @param m A migration.
  * @returns The text, or `undefined` when none was kept (or it was dropped).
@@ -316,7 +342,26 @@ const SOURCES = new WeakMap<Migration, string>();
  * ```
  */
 export function parsedSource(m: Migration): string | undefined {
-  return SOURCES.get(m);
+  return SOURCES.get(m)?.text;
+}
+
+/**
+ * What the parse of {@link parsedSource}'s text found (tokens, comments,
+ * markers, statements), kept with it: the lint reads it rather than
+ * scanning and splitting the text again.
+ *
+ * @param m A migration.
+ * @returns The scan, or `undefined` when no text was kept.
+ * @example
+ * ```ts
+ * import { migrationFile, parseMigrationFile, parsedScan } from "./migration.ts";
+ * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
+ * const scan = parsedScan(parseMigrationFile(f, { keepSource: true }));
+ * console.log(scan?.tokens.length, scan?.statements.up[0].words); // 5 ["SELECT", "1"]
+ * ```
+ */
+export function parsedScan(m: Migration): ScannedSource | undefined {
+  return SOURCES.get(m)?.scan;
 }
 
 /**
@@ -426,6 +471,7 @@ interface Parsed {
   upLine: number;
   downLine: number;
   warnings: string[];
+  scan: ScannedSource;
 }
 
 function parseSections(text: string, file: string, version: string, slug: string): Parsed {
@@ -433,9 +479,9 @@ function parseSections(text: string, file: string, version: string, slug: string
     const { line } = locate(text, offset);
     return new ValidationError(code, `${file}:${line}: ${message}`, { file, line, version });
   };
-  let tokens: Token[];
+  let tokens: TokenList;
   try {
-    tokens = tokenize(text);
+    tokens = scanTokens(text);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);
@@ -450,48 +496,32 @@ function parseSections(text: string, file: string, version: string, slug: string
   let down = -1;
   let description = slug;
   let transactional = true;
-  let backslash: number | undefined;
-  for (let t = 0; t < tokens.length; t++) {
-    const token = tokens[t];
-    if (token.kind === "punct" && text[token.start] === "\\") {
-      // Outside strings and comments a backslash is never SQL: psql's \i, \set, \gset...
-      // Reported after the statement checks, which explain COPY ... FROM STDIN data.
-      backslash ??= token.start;
-      if (up === -1) throw metaCommand(text, backslash, fail);
-      continue;
-    }
-    if (token.kind !== "line_comment") {
-      if (up === -1 && token.kind !== "block_comment") {
-        throw fail(
-          "INVALID_MIGRATION",
-          token.start,
-          "SQL before '-- UP'; a migration starts with header comments, then a line '-- UP'",
-        );
-      }
-      continue;
-    }
-    const comment = text.slice(token.start, token.end);
-    const marker = MARKER_RE.exec(comment);
-    if (marker && startsLine(text, token.start)) {
+  const { kinds, starts, ends, comments } = tokens;
+  /** Takes a line comment: a marker, or before `-- UP` a header. */
+  const comment = (t: number) => {
+    const start = starts[t];
+    const text_ = text.slice(start, ends[t]);
+    const marker = MARKER_RE.exec(text_);
+    if (marker && startsLine(text, start)) {
       const which = marker[1].toUpperCase();
       if (which === "UP") {
-        if (up !== -1) throw fail("INVALID_MIGRATION", token.start, "'-- UP' appears twice");
+        if (up !== -1) throw fail("INVALID_MIGRATION", start, "'-- UP' appears twice");
         if (down !== -1) {
-          throw fail("INVALID_MIGRATION", token.start, "'-- UP' must come before '-- DOWN'");
+          throw fail("INVALID_MIGRATION", start, "'-- UP' must come before '-- DOWN'");
         }
         up = t;
       } else {
-        if (down !== -1) throw fail("INVALID_MIGRATION", token.start, "'-- DOWN' appears twice");
+        if (down !== -1) throw fail("INVALID_MIGRATION", start, "'-- DOWN' appears twice");
         if (up === -1) {
-          throw fail("INVALID_MIGRATION", token.start, "'-- DOWN' comes before '-- UP'");
+          throw fail("INVALID_MIGRATION", start, "'-- DOWN' comes before '-- UP'");
         }
         down = t;
       }
-      continue;
+      return;
     }
-    if (up !== -1) continue;
-    const header = HEADER_RE.exec(comment);
-    if (!header) continue;
+    if (up !== -1) return;
+    const header = HEADER_RE.exec(text_);
+    if (!header) return;
     if (header[1].toLowerCase() === "description") {
       if (header[2]) description = header[2];
     } else if (header[2].toLowerCase() === "none") {
@@ -499,11 +529,32 @@ function parseSections(text: string, file: string, version: string, slug: string
     } else {
       throw fail(
         "INVALID_MIGRATION",
-        token.start,
+        start,
         `unknown '-- Transaction: ${header[2]}'; the only value is 'none'`,
       );
     }
+  };
+  // Up to '-- UP', every token: header comments only.
+  let t = 0;
+  for (; t < tokens.length && up === -1; t++) {
+    const kind = kinds[t];
+    if (kind === KIND.line_comment) comment(t);
+    else if (t === tokens.backslash) {
+      // Outside strings and comments a backslash is never SQL: psql's \i, \set, \gset...
+      throw metaCommand(text, starts[t], fail);
+    } else if (kind !== KIND.block_comment) {
+      throw fail(
+        "INVALID_MIGRATION",
+        starts[t],
+        "SQL before '-- UP'; a migration starts with header comments, then a line '-- UP'",
+      );
+    }
   }
+  // After it, only the comments (the other markers) are looked at.
+  for (const c of comments) if (c >= t) comment(c);
+  // A backslash after '-- UP' is reported after the statement checks,
+  // which explain COPY ... FROM STDIN data.
+  const backslash = tokens.backslash === -1 ? undefined : starts[tokens.backslash];
   if (up === -1 || down === -1) {
     const missing = up === -1 ? "-- UP" : "-- DOWN";
     throw new ValidationError(
@@ -513,10 +564,9 @@ function parseSections(text: string, file: string, version: string, slug: string
     );
   }
 
-  const upStart = lineEnd(text, tokens[up].end);
-  const downMarker = tokens[down];
-  const upEnd = lineStart(text, downMarker.start);
-  const downStart = lineEnd(text, downMarker.end);
+  const upStart = lineEnd(text, ends[up]);
+  const upEnd = lineStart(text, starts[down]);
+  const downStart = lineEnd(text, ends[down]);
   const warnings: string[] = [];
   const sections = [
     { name: "UP", from: up + 1, to: down, start: upStart, end: upEnd },
@@ -524,8 +574,10 @@ function parseSections(text: string, file: string, version: string, slug: string
   ];
   let ownTransaction = false;
   const sql: string[] = [];
+  const split: Statement[][] = [];
   for (const section of sections) {
-    const statements = splitStatements(text, tokens.slice(section.from, section.to));
+    const statements = splitStatements(text, tokens, section.from, section.to);
+    split.push(statements);
     if (statements.length === 0) {
       if (section.name === "UP") {
         throw fail("EMPTY_UP", section.start, "UP section is empty; add the SQL to apply");
@@ -574,6 +626,7 @@ function parseSections(text: string, file: string, version: string, slug: string
     upLine: locate(text, upStart).line,
     downLine: locate(text, downStart).line,
     warnings,
+    scan: { tokens, up, down, statements: { up: split[0], down: split[1] } },
   };
 }
 

@@ -51,6 +51,7 @@ import { parseTableName, qualifiedName, type TableName } from "./ident.ts";
 import {
   loadMigrations,
   type LoadOptions,
+  parseAhead,
   parseFiles,
   readMigrations,
   type ReadResult,
@@ -339,12 +340,36 @@ export class MigrationRunner {
             const entries = checkedEntries(migrations, history);
             const plan = planApply(entries, { to: options.to });
             const pending = plan.pending.map(parsed);
-            await options.check?.(pending, migrations);
-            dropParsedSources(migrations.filter(isParsed));
-            if (options.dryRun) return pending.map((m) => m.version);
             // Table mode also needs its lock table, which a history made in session mode lacks.
-            if (history === null || !history.current || this.#lockMode === "table") {
-              await this.#ensureTables(driver);
+            const tables = !options.dryRun &&
+              (history === null || !history.current || this.#lockMode === "table");
+            if (tables && options.check) {
+              // The tables are made while the check runs, in a transaction
+              // that commits only when it passes: the server's work overlaps
+              // the lint's, and a failed check leaves no table behind.
+              let pass = () => {}, fail = (_: unknown) => {};
+              const verdict = new Promise<void>((resolve, reject) => {
+                pass = resolve;
+                fail = reject;
+              });
+              verdict.catch(() => {});
+              const ensuring = this.#ensureTables(driver, verdict);
+              ensuring.catch(() => {});
+              try {
+                await options.check(pending, migrations);
+              } catch (error) {
+                fail(error);
+                await ensuring.catch(() => {});
+                throw error;
+              }
+              pass();
+              dropParsedSources(migrations.filter(isParsed));
+              await ensuring;
+            } else {
+              await options.check?.(pending, migrations);
+              dropParsedSources(migrations.filter(isParsed));
+              if (options.dryRun) return pending.map((m) => m.version);
+              if (tables) await this.#ensureTables(driver);
             }
             const newest = entries.filter((e) => e.row).at(-1)?.version;
             for (const m of plan.outOfOrder.map(parsed)) {
@@ -607,8 +632,13 @@ export class MigrationRunner {
     early.catch(() => {});
     const scanned = await files;
     check?.(scanned);
+    // While the history is on its way, the newest files are parsed ahead.
+    const ahead = await parseAhead(scanned, early, { keepSource: keepSources });
     const history = await early;
-    return { history, migrations: parseChanged(scanned, history?.rows ?? [], keepSources) };
+    return {
+      history,
+      migrations: parseChanged(scanned, history?.rows ?? [], keepSources, ahead),
+    };
   }
 
   /** Reads migrations from a directory without parsing them, or takes them from code. */
@@ -638,13 +668,16 @@ export class MigrationRunner {
   /**
    * Creates the tracking (and lock) table in one transaction holding a
    * transaction-level advisory lock, so concurrent first runs do not race
-   * even without the session lock (`--lock-mode table` or `none`).
+   * even without the session lock (`--lock-mode table` or `none`). With
+   * `before`, the transaction commits once it resolves, and rolls back if
+   * it rejects.
    */
-  async #ensureTables(driver: Driver): Promise<void> {
+  async #ensureTables(driver: Driver, before?: Promise<void>): Promise<void> {
     await driver.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [SETUP_LOCK_KEY.toString()]);
       await ensureHistoryTable(tx, this.#table);
       if (this.#lockMode === "table") await ensureLockTable(tx, this.#table);
+      await before;
     });
   }
 
@@ -821,12 +854,13 @@ function parseChanged(
   list: readonly (Migration | MigrationFile)[],
   rows: readonly { version: string; checksum: string }[],
   keepSource = false,
+  ahead?: ReadonlyMap<MigrationFile, Migration | ValidationError>,
 ): (Migration | MigrationFile)[] {
   const { paired } = pairRows(list, rows);
   const { parsed, problems } = parseFiles(
     list,
     (f, i) => paired[i]?.checksum === f.checksum,
-    { keepSource },
+    { keepSource, ahead },
   );
   if (problems.length) throw ValidationError.of(problems);
   return parsed;

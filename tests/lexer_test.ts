@@ -1,4 +1,4 @@
-import { LexError, splitStatements, tokenize } from "../lib/lexer.ts";
+import { LexError, scanTokens, splitStatements, TOKEN_KINDS, tokenize } from "../lib/lexer.ts";
 import { assertEquals, assertThrows } from "./support/assert.ts";
 
 /** The statements' texts, as the lexer cuts them. */
@@ -174,6 +174,50 @@ Deno.test("tokenize keeps comments as tokens with offsets", () => {
     ["punct", ";"],
     ["block_comment", "/* x */"],
   ]);
+});
+
+Deno.test("scanTokens gives tokenize's tokens as arrays, with the line comments and the first stray backslash", () => {
+  const sql = "-- a\nSELECT E'\\\\', 'x\\y' /* \\ */; -- b\n\\i f.sql\n\\set x";
+  const list = scanTokens(sql);
+  const objects = tokenize(sql);
+  assertEquals(list.length, objects.length);
+  const rebuilt = Array.from({ length: list.length }, (_, i) => ({
+    kind: TOKEN_KINDS[list.kinds[i]],
+    start: list.starts[i],
+    end: list.ends[i],
+  }));
+  assertEquals(rebuilt, objects);
+  assertEquals(
+    list.comments.map((i) => sql.slice(list.starts[i], list.ends[i])),
+    ["-- a", "-- b"],
+  );
+  // Backslashes in strings and comments are text; the first outside them is psql's \i.
+  assertEquals(sql.slice(list.starts[list.backslash], list.ends[list.backslash] + 1), "\\i");
+  assertEquals(scanTokens("SELECT '\\'").backslash, -1);
+});
+
+Deno.test("scanTokens grows past its first guess of the token count", () => {
+  const sql = "(,)".repeat(5000);
+  const list = scanTokens(sql);
+  assertEquals(list.length, 15000);
+  assertEquals(list.starts[14999], 14999);
+  assertEquals(list.ends[14999], 15000);
+});
+
+Deno.test("splitStatements of a token range: each statement with the range of its tokens", () => {
+  const sql = "-- UP\nSELECT 1; SELECT (2);\n-- DOWN\nSELECT 3";
+  const list = scanTokens(sql);
+  const down = list.comments[1];
+  const up = splitStatements(sql, list, 1, down);
+  assertEquals(up.map((s) => sql.slice(s.start, s.end)), ["SELECT 1;", "SELECT (2);"]);
+  assertEquals(
+    up.map((s) => sql.slice(list.starts[s.firstToken], list.ends[s.endToken - 1])),
+    ["SELECT 1;", "SELECT (2);"],
+  );
+  const rest = splitStatements(sql, list, down + 1);
+  assertEquals(rest.map((s) => [s.words, s.terminated]), [[["SELECT"], false]]);
+  // An array of tokens splits the same.
+  assertEquals(splitStatements(sql, tokenize(sql), 1, down), up);
 });
 
 // A seeded generator of random SQL statements holding every tricky construct.

@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { LINT_LEVELS } from "../lib/config.ts";
 import {
   formatLintGithub,
@@ -374,4 +374,28 @@ Deno.test("lintMigrations lints the text a migration was parsed from, not its fi
   assertEquals(await rules(plain), ["irreversible"]);
   const inCode = await Migration.new({ version: "20250102_000000", name: "x", up: "SELECT 1" });
   assertEquals((await lintMigrations([inCode])).files, []);
+});
+
+Deno.test("lint of a parsed migration, from the scan its parse kept, finds what lint of its text finds", async () => {
+  let compared = 0;
+  for (const c of CASES) {
+    for (const text of [c.bad, c.good]) {
+      let parsed: Migration;
+      try {
+        parsed = parseMigrationFile(
+          migrationFile({ name: basename(FILE), file: FILE, content: text }),
+          {
+            keepSource: true,
+          },
+        );
+      } catch {
+        continue; // Not a migration: only lint of the text sees it.
+      }
+      const fromScan = (await lintMigrations([parsed], undefined, { validated: true })).findings;
+      const fromText = (await lintText(FILE, text)).filter((f) => f.rule !== "invalid-migration");
+      assertEquals(fromScan, fromText, text);
+      compared++;
+    }
+  }
+  assert(compared >= 2 * CASES.length - 4, `only ${compared} fixtures parse`);
 });

@@ -1,10 +1,16 @@
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userInfo } from "node:os";
-import { loadMigrations, parseFiles, readMigrations, scanMigrations } from "../lib/load.ts";
-import { isParsed } from "../lib/migration.ts";
+import {
+  loadMigrations,
+  parseAhead,
+  parseFiles,
+  readMigrations,
+  scanMigrations,
+} from "../lib/load.ts";
+import { isParsed, parsedSource } from "../lib/migration.ts";
 import type { ValidationError } from "../lib/errors.ts";
-import { assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
 Deno.test("loadMigrations sorts by version and ignores non-.sql files and dotfiles", async () => {
@@ -166,6 +172,42 @@ Deno.test("scanMigrations reads and hashes without parsing; parseFiles parses wh
     const read = await readMigrations(t.dir);
     assertEquals(read.brokenVersions.sort(), ["20250128_130000"]);
     assertEquals(read.problems.map((p) => p.code), ["UNTERMINATED", "INVALID_FILE_NAME"]);
+  } finally {
+    t.remove();
+  }
+});
+
+Deno.test("parseAhead parses newest first until what it waits for settles; parseFiles takes what it parsed", async () => {
+  const bad = "-- UP\nSELECT 'open;\n-- DOWN\n";
+  const names: Record<string, string> = {};
+  for (let i = 10; i < 40; i++) {
+    names[`20250101_1200${i}_m${i}.sql`] = migrationText(`SELECT ${i};`);
+  }
+  names["20250101_130000_bad.sql"] = bad;
+  const t = tempMigrations(names);
+  try {
+    const { files } = await scanMigrations(t.dir);
+    // Settled already: nothing is parsed.
+    assertEquals((await parseAhead(files, Promise.resolve())).size, 0);
+    assertEquals((await parseAhead(files, Promise.reject(new Error("x")))).size, 0);
+    // Never settles: all of them, the broken one's error kept for later.
+    const all = await parseAhead(files, new Promise(() => {}), { keepSource: true });
+    assertEquals(all.size, files.length);
+    assertEquals((all.get(files.at(-1)!) as ValidationError).code, "UNTERMINATED");
+    // Settles after a few turns: the newest are parsed, the oldest not.
+    let turns = 0;
+    const soon = new Promise<void>((resolve) => {
+      const tick = () => (++turns === 3 ? resolve() : setImmediate(tick));
+      setImmediate(tick);
+    });
+    const some = await parseAhead(files, soon);
+    assert(some.size > 0 && some.size < files.length, `parsed ${some.size}`);
+    assert(some.has(files.at(-1)!) && !some.has(files[0]));
+    // parseFiles takes those parsed ahead (the same objects) and their problems.
+    const { parsed, problems } = parseFiles(files, undefined, { keepSource: true, ahead: all });
+    assertEquals(problems.map((p) => p.code), ["UNTERMINATED"]);
+    assert(parsed[0] === all.get(files[0]));
+    assertEquals(typeof parsedSource(parsed[0] as never), "string");
   } finally {
     t.remove();
   }

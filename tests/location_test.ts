@@ -1,4 +1,4 @@
-import { locate, offsetOfPosition } from "../lib/location.ts";
+import { lineCounter, locate, offsetOfPosition } from "../lib/location.ts";
 import { assertEquals } from "./support/assert.ts";
 
 Deno.test("locate gives line, column and a caret excerpt", () => {
@@ -19,4 +19,11 @@ Deno.test("offsetOfPosition converts PostgreSQL character positions to UTF-16 of
   // PostgreSQL counts the emoji as one character: "nope" is at position 13.
   assertEquals(text.slice(offsetOfPosition(text, 13)), "nope");
   assertEquals(offsetOfPosition(text, 1), 0);
+});
+
+Deno.test("lineCounter gives locate's lines, counting on in order and from the start when asked out of order", () => {
+  const text = "a\n\nbc\nd\n";
+  const lineAt = lineCounter(text);
+  const offsets = [0, 1, 2, 3, 5, 5, 6, 8, 9, 2, 0, 9];
+  assertEquals(offsets.map(lineAt), offsets.map((o) => locate(text, o).line));
 });

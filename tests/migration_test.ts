@@ -1,6 +1,9 @@
 import {
+  dropParsedSources,
   Migration,
   migrationFile,
+  parsedScan,
+  parsedSource,
   parseFileName,
   parseMigration,
   parseMigrationFile,
@@ -313,4 +316,22 @@ Deno.test("migrationFile checks name and encoding, normalises and hashes, and le
     const error = assertThrows<ValidationError>(() => migrationFile({ name, content }));
     assertEquals(error.code, code);
   }
+});
+
+Deno.test("a parse that keeps its source keeps its scan: tokens, markers and each section's statements", () => {
+  const text =
+    "-- Description: x\n-- UP\nCREATE TABLE t (id int);\nSELECT ';';\n-- DOWN\nDROP TABLE t;\n";
+  const f = migrationFile({ name: "20250128_120000_t.sql", content: text });
+  const m = parseMigrationFile(f, { keepSource: true });
+  const scan = parsedScan(m)!;
+  const at = (i: number) => text.slice(scan.tokens.starts[i], scan.tokens.ends[i]);
+  assertEquals([at(scan.up), at(scan.down)], ["-- UP", "-- DOWN"]);
+  assertEquals(scan.tokens.comments.map(at), ["-- Description: x", "-- UP", "-- DOWN"]);
+  const texts = (list: { start: number; end: number }[]) =>
+    list.map((s) => text.slice(s.start, s.end));
+  assertEquals(texts(scan.statements.up), ["CREATE TABLE t (id int);", "SELECT ';';"]);
+  assertEquals(texts(scan.statements.down), ["DROP TABLE t;"]);
+  dropParsedSources([m]);
+  assertEquals([parsedScan(m), parsedSource(m)], [undefined, undefined]);
+  assertEquals(parsedScan(parseMigrationFile(f)), undefined);
 });

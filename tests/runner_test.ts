@@ -89,6 +89,42 @@ driverTest(
 );
 
 driverTest(
+  "apply makes its tracking table while the check runs, and a failed check leaves none",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      const refused = await assertRejects(() =>
+        runner.apply(t.dir, {
+          check: async () => {
+            // Long enough for the table to be made meanwhile.
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            throw new Error("refused by the check");
+          },
+        })
+      );
+      assertEquals((refused as Error).message, "refused by the check");
+      assertEquals(await tables(ctx), []);
+      let checked = false;
+      assertEquals(
+        await runner.apply(t.dir, {
+          check: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            checked = true;
+          },
+        }),
+        ["20250128_120000"],
+      );
+      assert(checked);
+      assertEquals(await tables(ctx), ["public._migrations", "public.users"]);
+      assertEquals(await recorded(ctx), ["20250128_120000"]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
   "status is read-only: without the table everything is pending and nothing is created",
   async (ctx) => {
     const t = withFiles({ "20250128_120000_users.sql": USERS });
