@@ -47,6 +47,12 @@ export const DEFAULTS = {
    * binary lets its optimising JITs work meanwhile (see `longWork`).
    */
   longWorkChars: 256 * 1024,
+  /**
+   * Characters of a pending migration's text from which `apply` keeps its
+   * parse's tokens and statements for the lint (see `parsedScan`); smaller
+   * files are scanned again, which costs less than the memory kept.
+   */
+  keepScanChars: 4096,
   /** Migrations run between two hints to collect garbage (see `collectGarbageSoon`). */
   gcEveryMigrations: 50,
   /** Steps reverted by `rollback` without `--steps` or `--to`. */

@@ -301,6 +301,13 @@ function endOfBlockComment(sql: string, i: number, end: number): number {
   return -1;
 }
 
+/** Where {@link scanTokens} scans, before copying out what it found. */
+const scratch = {
+  kinds: new Uint8Array(4096),
+  starts: new Int32Array(4096),
+  ends: new Int32Array(4096),
+};
+
 /**
  * Scans PostgreSQL text into tokens. Whitespace is skipped; comments are
  * tokens, so callers can find `-- UP` markers and header lines.
@@ -318,11 +325,49 @@ function endOfBlockComment(sql: string, i: number, end: number): number {
  * ```
  */
 export function scanTokens(sql: string, start = 0, end = sql.length): TokenList {
-  // About a token for eight characters; doubled when that is too few.
-  let capacity = 64 + ((end - start) >> 3);
-  let kinds = new Uint8Array(capacity);
-  let starts = new Int32Array(capacity);
-  let ends = new Int32Array(capacity);
+  const shared = scanTokensShared(sql, start, end);
+  const n = shared.length;
+  // One buffer of the exact size: one allocation a text, however many tokens it has.
+  const buffer = new ArrayBuffer(n * 9);
+  const list = {
+    length: n,
+    starts: new Int32Array(buffer, 0, n),
+    ends: new Int32Array(buffer, n * 4, n),
+    kinds: new Uint8Array(buffer, n * 8, n),
+    comments: shared.comments,
+    backslash: shared.backslash,
+  };
+  list.starts.set(shared.starts);
+  list.ends.set(shared.ends);
+  list.kinds.set(shared.kinds);
+  return list;
+}
+
+/**
+ * {@link scanTokens} into arrays shared by every call, valid only until the
+ * next one: for a caller done with the tokens before it scans again (a
+ * parse that keeps nothing, the lint of one file), which then allocates
+ * nothing a token.
+ *
+ * @param sql Text to scan.
+ * @param start Offset to start at (default 0).
+ * @param end Offset to stop at (default the end of `sql`).
+ * @returns Tokens in order, in views of the shared arrays.
+ * @throws {LexError} When a string, quoted identifier or comment is not closed.
+ * @example
+ * ```ts
+ * import { scanTokensShared } from "./lexer.ts";
+ * const first = scanTokensShared("SELECT 1");
+ * console.log(first.length); // 2
+ * scanTokensShared("x"); // first's arrays now hold x's token
+ * ```
+ */
+export function scanTokensShared(sql: string, start = 0, end = sql.length): TokenList {
+  // Scanned into arrays shared by all scans, grown when a text needs more.
+  let kinds = scratch.kinds;
+  let starts = scratch.starts;
+  let ends = scratch.ends;
+  let capacity = kinds.length;
   let n = 0;
   const comments: number[] = [];
   let backslash = -1;
@@ -332,9 +377,9 @@ export function scanTokens(sql: string, start = 0, end = sql.length): TokenList 
     k.set(kinds);
     s.set(starts);
     e.set(ends);
-    kinds = k;
-    starts = s;
-    ends = e;
+    kinds = scratch.kinds = k;
+    starts = scratch.starts = s;
+    ends = scratch.ends = e;
   };
   let i = start;
   while (i < end) {
@@ -448,7 +493,14 @@ export function scanTokens(sql: string, start = 0, end = sql.length): TokenList 
     starts[n] = from;
     ends[n++] = i;
   }
-  return { length: n, kinds, starts, ends, comments, backslash };
+  return {
+    length: n,
+    kinds: kinds.subarray(0, n),
+    starts: starts.subarray(0, n),
+    ends: ends.subarray(0, n),
+    comments,
+    backslash,
+  };
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   KIND,
   LexError,
   scanTokens,
+  scanTokensShared,
   splitStatements,
   type Statement,
   TOKEN_KINDS,
@@ -139,7 +140,9 @@ function lintTextSync(
   const raw: { rule: RuleId; line: number; message: string }[] = [];
   let tokens: TokenList;
   try {
-    tokens = parsed?.tokens ?? scanTokens(text);
+    // Without a parse to come (which scans over the shared arrays), the
+    // shared arrays serve: the tokens are done with when this returns.
+    tokens = parsed?.tokens ?? (validated ? scanTokensShared(text) : scanTokens(text));
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);

@@ -19,11 +19,13 @@
  * @module
  */
 import { checksumBytes, checksumSync, normalizeText } from "./checksum.ts";
+import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
 import {
   KIND,
   LexError,
   scanTokens,
+  scanTokensShared,
   splitStatements,
   type Statement,
   type TokenList,
@@ -297,14 +299,22 @@ export function parseMigrationFile(
   f: MigrationFile,
   options: { keepSource?: boolean } = {},
 ): Migration {
-  const { scan, ...parsed } = parseSections(
-    f.text,
-    f.label,
-    f.version,
-    f.slug.replaceAll("_", " "),
-  );
-  const migration = { ...parsed, checksum: f.checksum, file: f.file };
-  if (options.keepSource) SOURCES.set(migration, { text: f.text, scan });
+  // A small file's scan costs more to keep than to redo.
+  const keepScan = options.keepSource === true && f.text.length >= DEFAULTS.keepScanChars;
+  const p = parseSections(f.text, f.label, f.version, f.slug.replaceAll("_", " "), keepScan);
+  const migration: Migration = {
+    version: p.version,
+    description: p.description,
+    up: p.up,
+    down: p.down,
+    transactional: p.transactional,
+    upLine: p.upLine,
+    downLine: p.downLine,
+    warnings: p.warnings,
+    checksum: f.checksum,
+    file: f.file,
+  };
+  if (options.keepSource) SOURCES.set(migration, { text: f.text, scan: p.scan });
   return migration;
 }
 
@@ -324,7 +334,7 @@ export interface ScannedSource {
 }
 
 /** Texts and scans kept by `parseMigrationFile(f, { keepSource: true })`, until dropped. */
-const SOURCES = new WeakMap<Migration, { text: string; scan: ScannedSource }>();
+const SOURCES = new WeakMap<Migration, { text: string; scan: ScannedSource | undefined }>();
 
 /**
  * The text a migration was parsed from (BOM dropped, line endings LF: what
@@ -347,17 +357,21 @@ export function parsedSource(m: Migration): string | undefined {
 
 /**
  * What the parse of {@link parsedSource}'s text found (tokens, comments,
- * markers, statements), kept with it: the lint reads it rather than
- * scanning and splitting the text again.
+ * markers, statements), kept with it when the text has at least
+ * `DEFAULTS.keepScanChars` characters: the lint reads it rather than
+ * scanning and splitting the text again (a smaller file's scan costs more
+ * memory to keep than time to redo).
  *
  * @param m A migration.
  * @returns The scan, or `undefined` when no text was kept.
  * @example
  * ```ts
  * import { migrationFile, parseMigrationFile, parsedScan } from "./migration.ts";
- * const f = migrationFile({ name: "20250128_120000_init.sql", content: "-- UP\nSELECT 1;\n-- DOWN\n" });
+ * const rows = Array.from({ length: 300 }, (_, i) => `(${i}, 'row ${i}')`).join(",\n");
+ * const content = `-- UP\nINSERT INTO t VALUES\n${rows};\n-- DOWN\nDELETE FROM t;\n`;
+ * const f = migrationFile({ name: "20250128_120000_rows.sql", content });
  * const scan = parsedScan(parseMigrationFile(f, { keepSource: true }));
- * console.log(scan?.tokens.length, scan?.statements.up[0].words); // 5 ["SELECT", "1"]
+ * console.log(scan?.statements.up[0].words); // ["INSERT", "INTO", "T", "VALUES"]
  * ```
  */
 export function parsedScan(m: Migration): ScannedSource | undefined {
@@ -471,17 +485,24 @@ interface Parsed {
   upLine: number;
   downLine: number;
   warnings: string[];
-  scan: ScannedSource;
+  /** With `keepScan`. */
+  scan: ScannedSource | undefined;
 }
 
-function parseSections(text: string, file: string, version: string, slug: string): Parsed {
+function parseSections(
+  text: string,
+  file: string,
+  version: string,
+  slug: string,
+  keepScan: boolean,
+): Parsed {
   const fail = (code: "INVALID_MIGRATION" | "EMPTY_UP", offset: number, message: string) => {
     const { line } = locate(text, offset);
     return new ValidationError(code, `${file}:${line}: ${message}`, { file, line, version });
   };
   let tokens: TokenList;
   try {
-    tokens = scanTokens(text);
+    tokens = keepScan ? scanTokens(text) : scanTokensShared(text);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);
@@ -626,7 +647,7 @@ function parseSections(text: string, file: string, version: string, slug: string
     upLine: locate(text, upStart).line,
     downLine: locate(text, downStart).line,
     warnings,
-    scan: { tokens, up, down, statements: { up: split[0], down: split[1] } },
+    scan: keepScan ? { tokens, up, down, statements: { up: split[0], down: split[1] } } : undefined,
   };
 }
 

@@ -1,4 +1,11 @@
-import { LexError, scanTokens, splitStatements, TOKEN_KINDS, tokenize } from "../lib/lexer.ts";
+import {
+  LexError,
+  scanTokens,
+  scanTokensShared,
+  splitStatements,
+  TOKEN_KINDS,
+  tokenize,
+} from "../lib/lexer.ts";
 import { assertEquals, assertThrows } from "./support/assert.ts";
 
 /** The statements' texts, as the lexer cuts them. */
@@ -194,6 +201,20 @@ Deno.test("scanTokens gives tokenize's tokens as arrays, with the line comments 
   // Backslashes in strings and comments are text; the first outside them is psql's \i.
   assertEquals(sql.slice(list.starts[list.backslash], list.ends[list.backslash] + 1), "\\i");
   assertEquals(scanTokens("SELECT '\\'").backslash, -1);
+});
+
+Deno.test("scanTokensShared gives scanTokens's tokens in arrays the next call reuses", () => {
+  const sql = "SELECT 'a', (b) -- c\n;".repeat(1000);
+  const own = scanTokens(sql);
+  const shared = scanTokensShared(sql);
+  assertEquals(
+    [shared.length, [...shared.kinds], [...shared.starts], [...shared.ends], shared.comments],
+    [own.length, [...own.kinds], [...own.starts], [...own.ends], own.comments],
+  );
+  scanTokensShared("x");
+  assertEquals(shared.starts[0], 0);
+  assertEquals(shared.ends[0], 1); // "x" took the first slot
+  assertEquals(own.ends[0], 6); // a copy of its own is left alone
 });
 
 Deno.test("scanTokens grows past its first guess of the token count", () => {

@@ -11,6 +11,7 @@ import {
   slugify,
 } from "../lib/migration.ts";
 import { checksum } from "../lib/checksum.ts";
+import { DEFAULTS } from "../lib/config.ts";
 import { ValidationError } from "../lib/errors.ts";
 import { assertEquals, assertMatch, assertRejects, assertThrows } from "./support/assert.ts";
 
@@ -319,14 +320,20 @@ Deno.test("migrationFile checks name and encoding, normalises and hashes, and le
 });
 
 Deno.test("a parse that keeps its source keeps its scan: tokens, markers and each section's statements", () => {
-  const text =
-    "-- Description: x\n-- UP\nCREATE TABLE t (id int);\nSELECT ';';\n-- DOWN\nDROP TABLE t;\n";
+  // A large file: a small one keeps its text, not its scan.
+  const long = `-- ${"x".repeat(DEFAULTS.keepScanChars)}`;
+  const text = `${long}\n-- UP\nCREATE TABLE t (id int);\nSELECT ';';\n-- DOWN\nDROP TABLE t;\n`;
+  const small = parseMigrationFile(
+    migrationFile({ name: "20250128_120000_t.sql", content: text.slice(long.length + 1) }),
+    { keepSource: true },
+  );
+  assertEquals([typeof parsedSource(small), parsedScan(small)], ["string", undefined]);
   const f = migrationFile({ name: "20250128_120000_t.sql", content: text });
   const m = parseMigrationFile(f, { keepSource: true });
   const scan = parsedScan(m)!;
   const at = (i: number) => text.slice(scan.tokens.starts[i], scan.tokens.ends[i]);
   assertEquals([at(scan.up), at(scan.down)], ["-- UP", "-- DOWN"]);
-  assertEquals(scan.tokens.comments.map(at), ["-- Description: x", "-- UP", "-- DOWN"]);
+  assertEquals(scan.tokens.comments.map(at), [long, "-- UP", "-- DOWN"]);
   const texts = (list: { start: number; end: number }[]) =>
     list.map((s) => text.slice(s.start, s.end));
   assertEquals(texts(scan.statements.up), ["CREATE TABLE t (id int);", "SELECT ';';"]);
