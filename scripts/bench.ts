@@ -16,7 +16,15 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { build, DIST } from "./build.ts";
-import { CAN_MEASURE_RSS, measure, type Sample, summarize, type Summary } from "./bench_measure.ts";
+import {
+  CAN_MEASURE_RSS,
+  measure,
+  type Sample,
+  serverCpuReader,
+  sleepSync,
+  summarize,
+  type Summary,
+} from "./bench_measure.ts";
 import { type WorkloadFiles, type WorkloadKind, writeWorkload } from "./bench_workloads.ts";
 import { findPgBin, startCluster } from "./pg_cluster.ts";
 import { REPO_ROOT, toolPath } from "./tools.ts";
@@ -89,11 +97,28 @@ ENV.NO_COLOR = "1";
 
 let stopCluster = () => {};
 let adminUrl = process.env.BENCH_DATABASE_URL ?? "";
+/** The server's CPU time so far, on the throwaway cluster (see serverCpuReader). */
+let serverCpu: (() => number) | null = null;
 if (!adminUrl) {
   log("starting a throwaway PostgreSQL cluster");
   const cluster = await startCluster();
   adminUrl = cluster.url;
   stopCluster = () => cluster.stop();
+  serverCpu = serverCpuReader(cluster.dataDir);
+}
+
+/**
+ * Runs `fn` and returns its sample with, where the server is local, the
+ * CPU time its backends used for it (read once they have ended).
+ */
+function withServerCpu(fn: () => Sample): { sample: Sample; cpuMs: number | null } {
+  // The backends of the sessions before (CREATE DATABASE's) are reaped first.
+  if (serverCpu) sleepSync(100);
+  const before = serverCpu?.();
+  const sample = fn();
+  if (!serverCpu || before === undefined) return { sample, cpuMs: null };
+  sleepSync(100);
+  return { sample, cpuMs: serverCpu() - before };
 }
 
 function cleanup() {
@@ -250,10 +275,18 @@ function applyAndRollback(
   const floorUp: Sample[] = [], floorDown: Sample[] = [];
   const toolUp: Sample[] = [], toolDown: Sample[] = [];
   const wireUp: Sample[] = [];
+  // With the stack's floor (W3): the server's own CPU time in psql's runs and the binary's.
+  const cpu = wireFloor ? { floor: [] as Sample[], tool: [] as Sample[] } : null;
+  const timed = (run: () => Sample, into?: Sample[]) => {
+    if (!into) return run();
+    const { sample, cpuMs } = withServerCpu(run);
+    if (cpuMs !== null) into.push({ ms: cpuMs, rssKb: null });
+    return sample;
+  };
   for (let r = 0; r < RUNS; r++) {
     log(`${name} run ${r + 1}/${RUNS}`);
     const a = freshDatabase();
-    floorUp.push(runPsqlFile(a, files.floorUp));
+    floorUp.push(timed(() => runPsqlFile(a, files.floorUp), cpu?.floor));
     if (targets.rollback) floorDown.push(runPsqlFile(a, files.floorDown));
     dropDatabase(a);
     if (wireFloor) {
@@ -262,7 +295,7 @@ function applyAndRollback(
       dropDatabase(w);
     }
     const b = freshDatabase();
-    toolUp.push(runTool(BINARY, ["apply"], b, files.dir));
+    toolUp.push(timed(() => runTool(BINARY, ["apply"], b, files.dir), cpu?.tool));
     if (r === 0) expectRecorded(b, files.count, `${name} apply`);
     if (targets.rollback) {
       toolDown.push(runTool(BINARY, ["rollback", "--to", "0"], b, files.dir));
@@ -282,6 +315,12 @@ function applyAndRollback(
       floor(floorUp),
       null,
     );
+  }
+  if (cpu && cpu.floor.length === RUNS && cpu.tool.length === RUNS) {
+    // What no client gets below: the server's own work, beside psql's whole run.
+    const what = `apply ${files.count}: the server's CPU time`;
+    row(name, `${what} in psql's runs`, "postgres backend", cpu.floor, floor(floorUp), null);
+    row(name, `${what} in the binary's runs`, "postgres backend", cpu.tool, floor(floorUp), null);
   }
   if (targets.rollback) {
     row(name, `rollback ${files.count}`, BINARY.name, toolDown, floor(floorDown), targets.rollback);

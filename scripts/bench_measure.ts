@@ -110,3 +110,54 @@ export function summarize(samples: Sample[]): Summary {
     peakRssKb: rss.length ? Math.max(...rss) : null,
   };
 }
+
+/**
+ * The CPU time (user and system) of a local server's ended backends: what
+ * the kernel adds to the postmaster's `cutime` and `cstime` once it reaps a
+ * child. Read before and after a run, the difference is the server's own
+ * work for the run's sessions, which no client can go below.
+ *
+ * @param dataDir The cluster's data directory (its `postmaster.pid`).
+ * @returns A reader of that time in milliseconds, or `null` where there is
+ *   no `/proc` (not Linux) or the server's process cannot be read.
+ * @throws Nothing: where the time cannot be read, it returns `null`.
+ * @example
+ * ```ts ignore
+ * const cpu = serverCpuReader(cluster.dataDir);
+ * const before = cpu?.();
+ * ```
+ */
+export function serverCpuReader(dataDir: string): (() => number) | null {
+  try {
+    const pid = readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0].trim();
+    const ticksPerSecond = Number(
+      spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim() || "100",
+    );
+    const read = () => {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces) in parentheses:
+      // the 14th and 15th of those are cutime and cstime (fields 16 and 17).
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[13]) + Number(fields[14])) * 1000 / ticksPerSecond;
+    };
+    read();
+    return read;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits, blocking the thread (the benchmark runs its commands one at a
+ * time): gives a server the moment it needs to reap a backend whose client
+ * has just exited.
+ *
+ * @param ms How long.
+ * @example
+ * ```ts ignore
+ * sleepSync(100);
+ * ```
+ */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
