@@ -4,7 +4,16 @@
  *
  * @module
  */
-import { type Dirent, readdirSync, readFileSync, type Stats, statSync } from "node:fs";
+import {
+  closeSync,
+  type Dirent,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  type Stats,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
@@ -104,9 +113,9 @@ export async function scanMigrations(
   options: LoadOptions = {},
 ): Promise<ScanResult> {
   const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
-  // A turn first: a connection started beside the scan opens its socket
-  // before the directory is listed, and the server starts its work sooner.
-  await nextTurn();
+  // Past the caller's turn: a connection started beside the scan is asked
+  // for before the directory is listed.
+  await Promise.resolve();
   const { names, special } = listSqlFiles(dir);
   const problems: ValidationError[] = [];
   const brokenVersions: string[] = [];
@@ -374,7 +383,7 @@ function readMigrationFile(file: string, maxBytes: number, regular: boolean): Ui
     if (!regular) checkSpecial(file, statSync(file), maxBytes);
     // A regular file (as the directory listed it) is read at once; its size
     // is checked after (a FIFO, device or directory never gets here).
-    const bytes = readFileSync(file);
+    const bytes = readSmall(file) ?? readFileSync(file);
     if (bytes.length > maxBytes) tooLarge(file, bytes.length, maxBytes);
     return bytes;
   } catch (error) {
@@ -389,6 +398,29 @@ function readMigrationFile(file: string, maxBytes: number, regular: boolean): Ui
       ? "broken symbolic link"
       : (error as Error).message;
     throw new ValidationError("FILE_UNREADABLE", `${file}: cannot be read (${why})`, { file });
+  }
+}
+
+/** Where {@link readSmall} reads; what it returns is a view of it, valid until the next read. */
+const READ_BUFFER = new Uint8Array(64 * 1024);
+
+/**
+ * A file of less than 64 KiB read into a buffer shared by all reads (no
+ * allocation a file: what most migrations are), or `null` for a larger one.
+ * The bytes are hashed and decoded before the next file is read.
+ */
+function readSmall(file: string): Uint8Array | null {
+  const fd = openSync(file, "r");
+  try {
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, READ_BUFFER, n, READ_BUFFER.length - n, null);
+      if (got === 0) return READ_BUFFER.subarray(0, n);
+      n += got;
+      if (n === READ_BUFFER.length) return null;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

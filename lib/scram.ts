@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { builtin } from "./runtime.ts";
+import { builtin, hmacSha256Now, sha256Now } from "./runtime.ts";
 
 /** A SCRAM exchange in progress. */
 export interface ScramState {
@@ -100,7 +100,8 @@ export async function scramContinue(
     ),
   );
   const clientKey = await hmac(salted, "Client Key");
-  const storedKey = new Uint8Array(await subtle.digest("SHA-256", clientKey));
+  const storedKey = sha256Now(clientKey) ??
+    new Uint8Array(await subtle.digest("SHA-256", clientKey as Uint8Array<ArrayBuffer>));
   const withoutProof = `c=biws,r=${nonce}`;
   const authMessage = `${state.clientFirstBare},${serverFirst},${withoutProof}`;
   const signature = await hmac(storedKey, authMessage);
@@ -154,7 +155,9 @@ export function md5Password(user: string, password: string, salt: Uint8Array): s
 
 const encoder = new TextEncoder();
 
-async function hmac(key: Uint8Array, text: string): Promise<Uint8Array<ArrayBuffer>> {
+async function hmac(key: Uint8Array, text: string): Promise<Uint8Array> {
+  const now = hmacSha256Now(key, text);
+  if (now) return now;
   const k = await crypto.subtle.importKey(
     "raw",
     key as Uint8Array<ArrayBuffer>,

@@ -1,6 +1,9 @@
 /** SCRAM-SHA-256 and MD5 password answers, against published vectors. */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { md5Password, scramContinue, scramStart, scramVerify } from "../lib/scram.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
+import { command } from "./support/cli.ts";
 
 // RFC 7677, section 3: user "user", password "pencil".
 const NONCE = "rOprNGfwEbeRWgbNEkqO";
@@ -45,4 +48,19 @@ Deno.test("md5 answers as PostgreSQL computes it: md5(md5(password + user) + sal
     md5Password("app", "secret", new Uint8Array([4, 3, 2, 1])) !==
       md5Password("app", "secret", new Uint8Array([1, 2, 3, 4])),
   );
+});
+
+Deno.test("scram gives RFC 7677's answer under Bun too, where its HMACs are computed at once", () => {
+  const scram = fileURLToPath(new URL("../lib/scram.ts", import.meta.url));
+  const script = `import { scramContinue, scramStart } from ${JSON.stringify(scram)};
+const { state } = scramStart(${JSON.stringify(NONCE)}, "user");
+const final = await scramContinue(state, ${JSON.stringify(SERVER_FIRST)}, "pencil");
+console.log(JSON.stringify([final.message, final.serverSignature, typeof Bun.CryptoHasher]));`;
+  const [bun, args] = command("bun", "-e", [script]);
+  const out = JSON.parse(execFileSync(bun, args, { encoding: "utf8" }));
+  assertEquals(out, [
+    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+    "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+    "function",
+  ]);
 });
