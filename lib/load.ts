@@ -4,16 +4,7 @@
  *
  * @module
  */
-import {
-  closeSync,
-  type Dirent,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  type Stats,
-  statSync,
-} from "node:fs";
+import { type Dirent, readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
@@ -378,12 +369,23 @@ function directoryProblem(dir: string, error: unknown): string {
   }
 }
 
-function readMigrationFile(file: string, maxBytes: number, regular: boolean): Uint8Array {
+function readMigrationFile(
+  file: string,
+  maxBytes: number,
+  regular: boolean,
+): Uint8Array | string {
   try {
     if (!regular) checkSpecial(file, statSync(file), maxBytes);
     // A regular file (as the directory listed it) is read at once; its size
-    // is checked after (a FIFO, device or directory never gets here).
-    const bytes = readSmall(file) ?? readFileSync(file);
+    // is checked after (a FIFO, device or directory never gets here). As
+    // text: the runtime decodes it in the same call (no buffer a file, no
+    // decoder call), which hashes to what its bytes would. A replacement
+    // character may stand for bytes that are not UTF-8, and a text of more
+    // than a third of the limit may hold more bytes than the limit: such a
+    // file is read again as bytes, whose decoding and length are exact.
+    const text = readFileSync(file, "utf8");
+    if (text.length * 3 <= maxBytes && !text.includes("\uFFFD")) return text;
+    const bytes = readFileSync(file);
     if (bytes.length > maxBytes) tooLarge(file, bytes.length, maxBytes);
     return bytes;
   } catch (error) {
@@ -398,29 +400,6 @@ function readMigrationFile(file: string, maxBytes: number, regular: boolean): Ui
       ? "broken symbolic link"
       : (error as Error).message;
     throw new ValidationError("FILE_UNREADABLE", `${file}: cannot be read (${why})`, { file });
-  }
-}
-
-/** Where {@link readSmall} reads; what it returns is a view of it, valid until the next read. */
-const READ_BUFFER = new Uint8Array(64 * 1024);
-
-/**
- * A file of less than 64 KiB read into a buffer shared by all reads (no
- * allocation a file: what most migrations are), or `null` for a larger one.
- * The bytes are hashed and decoded before the next file is read.
- */
-function readSmall(file: string): Uint8Array | null {
-  const fd = openSync(file, "r");
-  try {
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, READ_BUFFER, n, READ_BUFFER.length - n, null);
-      if (got === 0) return READ_BUFFER.subarray(0, n);
-      n += got;
-      if (n === READ_BUFFER.length) return null;
-    }
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -144,6 +144,24 @@ export function decodeMigration(content: Uint8Array, file: string): string {
       { file },
     );
   }
+  return checkMigrationText(text, file);
+}
+
+/**
+ * Refuses a text holding a NUL, which no SQL file does (the check
+ * {@link decodeMigration} makes once it has decoded).
+ *
+ * @param text The file's text.
+ * @param file How errors name the file.
+ * @returns The text.
+ * @throws {ValidationError} `INVALID_ENCODING` with the line of the NUL.
+ * @example
+ * ```ts
+ * import { checkMigrationText } from "./migration.ts";
+ * console.log(checkMigrationText("SELECT 1;", "a.sql")); // "SELECT 1;"
+ * ```
+ */
+export function checkMigrationText(text: string, file: string): string {
   const nul = text.indexOf("\0");
   if (nul !== -1) {
     const { line } = locate(text, nul);
@@ -248,7 +266,7 @@ export function migrationFile(
   const label = source.file ?? source.name;
   const { version, slug } = parseFileName(source.name, label);
   if (typeof source.content === "string") {
-    const text = normalizeText(source.content);
+    const text = normalizeText(checkMigrationText(source.content, label));
     return { version, slug, file: source.file ?? null, label, text, checksum: checksumSync(text) };
   }
   const raw = decodeMigration(source.content, label);

@@ -8,7 +8,7 @@ import {
   readMigrations,
   scanMigrations,
 } from "../lib/load.ts";
-import { isParsed, parsedSource } from "../lib/migration.ts";
+import { isParsed, migrationFile, parsedSource } from "../lib/migration.ts";
 import type { ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
@@ -208,6 +208,34 @@ Deno.test("parseAhead parses newest first until what it waits for settles; parse
     assertEquals(problems.map((p) => p.code), ["UNTERMINATED"]);
     assert(parsed[0] === all.get(files[0]));
     assertEquals(typeof parsedSource(parsed[0] as never), "string");
+  } finally {
+    t.remove();
+  }
+});
+
+Deno.test("files read as text hash to what their bytes hash to, a replacement character and a BOM included", async () => {
+  const contents: Record<string, string> = {
+    "20250101_000001_plain.sql": migrationText("SELECT 1;"),
+    "20250101_000002_accents.sql": migrationText("SELECT 'é, ß, 日本';"),
+    "20250101_000003_replacement.sql": migrationText("SELECT '\uFFFD';"),
+    "20250101_000004_bom_crlf.sql": `\uFEFF${migrationText("SELECT 2;").replaceAll("\n", "\r\n")}`,
+  };
+  const t = tempMigrations(contents);
+  try {
+    const { files, problems } = await scanMigrations(t.dir);
+    assertEquals(problems, []);
+    for (const f of files) {
+      const name = f.file!.slice(t.dir.length + 1);
+      const fromBytes = migrationFile({ name, content: new TextEncoder().encode(contents[name]) });
+      assertEquals([f.checksum, f.text], [fromBytes.checksum, fromBytes.text], name);
+    }
+    // Not UTF-8 at all, though its decoding as text would be a replacement character.
+    writeFileSync(
+      join(t.dir, "20250101_000005_latin1.sql"),
+      new Uint8Array([0x2d, 0x2d, 0xe9, 0x0a]),
+    );
+    const again = await scanMigrations(t.dir);
+    assertEquals(again.problems.map((p) => p.code), ["INVALID_ENCODING"]);
   } finally {
     t.remove();
   }
