@@ -37,21 +37,7 @@ export interface Token {
   end: number;
 }
 
-/** Token kinds by code: `TOKEN_KINDS[tokens.kinds[i]]` is the kind of token `i` of a {@link TokenList}. */
-export const TOKEN_KINDS: readonly TokenKind[] = [
-  "word",
-  "ident",
-  "string",
-  "dollar",
-  "number",
-  "param",
-  "op",
-  "punct",
-  "line_comment",
-  "block_comment",
-];
-
-/** The codes of {@link TOKEN_KINDS}, for callers that test kinds in loops. */
+/** Each token kind's code in a {@link TokenList}, for callers that test kinds in loops. */
 export const KIND = {
   word: 0,
   ident: 1,
@@ -64,6 +50,13 @@ export const KIND = {
   line_comment: 8,
   block_comment: 9,
 } as const satisfies Record<TokenKind, number>;
+
+/** Token kinds by code: `TOKEN_KINDS[tokens.kinds[i]]` is the kind of token `i` of a {@link TokenList}. */
+export const TOKEN_KINDS: readonly TokenKind[] = (() => {
+  const kinds: TokenKind[] = [];
+  for (const [kind, code] of Object.entries(KIND)) kinds[code] = kind as TokenKind;
+  return kinds;
+})();
 
 /**
  * Tokens as three parallel arrays, one entry a token, from

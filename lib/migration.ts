@@ -539,8 +539,8 @@ function parseSections(
   /** Takes a line comment: a marker, or before `-- UP` a header. */
   const comment = (t: number) => {
     const start = starts[t];
-    const text_ = text.slice(start, ends[t]);
-    const marker = MARKER_RE.exec(text_);
+    const line = text.slice(start, ends[t]);
+    const marker = MARKER_RE.exec(line);
     if (marker && startsLine(text, start)) {
       const which = marker[1].toUpperCase();
       if (which === "UP") {
@@ -559,7 +559,7 @@ function parseSections(
       return;
     }
     if (up !== -1) return;
-    const header = HEADER_RE.exec(text_);
+    const header = HEADER_RE.exec(line);
     if (!header) return;
     if (header[1].toLowerCase() === "description") {
       if (header[2]) description = header[2];

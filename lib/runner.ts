@@ -405,18 +405,21 @@ export class MigrationRunner {
     return await this.#withFiles(
       () => this.#scan(source),
       (files) =>
-        this.#lockedSession(files, options.signal, async (driver, early) => {
+        this.#lockedSession(files, options.signal, async (driver, early: EarlyRead) => {
           const history = await this.#readHistory(driver);
-          const entries = checkedEntries(parseChanged(early, history?.rows ?? []), history);
+          const entries = checkedEntries(
+            parseChanged(early.migrations, history?.rows ?? [], false, early.ahead),
+            history,
+          );
           const steps = planRollback(
-            withParsed(entries, selectRollback(entries, options)),
+            withParsed(entries, selectRollback(entries, options), early.ahead),
             options,
           );
           if (options.dryRun) return steps.map((s) => s.migration.version);
           // A history made in session mode has no lock table yet.
           if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
           return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
-        }, async (driver, files) => (await this.#parseEarly(driver, files)).migrations),
+        }, (driver, files) => this.#parseEarly(driver, files)),
     );
   }
 
@@ -638,6 +641,7 @@ export class MigrationRunner {
     return {
       history,
       migrations: parseChanged(scanned, history?.rows ?? [], keepSources, ahead),
+      ahead,
     };
   }
 
@@ -870,6 +874,8 @@ function parseChanged(
 interface EarlyRead {
   history: RecordedChecksums | null;
   migrations: (Migration | MigrationFile)[];
+  /** The files parsed while the history was read, for the later parses to take. */
+  ahead: ReadonlyMap<MigrationFile, Migration | ValidationError>;
 }
 
 /**
@@ -894,12 +900,17 @@ function upToDate(early: EarlyRead, to: string | undefined): early is EarlyRead 
 function withParsed(
   entries: readonly MigrationStatusEntry<Migration | MigrationFile>[],
   selected: readonly MigrationStatusEntry<Migration | MigrationFile>[],
+  ahead?: ReadonlyMap<MigrationFile, Migration | ValidationError>,
 ): MigrationStatusEntry[] {
   const chosen = new Set(selected.map((e) => e.version));
   return entries.map((e) => {
     const m = e.migration;
     if (m === undefined || isParsed(m)) return { ...e, migration: m };
-    return { ...e, migration: chosen.has(e.version) ? parseMigrationFile(m) : undefined };
+    if (!chosen.has(e.version)) return { ...e, migration: undefined };
+    // Parsed while the history was read (its error, if any, is the parse's own: raised again here).
+    const before = ahead?.get(m);
+    const parsedAhead = before instanceof ValidationError ? undefined : before;
+    return { ...e, migration: parsedAhead ?? parseMigrationFile(m) };
   });
 }
 
