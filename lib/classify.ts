@@ -312,6 +312,7 @@ export function nothingToApply(
   recorded: readonly { version: string; checksum: string }[],
   to?: string,
 ): boolean {
+  if (recordedAsIs(migrations, recorded)) return true;
   const { paired, unpaired } = pairRows(migrations, recorded);
   if (unpaired.length) return false; // some are missing
   for (let i = 0; i < migrations.length; i++) {
@@ -320,6 +321,36 @@ export function nothingToApply(
     if (row === undefined) {
       if (to === undefined || m.version <= to) return false; // pending
     } else if (row.checksum !== m.checksum) return false; // modified
+  }
+  return true;
+}
+
+/**
+ * Whether the rows are the migrations as they are: as many, the same version
+ * at each index, with the same checksum. The common case of a run with
+ * nothing to do, told in one pass (`pairRows` and the per-entry checks are
+ * for everything else).
+ *
+ * @param migrations Anything with a version and checksum, in version order.
+ * @param rows History rows, in version order.
+ * @returns `true` when each migration is recorded with its checksum and no row is left over.
+ * @example
+ * ```ts
+ * import { recordedAsIs } from "./classify.ts";
+ * const m = { version: "20250101_000000", checksum: "a" };
+ * console.log(recordedAsIs([m], [{ version: m.version, checksum: "a" }])); // true
+ * console.log(recordedAsIs([m], [])); // false
+ * ```
+ */
+export function recordedAsIs(
+  migrations: readonly { version: string; checksum: string }[],
+  rows: readonly { version: string; checksum: string }[],
+): boolean {
+  if (migrations.length !== rows.length) return false;
+  for (let i = 0; i < rows.length; i++) {
+    const m = migrations[i];
+    const row = rows[i];
+    if (m.version !== row.version || m.checksum !== row.checksum) return false;
   }
   return true;
 }

@@ -305,7 +305,7 @@ export async function loadMigrations(
 }
 
 /** Files read between two turns of the event loop. */
-const YIELD_EVERY = 10;
+const YIELD_EVERY = 25;
 
 /** The `.sql` entries of the migrations directory. */
 interface SqlEntries {

@@ -6,6 +6,7 @@ import {
   pairRows,
   planApply,
   planRollback,
+  recordedAsIs,
   selectRollback,
 } from "../lib/classify.ts";
 import { Migration } from "../lib/migration.ts";
@@ -159,6 +160,27 @@ Deno.test("nothingToApply agrees with an empty plan and no history problems, cas
       undefined,
       false,
     ],
+    [
+      "as many rows as files, one of another version",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250101_000000"), r("20250103_000000")],
+      undefined,
+      false,
+    ],
+    [
+      "as many rows as files, the last one modified",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250101_000000"), r("20250102_000000", "b")],
+      undefined,
+      false,
+    ],
+    [
+      "all applied, rows out of order",
+      [m("20250101_000000"), m("20250102_000000")],
+      [r("20250102_000000"), r("20250101_000000")],
+      undefined,
+      true,
+    ],
   ];
   for (const [name, files, rows, to, expected] of CASES) {
     await t.step(name, () => {
@@ -214,5 +236,22 @@ Deno.test("pairRows pairs as a map would, in order or not, with repeated version
       byMap(ms, rs),
       what,
     );
+  }
+});
+
+Deno.test("recordedAsIs holds only for the same versions and checksums at every index", () => {
+  const a = { version: "20250101_000000", checksum: "a" };
+  const b = { version: "20250102_000000", checksum: "b" };
+  const CASES: Array<[string, typeof a[], typeof a[], boolean]> = [
+    ["both empty", [], [], true],
+    ["the same", [a, b], [{ ...a }, { ...b }], true],
+    ["a row fewer", [a, b], [a], false],
+    ["a row more", [a], [a, b], false],
+    ["another checksum", [a, b], [a, { ...b, checksum: "c" }], false],
+    ["another version", [a, b], [a, { ...b, version: "20250103_000000" }], false],
+    ["another order", [a, b], [b, a], false],
+  ];
+  for (const [name, migrations, rows, expected] of CASES) {
+    assertEquals(recordedAsIs(migrations, rows), expected, name);
   }
 });

@@ -255,6 +255,53 @@ for (const [name, code, message] of NAME_ERRORS) {
   });
 }
 
+// What a file name must look like, as the seed writes it: parseFileName splits
+// names by character codes, and must take and refuse exactly what this takes.
+const FILE_NAME_PATTERN = /^(\d{8}_\d{6})_(.+)\.sql$/;
+const NAME_SHAPES = [
+  "20250128_120000_create_users.sql",
+  "20250128_120000_x.sql",
+  "20250128_120000_x.sql.sql",
+  "20250128_120000_.sql",
+  "20250128_120000__.sql",
+  "20250128_120000_a b.sql",
+  "20250128_120000_café.sql",
+  "20250128_120000_a\nb.sql",
+  "20250128_120000_a\rb.sql",
+  "20250128_120000_a\u2028b.sql",
+  "20250128_120000_a\u2029b.sql",
+  "20250128_120000_a\tb.sql",
+  "20250128-120000_x.sql",
+  "20250128_120000-x.sql",
+  "2025012_1200000_x.sql",
+  "20250128_12000a_x.sql",
+  "2025012８_120000_x.sql",
+  "/0250128_120000_x.sql",
+  ":0250128_120000_x.sql",
+  "20250128_120000_x.sq",
+  "20250128_120000_x.sqll",
+  "20250128_120000_x.Sql",
+  "x20250128_120000_x.sql",
+  "20250128_120000.sql",
+  "",
+];
+Deno.test("file names are taken and refused as YYYYMMDD_HHMMSS_slug.sql's pattern does", () => {
+  for (const name of NAME_SHAPES) {
+    const m = FILE_NAME_PATTERN.exec(name);
+    let got: { version: string; slug: string } | string;
+    try {
+      got = parseFileName(name);
+    } catch (error) {
+      got = (error as ValidationError).code;
+    }
+    assertEquals(
+      got,
+      m ? { version: m[1], slug: m[2] } : "INVALID_FILE_NAME",
+      JSON.stringify(name),
+    );
+  }
+});
+
 Deno.test("invalid UTF-8 and binary content are refused naming the file", async () => {
   const invalid = new Uint8Array([0x2d, 0x2d, 0x20, 0x55, 0x50, 0x0a, 0xff, 0xfe, 0x0a]);
   const e1 = await assertRejects<ValidationError>(() => parse(invalid));
