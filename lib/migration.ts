@@ -81,11 +81,9 @@ export interface MigrationInput {
 
 /** Strict UTF-8; a BOM is kept here and dropped with the line endings by normalizeText. */
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const UNDERSCORE = 95;
-const DIGIT_0 = 48;
-const DIGIT_9 = 57;
-/** What `.` in a regular expression does not match. */
-const LINE_BREAK_RE = /[\n\r\u2028\u2029]/;
+// A regular expression: native, where the same check by character codes
+// runs in the interpreter (the binary's JITs are held back) at twice the cost.
+const FILE_NAME_RE = /^(\d{8}_\d{6})_(.+)\.sql$/;
 const MARKER_RE = /^--\s*(UP|DOWN)\s*$/i;
 const HEADER_RE = /^--\s*(Description|Transaction)\s*:\s*(.*?)\s*$/i;
 
@@ -104,8 +102,8 @@ const HEADER_RE = /^--\s*(Description|Transaction)\s*:\s*(.*?)\s*$/i;
  * ```
  */
 export function parseFileName(name: string, file = name): { version: string; slug: string } {
-  const m = splitFileName(name);
-  if (m === null) {
+  const m = FILE_NAME_RE.exec(name);
+  if (!m) {
     throw new ValidationError(
       "INVALID_FILE_NAME",
       `${file}: file name must be YYYYMMDD_HHMMSS_description.sql (rename it, or move it out of the migrations directory)`,
@@ -113,33 +111,15 @@ export function parseFileName(name: string, file = name): { version: string; slu
     );
   }
   // The pattern checked the version's shape: only its date is left to check.
-  const problem = dateProblem(m.version);
+  const problem = dateProblem(m[1]);
   if (problem) {
     throw new ValidationError(
       "INVALID_VERSION",
-      `${file}: ${m.version} is not a valid version (${problem}); versions are UTC YYYYMMDD_HHMMSS`,
+      `${file}: ${m[1]} is not a valid version (${problem}); versions are UTC YYYYMMDD_HHMMSS`,
       { file },
     );
   }
-  return m;
-}
-
-/**
- * `YYYYMMDD_HHMMSS_slug.sql` split by character codes (what
- * `/^(\d{8}_\d{6})_(.+)\.sql$/` matches: ASCII digits, a slug of one or more
- * characters without a line break), or `null`. Every file of every run goes
- * through here; a regular expression costs more, the first time above all.
- */
-function splitFileName(name: string): { version: string; slug: string } | null {
-  const n = name.length;
-  // 15 for the version, "_", a slug of one character at least, ".sql".
-  if (n < 21 || !name.endsWith(".sql") || name.charCodeAt(15) !== UNDERSCORE) return null;
-  for (let i = 0; i < 15; i++) {
-    const c = name.charCodeAt(i);
-    if (i === 8 ? c !== UNDERSCORE : c < DIGIT_0 || c > DIGIT_9) return null;
-  }
-  const slug = name.slice(16, n - 4);
-  return LINE_BREAK_RE.test(slug) ? null : { version: name.slice(0, 15), slug };
+  return { version: m[1], slug: m[2] };
 }
 
 /**
