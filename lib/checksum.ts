@@ -63,6 +63,23 @@ export function checksumSync(text: string): string {
 }
 
 /**
+ * {@link checksumSync} of text already normalised by {@link normalizeText}:
+ * hashed as it is (what every file of a run goes through once).
+ *
+ * @param text Text without a BOM or CR.
+ * @returns The checksum.
+ * @example
+ * ```ts
+ * import { checksumNormalized, checksumSync, normalizeText } from "./checksum.ts";
+ * const text = normalizeText("-- UP\r\nSELECT 1;\r\n");
+ * console.log(checksumNormalized(text) === checksumSync(text)); // true
+ * ```
+ */
+export function checksumNormalized(text: string): string {
+  return sha256Hex(text);
+}
+
+/**
  * {@link checksumSync} of a file's bytes, when they need no normalising (no
  * byte order mark, no CR): hashed as they are, without decoding and
  * encoding them again.

@@ -383,7 +383,12 @@ function readMigrationFile(
     // character may stand for bytes that are not UTF-8, and a text of more
     // than a third of the limit may hold more bytes than the limit: such a
     // file is read again as bytes, whose decoding and length are exact.
-    const text = readAsText(file);
+    let text: string | null = null;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      // Read as bytes below, which says why, or that it is too large for a string.
+    }
     if (text !== null && text.length * 3 <= maxBytes && !text.includes("\uFFFD")) return text;
     const bytes = readFileSync(file);
     if (bytes.length > maxBytes) tooLarge(file, bytes.length, maxBytes);
@@ -400,18 +405,6 @@ function readMigrationFile(
       ? "broken symbolic link"
       : (error as Error).message;
     throw new ValidationError("FILE_UNREADABLE", `${file}: cannot be read (${why})`, { file });
-  }
-}
-
-/**
- * The file as UTF-8 text, or `null` when it cannot be read so (the read as
- * bytes that follows then says why, or that it is too large for a string).
- */
-function readAsText(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null;
   }
 }
 

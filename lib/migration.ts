@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { checksumBytes, checksumSync, normalizeText } from "./checksum.ts";
+import { checksumBytes, checksumNormalized, normalizeText } from "./checksum.ts";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
 import {
@@ -269,7 +269,14 @@ export function migrationFile(
   const { version, slug } = parseFileName(source.name, label);
   if (typeof source.content === "string") {
     const text = normalizeText(checkMigrationText(source.content, label));
-    return { version, slug, file: source.file ?? null, label, text, checksum: checksumSync(text) };
+    return {
+      version,
+      slug,
+      file: source.file ?? null,
+      label,
+      text,
+      checksum: checksumNormalized(text),
+    };
   }
   const raw = decodeMigration(source.content, label);
   // Bytes without a BOM or CR are the normalised text already: hashed as read.
@@ -281,7 +288,7 @@ export function migrationFile(
     file: source.file ?? null,
     label,
     text,
-    checksum: fast ?? checksumSync(text),
+    checksum: fast ?? checksumNormalized(text),
   };
 }
 
