@@ -331,7 +331,7 @@ export class MigrationRunner {
             // migration commits to with its row: no lock, no second read.
             this.#reportHistory(driver, early.history);
             await options.check?.([], early.migrations);
-            dropParsedSources(early.migrations.filter(isParsed));
+            if (!early.asRecorded) dropParsedSources(early.migrations.filter(isParsed));
             return [];
           }
           return await this.#guard(driver, options.signal, async () => {
@@ -639,10 +639,14 @@ export class MigrationRunner {
     // While the history is on its way, the newest files are parsed ahead.
     const ahead = await parseAhead(scanned, early, { keepSource: keepSources });
     const history = await early;
+    const rows = history?.rows ?? [];
+    // Told once, for the parse and for upToDate: a run with nothing to do parses nothing.
+    const asRecorded = recordedAsIs(scanned, rows);
     return {
       history,
-      migrations: parseChanged(scanned, history?.rows ?? [], keepSources, ahead),
+      migrations: asRecorded ? scanned.slice() : parseChanged(scanned, rows, keepSources, ahead),
       ahead,
+      asRecorded,
     };
   }
 
@@ -879,6 +883,8 @@ interface EarlyRead {
   migrations: (Migration | MigrationFile)[];
   /** The files parsed while the history was read, for the later parses to take. */
   ahead: ReadonlyMap<MigrationFile, Migration | ValidationError>;
+  /** Whether the history is the files as they are (`recordedAsIs`): none was parsed. */
+  asRecorded: boolean;
 }
 
 /**
@@ -890,7 +896,7 @@ function upToDate(early: EarlyRead, to: string | undefined): early is EarlyRead 
   history: RecordedChecksums;
 } {
   if (early.history === null || !early.history.current) return false;
-  return nothingToApply(early.migrations, early.history.rows, to);
+  return early.asRecorded || nothingToApply(early.migrations, early.history.rows, to);
 }
 
 /**
