@@ -70,50 +70,72 @@ const PLAIN: Palette = Object.freeze({
  * ```
  */
 export function formatStatus(report: StatusReport, colour: Palette): string {
-  if (report.migrations.length === 0) return "No migrations.\n";
-  const stateColour: Record<MigrationStatus["state"], (t: string) => string> = {
-    applied: colour.green,
-    pending: colour.yellow,
-    modified: colour.red,
-    missing: colour.red,
-  };
+  const list = report.migrations;
+  if (list.length === 0) return "No migrations.\n";
+  const n = list.length;
+  // Two passes, no row arrays: a status of thousands of migrations.
+  const times: string[] = new Array(n);
+  const ms: string[] = new Array(n);
+  let wv = 7, ws = 5, wt = 10, wm = 2; // the headings' widths
+  let applied = 0, pending = 0, modified = 0, missing = 0;
   // Migrations applied in one run share their second: each second formatted once.
   let second = NaN;
   let time = "";
-  const rows = report.migrations.map((m) => {
+  for (let i = 0; i < n; i++) {
+    const m = list[i];
+    if (m.version.length > wv) wv = m.version.length;
+    const state = m.state;
+    if (state.length > ws) ws = state.length;
+    if (state === "applied") applied++;
+    else if (state === "pending") pending++;
+    else if (state === "modified") modified++;
+    else missing++;
+    let t = "";
     if (m.appliedAt) {
       const s = Math.floor(m.appliedAt.getTime() / 1000);
       if (s !== second) {
         second = s;
         time = formatTime(m.appliedAt);
       }
+      t = time;
+      if (t.length > wt) wt = t.length;
     }
-    return [
-      m.version,
-      m.state,
-      m.appliedAt ? time : "",
-      m.executionMs === null ? "" : String(m.executionMs),
-      m.description,
-    ];
-  });
-  const header = ["VERSION", "STATE", "APPLIED AT", "MS", "DESCRIPTION"];
-  const out = [
-    table(
-      header,
-      rows,
-      colour,
-      new Set([3]),
-      colour === PLAIN ? undefined : (row, text) => stateColour[report.migrations[row].state](text),
-    ).trimEnd(),
-  ];
-  const tally = { applied: 0, pending: 0, modified: 0, missing: 0 };
-  for (const m of report.migrations) tally[m.state]++;
-  const counts = (["applied", "pending", "modified", "missing"] as const)
-    .filter((state) => tally[state] > 0)
-    .map((state) => `${tally[state]} ${state}`);
-  const total = report.migrations.length;
-  out.push("", `${total} migration${total === 1 ? "" : "s"}: ${counts.join(", ")}`);
-  return out.join("\n") + "\n";
+    times[i] = t;
+    const x = m.executionMs === null ? "" : String(m.executionMs);
+    if (x.length > wm) wm = x.length;
+    ms[i] = x;
+  }
+  const plain = colour === PLAIN;
+  const paint = (state: MigrationStatus["state"], text: string) =>
+    state === "applied"
+      ? colour.green(text)
+      : state === "pending"
+      ? colour.yellow(text)
+      : colour.red(text);
+  const lines: string[] = new Array(n + 3);
+  lines[0] = colour.bold(
+    `${"VERSION".padEnd(wv)}  ${"STATE".padEnd(ws)}  ${"APPLIED AT".padEnd(wt)}  ${
+      "MS".padStart(wm)
+    }  DESCRIPTION`,
+  );
+  for (let i = 0; i < n; i++) {
+    const m = list[i];
+    const state = m.state.padEnd(ws);
+    const d = m.description;
+    const line = `${m.version.padEnd(wv)}  ${plain ? state : paint(m.state, state)}  ${
+      times[i].padEnd(wt)
+    }  ${ms[i].padStart(wm)}  ${d}`;
+    // Only a line ending in blanks is trimmed (trimming every line copies it).
+    lines[i + 1] = d === "" || d.charCodeAt(d.length - 1) <= 32 ? line.trimEnd() : line;
+  }
+  const counts: string[] = [];
+  if (applied) counts.push(`${applied} applied`);
+  if (pending) counts.push(`${pending} pending`);
+  if (modified) counts.push(`${modified} modified`);
+  if (missing) counts.push(`${missing} missing`);
+  lines[n + 1] = "";
+  lines[n + 2] = `${n} migration${n === 1 ? "" : "s"}: ${counts.join(", ")}\n`;
+  return lines.join("\n");
 }
 
 /**

@@ -76,11 +76,15 @@ Deno.test("status paints the state column and the heading only with colours on",
   const rows = [
     entry("20250101_000001", "applied", "2025-01-01T10:00:00Z", 1, "a"),
     entry("20250101_000002", "pending", null, null, "b"),
+    entry("20250101_000003", "modified", "2025-01-01T10:00:00Z", 1, "c"),
+    entry("20250101_000004", "missing", "2025-01-01T10:00:00Z", 1, "d"),
   ];
   const coloured = status(rows, true).split("\n");
   assertEquals(coloured[0].startsWith("\x1b[1mVERSION"), true);
-  assertEquals(coloured[1].includes("\x1b[32mapplied\x1b[39m"), true);
-  assertEquals(coloured[2].includes("\x1b[33mpending\x1b[39m"), true);
+  assertEquals(coloured[1].includes("\x1b[32mapplied \x1b[39m"), true);
+  assertEquals(coloured[2].includes("\x1b[33mpending \x1b[39m"), true);
+  assertEquals(coloured[3].includes("\x1b[31mmodified\x1b[39m"), true);
+  assertEquals(coloured[4].includes("\x1b[31mmissing \x1b[39m"), true);
   assertEquals(status(rows).includes("\x1b["), false);
   assertEquals(status([]), "No migrations.\n");
 });
