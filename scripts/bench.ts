@@ -35,7 +35,8 @@ const USAGE = `Usage: deno task bench [--runs N] [--only W1,W2,...] [--binary PA
 Runs W1-W5 (see bench/README.md) against BENCH_DATABASE_URL, else a throwaway
 cluster, beside psql floors measured in the same run.
 
-  --runs N        runs per figure (default 5, at least 3)
+  --runs N        runs per figure (default 5, at least 3; the no-op runs of
+                  W2 and W4, ~20 ms each, take at least 15)
   --only LIST     workloads to run, e.g. W1,W4
   --binary PATH   the executable to measure (default: build dist/data-bridge)
   --no-write      print only; leave bench/results.json and bench/README.md
@@ -80,6 +81,12 @@ if (!Number.isInteger(RUNS) || RUNS < 3) {
   process.stderr.write(`--runs ${values.runs}: give a whole number of at least 3\n`);
   process.exit(2);
 }
+/**
+ * Runs of the figures of a no-op run (W2's status of 1000 applied, W4): ~20 ms
+ * each, where a run or two disturbed by the machine moves a median of five by
+ * 1-2 ms, a tenth of the figure. The floor is run as often, alternating.
+ */
+const NOOP_RUNS = Math.max(RUNS, 15);
 const ONLY = new Set((values.only ?? "W1,W2,W3,W4,W5").split(",").map((w) => w.trim()));
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -332,10 +339,11 @@ function applyAndRollback(
 function againstSelectOne(
   url: string,
   commands: { tool: Tool; args: string[]; dir: string; url?: string }[],
+  runs = RUNS,
 ): { floor: Sample[]; samples: Sample[][] } {
   const floor: Sample[] = [];
   const samples: Sample[][] = commands.map(() => []);
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < runs; r++) {
     floor.push(selectOne(url));
     commands.forEach((c, i) => samples[i].push(runTool(c.tool, c.args, c.url ?? url, c.dir)));
   }
@@ -405,7 +413,7 @@ try {
       { tool: BINARY, args: ["status"], dir: w1.dir },
       { tool: BINARY, args: ["apply"], dir: w1.dir },
       { tool: DENO_RUN, args: ["apply"], dir: w1.dir },
-    ]);
+    ], NOOP_RUNS);
     const [status, noop, noopDeno] = samples;
     const selectFloor = { name: PSQL_SELECT, samples: floor };
     const noopTarget: Target = { kind: "ratio", max: 1.2 };
@@ -427,7 +435,7 @@ try {
       const parts = againstSelectOne(none, [
         { tool: BINARY, args: ["--version"], dir: emptyDir },
         { tool: BINARY, args: ["apply"], dir: emptyDir },
-      ]);
+      ], NOOP_RUNS);
       const partsFloor = { name: PSQL_SELECT, samples: parts.floor };
       const [version, noFiles] = parts.samples;
       row("W4", "--version: the runtime's start and exit", BINARY.name, version, partsFloor, null);
@@ -615,6 +623,6 @@ function updateReadme(table: string, facts: Record<string, string | number>, dat
   if (i < 0 || j < i) throw new Error(`bench/README.md lacks the ${start} ... ${end} markers`);
   const about = Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join("\n");
   const section =
-    `${start}\nLast run: ${date}, ${RUNS} runs per figure.\n\n${about}\n\n${table}\n${end}`;
+    `${start}\nLast run: ${date}, ${RUNS} runs per figure (${NOOP_RUNS} for W2's status of 1000 applied and W4).\n\n${about}\n\n${table}\n${end}`;
   writeFileSync(path, text.slice(0, i) + section + text.slice(j + end.length));
 }
