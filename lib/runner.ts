@@ -296,7 +296,10 @@ export class MigrationRunner {
         this.#session(async (driver) => {
           const history = await this.#readHistory(driver);
           const rows = history?.rows ?? [];
-          return statusReport(classify(parseChanged(await files, rows), rows));
+          const list = await files;
+          // Every file applied as it is, none missing (a deploy's usual state): one pass.
+          if (recordedAsIs(list, rows)) return appliedReport(list, rows);
+          return statusReport(classify(parseChanged(list, rows), rows));
         }),
     );
   }
@@ -953,6 +956,34 @@ function statusReport<M extends Classifiable>(entries: MigrationStatusEntry<M>[]
     };
   }
   return { applied, pending, migrations };
+}
+
+/**
+ * {@link statusReport} of {@link classify} where the rows are the files as
+ * they are ({@link recordedAsIs}): each applied, with its row's time and
+ * duration, built in one pass without the entries between.
+ */
+function appliedReport(
+  list: readonly (Migration | MigrationFile)[],
+  rows: readonly HistoryRow[],
+): StatusReport {
+  const applied: string[] = new Array(list.length);
+  const migrations: MigrationStatus[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const m: Classifiable = list[i];
+    const row = rows[i];
+    applied[i] = m.version;
+    migrations[i] = {
+      version: m.version,
+      description: m.description ?? row.description,
+      file: m.file,
+      state: "applied",
+      appliedAt: row.appliedAt,
+      checksum: m.checksum,
+      executionMs: row.executionMs,
+    };
+  }
+  return { applied, pending: [], migrations };
 }
 
 function duringMessage(m: Migration): string {

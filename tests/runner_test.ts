@@ -5,6 +5,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MigrationRunner, type RunEvent } from "../lib/runner.ts";
+import { classify } from "../lib/classify.ts";
+import { readHistory } from "../lib/history.ts";
+import { scanMigrations } from "../lib/load.ts";
 import { Migration, migrationFile, parsedSource } from "../lib/migration.ts";
 import { MigrationError, type ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
@@ -136,6 +139,29 @@ driverTest(
       assertEquals(status.migrations[0].state, "pending");
       assertEquals(status.migrations[0].file, join(t.dir, "20250128_120000_users.sql"));
       assertEquals(await tables(ctx), []);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "status of files all applied as they are agrees with classify, field by field",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS, "20250128_130000_posts.sql": POSTS });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      await runner.apply(t.dir);
+      const report = await runner.status(t.dir);
+      const history = await readHistory(ctx.driver, { schema: null, name: "_migrations" });
+      const { files } = await scanMigrations(t.dir);
+      const expected = classify(files, history!.rows).map(({ migration: _m, row: _r, ...e }) => e);
+      assertEquals(expected.map((e) => [e.state, e.description]), [
+        ["applied", "create users"],
+        ["applied", "posts"],
+      ]);
+      assertEquals(report.migrations, expected);
+      assertEquals([report.applied, report.pending], [expected.map((e) => e.version), []]);
     } finally {
       t.remove();
     }
