@@ -86,6 +86,48 @@ export function measure(command: string, args: string[], options: RunOptions = {
   return { ms, rssKb: Number.isFinite(rssKb) ? rssKb : null };
 }
 
+/**
+ * The CPU time (user and system) a command takes, to the microsecond, from
+ * the kernel's accounting of the child (run through scripts/bench_cpu.ts
+ * under Bun). Where wall time overlaps work with waiting (a no-op run reads
+ * its files while it connects), CPU time adds up what each file costs.
+ *
+ * @param bun Path of the bun executable.
+ * @param command Executable.
+ * @param args Arguments.
+ * @param options Directory and environment.
+ * @returns Milliseconds of CPU time.
+ * @throws {Error} When the command exits non-zero, with its stderr.
+ */
+export function measureCpu(
+  bun: string,
+  command: string,
+  args: string[],
+  options: RunOptions = {},
+): number {
+  const script = new URL("./bench_cpu.ts", import.meta.url).pathname;
+  const result = spawnSync(bun, [script, command, ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const us = Number(result.stdout?.trim());
+  if (result.status !== 0 || !Number.isFinite(us)) {
+    throw new Error(
+      masked(`${command} ${args.join(" ")} failed:\n${(result.stderr ?? "").slice(-2000)}`),
+    );
+  }
+  return us / 1000;
+}
+
+/** The median of some numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Text with the password of every database URL in it replaced by `***`. */
 function masked(text: string): string {
   return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
