@@ -267,29 +267,19 @@ export function migrationFile(
 ): MigrationFile {
   const label = source.file ?? source.name;
   const { version, slug } = parseFileName(source.name, label);
+  let text: string;
+  let checksum: string;
   if (typeof source.content === "string") {
-    const text = normalizeText(checkMigrationText(source.content, label));
-    return {
-      version,
-      slug,
-      file: source.file ?? null,
-      label,
-      text,
-      checksum: checksumNormalized(text),
-    };
+    text = normalizeText(checkMigrationText(source.content, label));
+    checksum = checksumNormalized(text);
+  } else {
+    const raw = decodeMigration(source.content, label);
+    // Bytes without a BOM or CR are the normalised text already: hashed as read.
+    const fast = checksumBytes(source.content);
+    text = fast === null ? normalizeText(raw) : raw;
+    checksum = fast ?? checksumNormalized(text);
   }
-  const raw = decodeMigration(source.content, label);
-  // Bytes without a BOM or CR are the normalised text already: hashed as read.
-  const fast = checksumBytes(source.content);
-  const text = fast === null ? normalizeText(raw) : raw;
-  return {
-    version,
-    slug,
-    file: source.file ?? null,
-    label,
-    text,
-    checksum: fast ?? checksumNormalized(text),
-  };
+  return { version, slug, file: source.file ?? null, label, text, checksum };
 }
 
 /**
