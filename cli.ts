@@ -229,16 +229,18 @@ function runner(ctx: Context, verb: string, chosen?: Target): MigrationRunner {
     },
   };
   const t = chosen ?? target(ctx);
-  const where = describeTarget(t, runtime.env);
+  // Described when an event needs it (a run with nothing to report shows none).
+  let where: string | undefined;
+  const describe = () => where ??= describeTarget(t, runtime.env);
   return new MigrationRunner(t, {
     ...options,
-    onEvent: (event) => progress(ctx, verb, event, where),
+    onEvent: (event) => progress(ctx, verb, event, describe),
   });
 }
 
 let openLine = false;
 
-function progress(ctx: Context, verb: string, event: RunEvent, where: string): void {
+function progress(ctx: Context, verb: string, event: RunEvent, where: () => string): void {
   const c = ctx.err;
   const o = ctx.out;
   const endLine = () => {
@@ -267,7 +269,7 @@ function progress(ctx: Context, verb: string, event: RunEvent, where: string): v
     case "lock_wait":
       endLine();
       runtime.writeStderr(
-        `waiting for the migration lock on ${where}${
+        `waiting for the migration lock on ${where()}${
           event.holder ? `, held by ${describeHolder(event.holder)}` : ""
         }\n`,
       );

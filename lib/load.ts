@@ -15,6 +15,7 @@ import {
   type MigrationFile,
   migrationFile,
   parseMigrationFile,
+  textMigrationFile,
 } from "./migration.ts";
 
 /** Options of {@link loadMigrations}. */
@@ -123,7 +124,11 @@ export async function scanMigrations(
     const file = prefix + name;
     try {
       const content = readMigrationFile(file, maxBytes, special === null || !special.has(name));
-      files.push(migrationFile({ name, file, content }));
+      files.push(
+        typeof content === "string"
+          ? textMigrationFile(name, file, content)
+          : migrationFile({ name, file, content }),
+      );
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       problems.push(error);

@@ -266,20 +266,43 @@ export function migrationFile(
   source: { name: string; file?: string; content: Uint8Array | string },
 ): MigrationFile {
   const label = source.file ?? source.name;
-  const { version, slug } = parseFileName(source.name, label);
-  let text: string;
-  let checksum: string;
   if (typeof source.content === "string") {
-    text = normalizeText(checkMigrationText(source.content, label));
-    checksum = checksumNormalized(text);
-  } else {
-    const raw = decodeMigration(source.content, label);
-    // Bytes without a BOM or CR are the normalised text already: hashed as read.
-    const fast = checksumBytes(source.content);
-    text = fast === null ? normalizeText(raw) : raw;
-    checksum = fast ?? checksumNormalized(text);
+    return textMigrationFile(source.name, source.file ?? null, source.content);
   }
+  const { version, slug } = parseFileName(source.name, label);
+  const raw = decodeMigration(source.content, label);
+  // Bytes without a BOM or CR are the normalised text already: hashed as read.
+  const fast = checksumBytes(source.content);
+  const text = fast === null ? normalizeText(raw) : raw;
+  const checksum = fast ?? checksumNormalized(text);
   return { version, slug, file: source.file ?? null, label, text, checksum };
+}
+
+/**
+ * {@link migrationFile} of a file read as text: what a directory's files go
+ * through, without the object of its argument (every file of every run).
+ *
+ * @param name File name, e.g. `20250128_120000_init.sql`.
+ * @param file Its path, or `null` (then errors name `name`).
+ * @param content Its text.
+ * @returns The file, hashed and not parsed.
+ * @throws {ValidationError} For a bad name or a NUL character.
+ * @example
+ * ```ts
+ * import { textMigrationFile } from "./migration.ts";
+ * const f = textMigrationFile("20250128_120000_init.sql", null, "-- UP\r\nSELECT 1;\r\n");
+ * console.log(f.version, JSON.stringify(f.text)); // "20250128_120000" "\"-- UP\\nSELECT 1;\\n\""
+ * ```
+ */
+export function textMigrationFile(
+  name: string,
+  file: string | null,
+  content: string,
+): MigrationFile {
+  const label = file ?? name;
+  const { version, slug } = parseFileName(name, label);
+  const text = normalizeText(checkMigrationText(content, label));
+  return { version, slug, file, label, text, checksum: checksumNormalized(text) };
 }
 
 /**
