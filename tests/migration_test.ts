@@ -9,6 +9,7 @@ import {
   parseMigrationFile,
   renderMigration,
   slugify,
+  textMigrationFile,
 } from "../lib/migration.ts";
 import { checksum } from "../lib/checksum.ts";
 import { DEFAULTS } from "../lib/config.ts";
@@ -388,4 +389,31 @@ Deno.test("a parse that keeps its source keeps its scan: tokens, markers and eac
   dropParsedSources([m]);
   assertEquals([parsedScan(m), parsedSource(m)], [undefined, undefined]);
   assertEquals(parsedScan(parseMigrationFile(f)), undefined);
+});
+
+Deno.test("textMigrationFile makes what migrationFile makes of the text's bytes, errors included", () => {
+  const name = "20250128_120000_init.sql";
+  const CASES: Array<[string, string, string | null]> = [
+    ["plain", "-- UP\nSELECT 1;\n-- DOWN\n", null],
+    ["BOM and CRLF", "\uFEFF-- UP\r\nSELECT 1;\r\n", null],
+    ["a NUL", "-- UP\nSELECT 1;\0\n", "INVALID_ENCODING"],
+  ];
+  for (const [what, content, code] of CASES) {
+    for (const file of [`migrations/${name}`, null]) {
+      const made = (f: () => unknown) => {
+        try {
+          return f();
+        } catch (error) {
+          return [(error as ValidationError).code, (error as ValidationError).message];
+        }
+      };
+      const text = made(() => textMigrationFile(name, file, content));
+      const bytes = new TextEncoder().encode(content);
+      const object = made(() => migrationFile({ name, file: file ?? undefined, content: bytes }));
+      assertEquals(text, object, `${what}, file ${file}`);
+      if (code) assertEquals((text as string[])[0], code);
+    }
+  }
+  const bad = assertThrows<ValidationError>(() => textMigrationFile("init.sql", "m/init.sql", ""));
+  assertEquals([bad.code, bad.file], ["INVALID_FILE_NAME", "m/init.sql"]);
 });
