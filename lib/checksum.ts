@@ -59,7 +59,7 @@ export function checksum(text: string): Promise<string> {
  * ```
  */
 export function checksumSync(text: string): string {
-  return sha256Hex(normalizeText(text));
+  return checksumNormalized(normalizeText(text));
 }
 
 /**

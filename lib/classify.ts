@@ -312,7 +312,6 @@ export function nothingToApply(
   recorded: readonly { version: string; checksum: string }[],
   to?: string,
 ): boolean {
-  if (recordedAsIs(migrations, recorded)) return true;
   const { paired, unpaired } = pairRows(migrations, recorded);
   if (unpaired.length) return false; // some are missing
   for (let i = 0; i < migrations.length; i++) {

@@ -868,8 +868,6 @@ function parseChanged(
   keepSource = false,
   ahead?: ReadonlyMap<MigrationFile, Migration | ValidationError>,
 ): (Migration | MigrationFile)[] {
-  // Every file recorded as it is (a run with nothing to do): none to parse.
-  if (recordedAsIs(list, rows)) return list.slice();
   const { paired } = pairRows(list, rows);
   const { parsed, problems } = parseFiles(
     list,

@@ -204,9 +204,28 @@ const DENO_RUN: Tool = {
   argv: (a) => [DENO, ["run", "-A", "--quiet", CLI, ...a]],
 };
 
+function toolArgv(tool: Tool, args: string[], url: string, dir: string): [string, string[]] {
+  return tool.argv([...args, "--database-url", url, "--migrations-dir", dir]);
+}
+
 function runTool(tool: Tool, args: string[], url: string, dir: string): Sample {
-  const [file, argv] = tool.argv([...args, "--database-url", url, "--migrations-dir", dir]);
+  const [file, argv] = toolArgv(tool, args, url, dir);
   return measure(file, argv, { env: ENV, cwd: work });
+}
+
+/** CPU time of a run of the tool, ms (see measureCpu). */
+function cpuOfTool(tool: Tool, args: string[], url: string, dir: string): number {
+  const [file, argv] = toolArgv(tool, args, url, dir);
+  return measureCpu(toolPath("bun"), file, argv, { env: ENV, cwd: work });
+}
+
+/** A fresh database with an empty tracking table, and an empty migrations directory. */
+function emptyTarget(): { url: string; dir: string } {
+  const url = freshDatabase();
+  const dir = join(work, "no_migrations");
+  mkdirSync(dir, { recursive: true });
+  runTool(BINARY, ["init"], url, dir);
+  return { url, dir };
 }
 
 function runPsqlFile(url: string, file: string): Sample {
@@ -439,10 +458,7 @@ try {
     if (ONLY.has("W2") || ONLY.has("W4")) {
       // What a no-op run is made of: the runtime's start and exit, then one
       // connection and one history query (no migration files), then the files.
-      const none = freshDatabase();
-      const emptyDir = join(work, "no_migrations");
-      mkdirSync(emptyDir, { recursive: true });
-      runTool(BINARY, ["init"], none, emptyDir);
+      const { url: none, dir: emptyDir } = emptyTarget();
       const parts = againstSelectOne(none, [
         { tool: BINARY, args: ["--version"], dir: emptyDir },
         { tool: BINARY, args: ["apply"], dir: emptyDir },
@@ -513,26 +529,13 @@ try {
         );
         // CPU time a file: each size's less that of the same command with no
         // files (an empty directory and history), so what the files add.
-        const none = freshDatabase();
-        const emptyDir = join(work, "no_migrations");
-        mkdirSync(emptyDir, { recursive: true });
-        runTool(BINARY, ["init"], none, emptyDir);
-        const cpu = (command: string, url: string, dir: string) => {
-          const [file, argv] = BINARY.argv([
-            command,
-            "--database-url",
-            url,
-            "--migrations-dir",
-            dir,
-          ]);
-          return measureCpu(toolPath("bun"), file, argv, { env: ENV, cwd: work });
-        };
+        const { url: none, dir: emptyDir } = emptyTarget();
         for (const command of ["status", "validate"]) {
           const at: Record<string, number[]> = { none: [], k1: [], k10: [] };
           for (let r = 0; r < RUNS; r++) {
-            at.none.push(cpu(command, none, emptyDir));
-            at.k1.push(cpu(command, applied, w1.dir));
-            at.k10.push(cpu(command, big, w5.dir));
+            at.none.push(cpuOfTool(BINARY, [command], none, emptyDir));
+            at.k1.push(cpuOfTool(BINARY, [command], applied, w1.dir));
+            at.k10.push(cpuOfTool(BINARY, [command], big, w5.dir));
           }
           const base = median(at.none);
           growthRow(

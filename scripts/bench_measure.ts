@@ -141,12 +141,10 @@ function masked(text: string): string {
  */
 export function summarize(samples: Sample[]): Summary {
   const times = samples.map((s) => s.ms).sort((a, b) => a - b);
-  const mid = Math.floor(times.length / 2);
-  const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
   const rss = samples.map((s) => s.rssKb).filter((r): r is number => r !== null);
   return {
     runs: samples.length,
-    medianMs: median,
+    medianMs: median(times),
     minMs: times[0],
     maxMs: times.at(-1)!,
     peakRssKb: rss.length ? Math.max(...rss) : null,

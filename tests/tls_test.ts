@@ -38,68 +38,47 @@ function makeCertificates(dir: string) {
     );
   ca("ca", "/CN=data-bridge test CA");
   ca("other-ca", "/CN=someone else's CA");
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    "/CN=localhost",
-    "-keyout",
-    "server.key",
-    "-out",
-    "server.csr",
-  );
+  // A key and a signing request, then the certificate signed by the first CA.
+  const request = (name: string, subject: string) =>
+    openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      subject,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+    );
+  const sign = (name: string, ...extra: string[]) =>
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      ...extra,
+      "-out",
+      `${name}.crt`,
+    );
+  request("server", "/CN=localhost");
   Deno.writeTextFileSync(
     join(dir, "server.ext"),
     "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n" +
       "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
   );
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    "server.ext",
-    "-out",
-    "server.crt",
-  );
+  sign("server", "-extfile", "server.ext");
   // A client certificate for the user `certuser`, signed by the first CA.
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    "/CN=certuser",
-    "-keyout",
-    "client.key",
-    "-out",
-    "client.csr",
-  );
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    "client.csr",
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-out",
-    "client.crt",
-  );
+  request("client", "/CN=certuser");
+  sign("client");
   return {
     clientCert: join(dir, "client.crt"),
     clientKey: join(dir, "client.key"),
