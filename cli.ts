@@ -464,7 +464,7 @@ async function runValidate(ctx: Context): Promise<number> {
     const count = report.problems.length;
     runtime.writeStdout(
       report.valid
-        ? `OK: ${report.migrations} migrations valid (${scope}).\n`
+        ? `OK: ${report.migrations} migration${report.migrations === 1 ? "" : "s"} valid (${scope}).\n`
         : `${count} problem${count === 1 ? "" : "s"} (${scope}).\n`,
     );
   }

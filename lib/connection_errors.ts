@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DEFAULTS } from "./config.ts";
 import { DatabaseError, DataBridgeError, RuntimeError, type ServerErrorFields } from "./errors.ts";
 
 /** Errors raised while no connection could be made, or after it broke. */
@@ -203,7 +204,22 @@ function tlsAdvice(code: string, message: string, where: string): string {
 }
 
 /** `host:port` of a target as shown (password already masked). */
+/** Where the target points: its `host` parameter (a socket directory or a name) over the URL's host. */
 function hostOf(target: string): string {
   const authority = target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
+  const param = /[?&]host=([^&#]*)/.exec(target)?.[1];
+  if (param) {
+    let host = param;
+    try {
+      host = decodeURIComponent(param);
+    } catch {
+      // Shown as written.
+    }
+    const port = /[?&]port=(\d+)/.exec(target)?.[1] ?? /:(\d+)$/.exec(authority)?.[1];
+    if (host.startsWith("/")) {
+      return `${host.replace(/\/$/, "")}/.s.PGSQL.${port ?? DEFAULTS.postgresPort}`;
+    }
+    return port ? `${host}:${port}` : host;
+  }
   return authority.slice(authority.lastIndexOf("@") + 1) || "the server";
 }

@@ -6,7 +6,17 @@
  *
  * @module
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY_JIT_POLICY } from "../lib/config.ts";
 import { PLATFORMS, runTool } from "./build_targets.ts";
@@ -43,6 +53,9 @@ function bun(args: string[], what: string): void {
   }
 }
 
+/** What a compiled executable must not read from the directory it runs in. */
+export const COMPILE_NO_AUTOLOAD = ["--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+
 /**
  * Compiles the CLI into one executable with `bun build --compile`.
  *
@@ -66,6 +79,11 @@ export function compileWithBun(
     "--compile",
     "--minify",
     "--splitting",
+    // The executable reads no bunfig.toml or .env of the directory it runs
+    // in: a bunfig.toml's `preload` would run its code inside data-bridge,
+    // and a .env would change DATABASE_URL for the binary only (the Deno
+    // and Node builds never read one).
+    ...COMPILE_NO_AUTOLOAD,
     ...flags,
     "packaging/binary.ts",
     ...PGLITE_FILES.map((name) => join(PGLITE_DIST, name)),
@@ -79,7 +97,19 @@ export function compileWithBun(
     "--outfile",
     options.outfile,
   ];
-  const run = runTool(toolPath("bun"), args, { cwd: REPO_ROOT });
+  const compile = (extra: string[]) =>
+    runTool(toolPath("bun"), [...args, ...extra], { cwd: REPO_ROOT });
+  let run = compile([]);
+  let ordered = "";
+  if (run.code === 0 && options.host) {
+    // Bytecode laid out in the order a run first needs it: the executable
+    // is run on the paths every deploy takes, then built again with that
+    // order (a no-op apply of 1000 files ~0.4 ms sooner, --version ~0.6).
+    const orders = recordBytecodeOrder(options.outfile);
+    run = compile([`--bytecode-order=${orders.files.join(",")}`]);
+    orders.remove();
+    ordered = " --bytecode-order (recorded by apply, status and --version)";
+  }
   if (run.code !== 0) {
     const download = options.host ? "" : `Bun builds for ${options.platform} with that platform's` +
       ` runtime, which it downloads once from the npm registry (${platform.bunPackage})` +
@@ -89,7 +119,62 @@ export function compileWithBun(
       `bun build --compile for ${options.platform} failed.\n${download}${run.output.trim()}`,
     );
   }
-  return `bun ${bunVersion()} build --compile ${flags.join(" ")}`;
+  return `bun ${bunVersion()} build --compile ${
+    [...COMPILE_NO_AUTOLOAD, ...flags].join(" ")
+  }${ordered}`;
+}
+
+/**
+ * Runs a freshly built executable the ways a deploy runs it, each run writing
+ * the order in which its functions' bytecode was first used
+ * (`BUN_BYTECODE_ORDER_OUT`), for `bun build --bytecode-order`. No database
+ * is reached: `status` and `apply` read three migration files and find no
+ * server at a socket directory that does not exist, which is where a no-op
+ * run spends its start (the runtime, the command line, the files, the wire
+ * client).
+ *
+ * @param executable The executable built without an order.
+ * @returns The order files, most important first, and how to remove them.
+ * @throws {Error} When a run does not end as expected or writes no order.
+ */
+export function recordBytecodeOrder(
+  executable: string,
+): { files: string[]; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "db-bytecode-order-"));
+  const migrations = join(dir, "migrations");
+  mkdirSync(migrations);
+  for (let i = 1; i <= 3; i++) {
+    writeFileSync(
+      join(migrations, `20250101_00000${i}_create_t_${i}.sql`),
+      `-- UP\nCREATE TABLE t_${i} (id serial primary key, name text);\n-- DOWN\nDROP TABLE t_${i};\n`,
+    );
+  }
+  const url = `postgres://trainer@localhost/order?host=${join(dir, "no-server")}`;
+  const runs: { args: string[]; code: number }[] = [
+    { args: ["apply", "--database-url", url, "--migrations-dir", migrations], code: 1 },
+    { args: ["status", "--database-url", url, "--migrations-dir", migrations], code: 1 },
+    { args: ["--version"], code: 0 },
+  ];
+  const files = runs.map((run, i) => {
+    const file = join(dir, `order-${i}.txt`);
+    const ran = runTool(executable, run.args, {
+      cwd: dir,
+      env: { BUN_BYTECODE_ORDER_OUT: file, DATABASE_URL: "", PGPASSWORD: "", PGSSLMODE: "" },
+    });
+    if (ran.code !== run.code || !existsSync(file)) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(
+        `recording the bytecode order: ${executable} ${
+          run.args.join(" ")
+        } exited with ${ran.code}` +
+          ` (expected ${run.code})${
+            existsSync(file) ? "" : " and wrote no order"
+          }:\n${ran.output.trim()}`,
+      );
+    }
+    return file;
+  });
+  return { files, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**

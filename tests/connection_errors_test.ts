@@ -31,6 +31,20 @@ const CASES: Array<[string, unknown, typeof fresh, string, RegExp]> = [
     /no PostgreSQL socket/,
   ],
   [
+    "no socket file in a socket directory given as the host parameter",
+    coded("ENOENT", "No such file"),
+    { ...fresh, target: "postgres://app@localhost/app?host=/run/pg%20x&port=6543" },
+    "CONNECTION_FAILED",
+    /no PostgreSQL socket at \/run\/pg x\/\.s\.PGSQL\.6543 \(No such file\)/,
+  ],
+  [
+    "a refused connection at the host parameter's host",
+    coded("ECONNREFUSED"),
+    { ...fresh, target: "postgres://app@localhost:5433/app?host=db2" },
+    "CONNECTION_FAILED",
+    /connection refused at db2:5433;/,
+  ],
+  [
     "the connect timeout",
     coded("CONNECT_TIMEOUT"),
     fresh,

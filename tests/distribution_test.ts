@@ -143,7 +143,7 @@ distTest("deno task build writes the executable, both bundles and BUILD-INFO", a
   assertMatch(info, new RegExp(`^data-bridge ${VERSION.replaceAll(".", "\\.")}\n`));
   assertMatch(
     info,
-    /^dist\/data-bridge(\.exe)?: [a-z0-9-]+, built with bun \d+\.\d+\.\d+ build --compile/m,
+    /^dist\/data-bridge(\.exe)?: [a-z0-9-]+, built with bun \d+\.\d+\.\d+ build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig .*--bytecode-order \(recorded by apply, status and --version\)/m,
   );
   assertMatch(info, /^dist\/mod\.js, dist\/cli\.js: built with bun /m);
   // PGlite (its Emscripten glue, its client) is in none of the files that
@@ -182,6 +182,30 @@ distTest("the executable prints --version and --help without a database", async 
     assertMatch(help.stdout, /^Usage: data-bridge <command> \[options\]$/m);
     assertMatch(help.stdout, /^ {2}rollback \(down\) /m);
     assert(!existsSync(join(dir.path, ".data-bridge")), "no database was opened");
+  } finally {
+    dir.remove();
+  }
+});
+
+distTest("the executable reads no bunfig.toml or .env from the directory it runs in", async () => {
+  await built();
+  const dir = tempDir("db-dist-autoload-");
+  try {
+    // Bun's executables would: the preload would run inside data-bridge, and
+    // DATABASE_URL would point validate at a port where nothing listens.
+    const marker = join(dir.path, "preloaded");
+    writeFileSync(join(dir.path, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+    writeFileSync(
+      join(dir.path, "preload.ts"),
+      `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");\n`,
+    );
+    writeFileSync(join(dir.path, ".env"), "DATABASE_URL=postgres://u:p@127.0.0.1:1/refused\n");
+    writeMigration(dir.path);
+    const version = ok(await exec(BINARY, ["--version"], { cwd: dir.path }), "--version");
+    assertEquals(version.stdout, `data-bridge ${VERSION}\n`);
+    const validated = ok(await exec(BINARY, ["validate"], { cwd: dir.path }), "validate");
+    assertMatch(validated.stdout, /^OK: 1 migration valid \(files only: no database given/m);
+    assert(!existsSync(marker), "bunfig.toml's preload ran");
   } finally {
     dir.remove();
   }

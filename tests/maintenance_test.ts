@@ -148,7 +148,7 @@ Deno.test("CLI: validate exits 0 or 3 listing every problem; files only without 
   try {
     const env = { DATABASE_URL: db.url };
     const ok = await cli(["validate"], { cwd: t.root, env });
-    assertEquals([ok.code, ok.stdout], [0, "OK: 1 migrations valid (0 applied, 1 pending).\n"]);
+    assertEquals([ok.code, ok.stdout], [0, "OK: 1 migration valid (0 applied, 1 pending).\n"]);
     assertEquals((await cli(["apply"], { cwd: t.root, env })).code, 0);
     t.write("20250128_120000_a.sql", A.replace("INT", "TEXT"));
     t.write("x.sql", A);
