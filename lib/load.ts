@@ -105,9 +105,14 @@ export async function scanMigrations(
   options: LoadOptions = {},
 ): Promise<ScanResult> {
   const maxBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
-  // Past the caller's turn: a connection started beside the scan is asked
-  // for before the directory is listed.
-  await Promise.resolve();
+  // Two turns of the event loop before the directory is listed: a
+  // connection started beside the scan has its socket opened (Bun answers
+  // a local connect in the second turn) and its startup message written, so
+  // the server starts the session while the files are read, not after the
+  // listing and the first files (a no-op apply of 1000 files ~0.7 ms sooner
+  // in 200 alternated runs; each turn costs a few µs).
+  await nextTurn();
+  await nextTurn();
   const { names, special } = listSqlFiles(dir);
   const problems: ValidationError[] = [];
   const brokenVersions: string[] = [];

@@ -30,6 +30,7 @@ import {
 import { type WorkloadFiles, type WorkloadKind, writeWorkload } from "./bench_workloads.ts";
 import { findPgBin, startCluster } from "./pg_cluster.ts";
 import { REPO_ROOT, toolPath } from "./tools.ts";
+import { COMPILE_NO_AUTOLOAD } from "./build_bun.ts";
 import { BINARY_JIT_POLICY } from "../lib/config.ts";
 
 const USAGE = `Usage: deno task bench [--runs N] [--only W1,W2,...] [--binary PATH] [--no-write]
@@ -188,6 +189,7 @@ function buildWireFloor(): string {
     "build",
     "--compile",
     "--minify",
+    ...COMPILE_NO_AUTOLOAD,
     "--bytecode",
     "--format=esm",
     `--compile-jit-policy=${BINARY_JIT_POLICY}`,
