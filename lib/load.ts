@@ -15,6 +15,7 @@ import {
   type MigrationFile,
   migrationFile,
   parseMigrationFile,
+  plainMigrationFile,
   textMigrationFile,
 } from "./migration.ts";
 
@@ -127,8 +128,24 @@ export async function scanMigrations(
     if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     const name = names[i];
     const file = prefix + name;
+    const regular = special === null || !special.has(name);
+    // A regular file (as the directory listed it) is read at once, as text:
+    // the runtime decodes it in the same call (no buffer a file, no decoder
+    // call), which hashes to what its bytes would. A replacement character
+    // may stand for bytes that are not UTF-8, and a text of more than a
+    // third of the limit may hold more bytes than the limit: such a file is
+    // read again as bytes, whose decoding and length are exact.
+    const text = regular ? readText(file) : null;
+    const usable = text !== null && text.length * 3 <= maxBytes;
+    const plain = usable ? plainMigrationFile(name, file, text) : null;
+    if (plain !== null) {
+      files.push(plain);
+      continue;
+    }
     try {
-      const content = readMigrationFile(file, maxBytes, special === null || !special.has(name));
+      const content = usable && !text.includes("\uFFFD")
+        ? text
+        : readMigrationFile(file, maxBytes, regular);
       files.push(
         typeof content === "string"
           ? textMigrationFile(name, file, content)
@@ -379,6 +396,21 @@ function directoryProblem(dir: string, error: unknown): string {
   }
 }
 
+/** A file's text, or `null` when it cannot be read so (then read as bytes, which says why). */
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A file's content when its text as first read would not do: a link or an
+ * entry of unknown type (checked first: a FIFO, device or directory is never
+ * read), a file that could not be read as text, or whose text may not be
+ * its bytes (see scanMigrations).
+ */
 function readMigrationFile(
   file: string,
   maxBytes: number,
@@ -386,19 +418,7 @@ function readMigrationFile(
 ): Uint8Array | string {
   try {
     if (!regular) checkSpecial(file, statSync(file), maxBytes);
-    // A regular file (as the directory listed it) is read at once; its size
-    // is checked after (a FIFO, device or directory never gets here). As
-    // text: the runtime decodes it in the same call (no buffer a file, no
-    // decoder call), which hashes to what its bytes would. A replacement
-    // character may stand for bytes that are not UTF-8, and a text of more
-    // than a third of the limit may hold more bytes than the limit: such a
-    // file is read again as bytes, whose decoding and length are exact.
-    let text: string | null = null;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      // Read as bytes below, which says why, or that it is too large for a string.
-    }
+    const text = regular ? null : readText(file);
     if (text !== null && text.length * 3 <= maxBytes && !text.includes("\uFFFD")) return text;
     const bytes = readFileSync(file);
     if (bytes.length > maxBytes) tooLarge(file, bytes.length, maxBytes);

@@ -32,7 +32,7 @@ import {
 } from "./lexer.ts";
 import { locate } from "./location.ts";
 import { statementKind } from "./statement_kind.ts";
-import { dateProblem } from "./version.ts";
+import { dateProblem, VALID_EVERY_MONTH } from "./version.ts";
 
 /**
  * One migration, built once from a file or from code and never changed.
@@ -84,6 +84,10 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 // A regular expression: native, where the same check by character codes
 // runs in the interpreter (the binary's JITs are held back) at twice the cost.
 const FILE_NAME_RE = /^(\d{8}_\d{6})_(.+)\.sql$/;
+/** A file name whose version is valid without arithmetic (see {@link plainMigrationFile}). */
+const PLAIN_NAME_RE = new RegExp(`^(${VALID_EVERY_MONTH})_(.+)\\.sql$`);
+/** What a text must not hold to be hashed and kept as it was read. */
+const UNUSUAL_TEXT_RE = /[\r\0\uFFFD]/;
 const MARKER_RE = /^--\s*(UP|DOWN)\s*$/i;
 const HEADER_RE = /^--\s*(Description|Transaction)\s*:\s*(.*?)\s*$/i;
 
@@ -303,6 +307,39 @@ export function textMigrationFile(
   const { version, slug } = parseFileName(name, label);
   const text = normalizeText(checkMigrationText(content, label));
   return { version, slug, file, label, text, checksum: checksumNormalized(text) };
+}
+
+/**
+ * {@link textMigrationFile} of the common case, in one step: a name whose
+ * version has a day every month has (01-28) and a time that exists, a text
+ * without a byte order mark, CR, NUL or replacement character. Anything
+ * else gives `null`, for {@link textMigrationFile} to check, normalise or
+ * refuse. What a directory's files go through first (each check here is
+ * one native match, where the general path's steps run in the binary's
+ * interpreter: ~0.6 µs a file less).
+ *
+ * @param name File name.
+ * @param file Its path (also how errors name it).
+ * @param text Its text as read.
+ * @returns The file, hashed and not parsed, or `null`.
+ * @example
+ * ```ts
+ * import { plainMigrationFile, textMigrationFile } from "./migration.ts";
+ * const text = "-- UP\nSELECT 1;\n-- DOWN\n";
+ * const f = plainMigrationFile("20250128_120000_init.sql", "m/20250128_120000_init.sql", text);
+ * console.log(f?.checksum === textMigrationFile("20250128_120000_init.sql", null, text).checksum); // true
+ * console.log(plainMigrationFile("20250131_120000_init.sql", "m/x", text)); // null (day 31)
+ * ```
+ */
+export function plainMigrationFile(
+  name: string,
+  file: string,
+  text: string,
+): MigrationFile | null {
+  if (text.charCodeAt(0) === 0xfeff || UNUSUAL_TEXT_RE.test(text)) return null;
+  const m = PLAIN_NAME_RE.exec(name);
+  if (m === null) return null;
+  return { version: m[1], slug: m[2], file, label: file, text, checksum: checksumNormalized(text) };
 }
 
 /**

@@ -6,9 +6,14 @@
  */
 
 const VERSION_RE = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
-/** A version whose date exists in every month and year (day 01-28) and whose time exists. */
-const VALID_EVERY_MONTH_RE =
-  /^\d{4}(?:0[1-9]|1[0-2])(?:0[1-9]|1\d|2[0-8])_(?:[01]\d|2[0-3])[0-5]\d[0-5]\d$/;
+/**
+ * The pattern (without anchors) of a version whose date exists in every
+ * month and year (day 01-28) and whose time exists: such a version is valid
+ * without arithmetic.
+ */
+export const VALID_EVERY_MONTH =
+  "\\d{4}(?:0[1-9]|1[0-2])(?:0[1-9]|1\\d|2[0-8])_(?:[01]\\d|2[0-3])[0-5]\\d[0-5]\\d";
+const VALID_EVERY_MONTH_RE = new RegExp(`^${VALID_EVERY_MONTH}$`);
 
 /**
  * Why a string is not a valid version, or `null` when it is one.

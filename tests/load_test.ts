@@ -219,23 +219,33 @@ Deno.test("files read as text hash to what their bytes hash to, a replacement ch
     "20250101_000002_accents.sql": migrationText("SELECT 'é, ß, 日本';"),
     "20250101_000003_replacement.sql": migrationText("SELECT '\uFFFD';"),
     "20250101_000004_bom_crlf.sql": `\uFEFF${migrationText("SELECT 2;").replaceAll("\n", "\r\n")}`,
+    "20250101_000005_lone_cr.sql": migrationText("SELECT 3;").replaceAll("\n", "\r"),
+    "20250131_000006_day_31.sql": migrationText("SELECT 4;"),
+    "20240229_000007_leap_day.sql": migrationText("SELECT 5;"),
   };
   const t = tempMigrations(contents);
   try {
     const { files, problems } = await scanMigrations(t.dir);
     assertEquals(problems, []);
+    assertEquals(files.length, Object.keys(contents).length);
     for (const f of files) {
       const name = f.file!.slice(t.dir.length + 1);
-      const fromBytes = migrationFile({ name, content: new TextEncoder().encode(contents[name]) });
-      assertEquals([f.checksum, f.text], [fromBytes.checksum, fromBytes.text], name);
+      const bytes = new TextEncoder().encode(contents[name]);
+      assertEquals(f, migrationFile({ name, file: f.file!, content: bytes }), name);
     }
     // Not UTF-8 at all, though its decoding as text would be a replacement character.
     writeFileSync(
-      join(t.dir, "20250101_000005_latin1.sql"),
+      join(t.dir, "20250101_000008_latin1.sql"),
       new Uint8Array([0x2d, 0x2d, 0xe9, 0x0a]),
     );
+    writeFileSync(join(t.dir, "20250101_000009_nul.sql"), migrationText("SELECT 6;\0"));
+    writeFileSync(join(t.dir, "20250230_000010_no_such_day.sql"), migrationText("SELECT 7;"));
     const again = await scanMigrations(t.dir);
-    assertEquals(again.problems.map((p) => p.code), ["INVALID_ENCODING"]);
+    assertEquals(again.problems.map((p) => p.code), [
+      "INVALID_ENCODING",
+      "INVALID_ENCODING",
+      "INVALID_VERSION",
+    ]);
   } finally {
     t.remove();
   }

@@ -7,6 +7,7 @@ import {
   parseFileName,
   parseMigration,
   parseMigrationFile,
+  plainMigrationFile,
   renderMigration,
   slugify,
   textMigrationFile,
@@ -416,4 +417,52 @@ Deno.test("textMigrationFile makes what migrationFile makes of the text's bytes,
   }
   const bad = assertThrows<ValidationError>(() => textMigrationFile("init.sql", "m/init.sql", ""));
   assertEquals([bad.code, bad.file], ["INVALID_FILE_NAME", "m/init.sql"]);
+});
+
+Deno.test("plainMigrationFile is textMigrationFile's result for the files it takes, and takes the common ones", () => {
+  const plain = "-- UP\nSELECT 1;\n-- DOWN\n";
+  const names: Array<[string, boolean]> = [
+    ["20250128_120000_init.sql", true],
+    ["20250101_000000_a.sql", true],
+    ["20251228_235959_last_day_every_month_has.sql", true],
+    ["20250129_120000_day_29.sql", false],
+    ["20250131_120000_day_31.sql", false],
+    ["20240229_120000_leap_day.sql", false],
+    ["20250229_120000_no_such_day.sql", false],
+    ["20251301_120000_month_13.sql", false],
+    ["20250100_120000_day_0.sql", false],
+    ["20250128_240000_hour_24.sql", false],
+    ["20250128_126000_minute_60.sql", false],
+    ["20250128_120060_second_60.sql", false],
+    ["20250128_120000_.sql", false],
+    ["20250128_120000_x.SQL", false],
+    ["2025012_120000_short.sql", false],
+    ["20250128_120000_two.words.sql", true],
+  ];
+  const texts: Array<[string, string, boolean]> = [
+    ["plain", plain, true],
+    ["empty", "", true],
+    ["a BOM", "\uFEFF" + plain, false],
+    ["CRLF", plain.replaceAll("\n", "\r\n"), false],
+    ["a lone CR", "-- UP\rSELECT 1;\n-- DOWN\n", false],
+    ["a NUL", "-- UP\nSELECT 1;\0\n-- DOWN\n", false],
+    ["a replacement character", "-- UP\nSELECT '\uFFFD';\n-- DOWN\n", false],
+    ["non-ASCII", "-- UP\nSELECT 'é ✓';\n-- DOWN\n", true],
+  ];
+  const made = (f: () => unknown) => {
+    try {
+      return f();
+    } catch (error) {
+      return (error as ValidationError).code;
+    }
+  };
+  for (const [name, plainName] of names) {
+    for (const [what, text, plainText] of texts) {
+      const file = `migrations/${name}`;
+      const got = plainMigrationFile(name, file, text);
+      const label = `${name}, ${what}`;
+      assertEquals(got !== null, plainName && plainText, label);
+      if (got !== null) assertEquals(got, made(() => textMigrationFile(name, file, text)), label);
+    }
+  }
 });
