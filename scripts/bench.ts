@@ -39,7 +39,7 @@ Runs W1-W5 (see bench/README.md) against BENCH_DATABASE_URL, else a throwaway
 cluster, beside psql floors measured in the same run.
 
   --runs N        runs per figure (default 5, at least 3; the no-op runs of
-                  W2 and W4, ~20 ms each, take at least 15)
+                  W2 and W4, ~20 ms each, take at least 41)
   --only LIST     workloads to run, e.g. W1,W4
   --binary PATH   the executable to measure (default: build dist/data-bridge)
   --no-write      print only; leave bench/results.json and bench/README.md
@@ -89,9 +89,11 @@ if (!Number.isInteger(RUNS) || RUNS < 3) {
 /**
  * Runs of the figures of a no-op run (W2's status of 1000 applied, W4): ~20 ms
  * each, where a run or two disturbed by the machine moves a median of five by
- * 1-2 ms, a tenth of the figure. The floor is run as often, alternating.
+ * 1-2 ms, a tenth of the figure, and three medians of 15 of the same build
+ * gave W4 1.13x, 1.24x and 1.29x within an hour. The floor is run as often,
+ * alternating; 41 runs of each take a few seconds.
  */
-const NOOP_RUNS = Math.max(RUNS, 15);
+const NOOP_RUNS = Math.max(RUNS, 41);
 const ONLY = new Set((values.only ?? "W1,W2,W3,W4,W5").split(",").map((w) => w.trim()));
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

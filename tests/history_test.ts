@@ -102,6 +102,24 @@ driverTest(
 );
 
 driverTest(
+  "a table of one row whose checksum is NULL is read row by row, not as an empty checksum",
+  async (ctx) => {
+    await ensureHistoryTable(ctx.driver, TABLE);
+    await ctx.sql("ALTER TABLE _migrations ALTER COLUMN checksum DROP NOT NULL");
+    await ctx.sql(
+      `INSERT INTO _migrations (version, description, checksum) VALUES ('20250101_000000', '', NULL)`,
+    );
+    assertEquals((await readAsPlain(ctx)).rows?.map((r) => [r.description, r.checksum]), [
+      ["", "null"],
+    ]);
+    assertEquals(await readChecksums(ctx.driver, TABLE), {
+      rows: [{ version: "20250101_000000", checksum: "null" }],
+      current: true,
+    });
+  },
+);
+
+driverTest(
   "readHistory reads a four-column table of earlier tools and says it is not current",
   async (ctx) => {
     await ctx.sql(
