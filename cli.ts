@@ -464,7 +464,9 @@ async function runValidate(ctx: Context): Promise<number> {
     const count = report.problems.length;
     runtime.writeStdout(
       report.valid
-        ? `OK: ${report.migrations} migration${report.migrations === 1 ? "" : "s"} valid (${scope}).\n`
+        ? `OK: ${report.migrations} migration${
+          report.migrations === 1 ? "" : "s"
+        } valid (${scope}).\n`
         : `${count} problem${count === 1 ? "" : "s"} (${scope}).\n`,
     );
   }
