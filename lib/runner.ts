@@ -45,6 +45,7 @@ import {
   lockTableName,
   readChecksums,
   readHistory,
+  type ReadHistoryOptions,
   type RecordedChecksums,
   updateChecksumSql,
 } from "./history.ts";
@@ -294,7 +295,8 @@ export class MigrationRunner {
       () => this.#scan(source),
       (files) =>
         this.#session(async (driver) => {
-          const history = await this.#readHistory(driver);
+          // No names in a status: applied_by is not read.
+          const history = await this.#readHistory(driver, { appliedBy: false });
           const rows = history?.rows ?? [];
           const list = await files;
           // Every file applied as it is, none missing (a deploy's usual state): one pass.
@@ -661,8 +663,8 @@ export class MigrationRunner {
     return files;
   }
 
-  async #readHistory(driver: Driver): Promise<History | null> {
-    const history = await readHistory(driver, this.#table);
+  async #readHistory(driver: Driver, options?: ReadHistoryOptions): Promise<History | null> {
+    const history = await readHistory(driver, this.#table, options);
     this.#reportHistory(driver, history);
     return history;
   }

@@ -78,6 +78,33 @@ driverTest("readHistory returns every column of every row, in version order", as
 });
 
 driverTest(
+  "readHistory without applied_by gives the same rows with no names, also when read row by row",
+  async (ctx) => {
+    await ensureHistoryTable(ctx.driver, TABLE);
+    await ctx.sql(
+      `INSERT INTO _migrations (version, description, applied_at, checksum, execution_ms, applied_by) VALUES
+         ('20250102_000000', 'second', '2025-01-02 03:04:05.123+00', 'bb', NULL, 'bob'),
+         ('20250101_000000', 'first', '2025-01-01 00:00:00.999999+00', 'aa', 12, 'alice')`,
+    );
+    const unnamed = (h: Awaited<ReturnType<typeof readHistory>>) =>
+      h?.rows.map((r) => ({ ...r, appliedBy: null }));
+    const all = await readHistory(ctx.driver, TABLE);
+    const some = await readHistory(ctx.driver, TABLE, { appliedBy: false });
+    assertEquals([all?.current, all?.rows[0].appliedBy], [true, "alice"]);
+    assertEquals(some, { rows: unnamed(all)!, current: false });
+    // A description holding a line break: the row-by-row read, without names too.
+    await ctx.sql(
+      `UPDATE _migrations SET description = E'two\\nlines' WHERE version = '20250101_000000'`,
+    );
+    const rowwise = await readHistory(ctx.driver, TABLE, { appliedBy: false });
+    assertEquals(rowwise?.rows.map((r) => [r.description, r.appliedBy]), [
+      ["two\nlines", null],
+      ["second", null],
+    ]);
+  },
+);
+
+driverTest(
   "readHistory reads values holding line breaks, and NULLs where the table allows them, row by row",
   async (ctx) => {
     await ensureHistoryTable(ctx.driver, TABLE);
