@@ -6,6 +6,7 @@
  * @module
  */
 import { DEFAULTS } from "./config.ts";
+import { socketPath } from "./conninfo.ts";
 import { DatabaseError, DataBridgeError, RuntimeError, type ServerErrorFields } from "./errors.ts";
 
 /** Errors raised while no connection could be made, or after it broke. */
@@ -207,18 +208,16 @@ function tlsAdvice(code: string, message: string, where: string): string {
 /** Where the target points: its `host` parameter (a socket directory or a name) over the URL's host. */
 function hostOf(target: string): string {
   const authority = target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
-  const param = /[?&]host=([^&#]*)/.exec(target)?.[1];
-  if (param) {
-    let host = param;
-    try {
-      host = decodeURIComponent(param);
-    } catch {
-      // Shown as written.
-    }
-    const port = /[?&]port=(\d+)/.exec(target)?.[1] ?? /:(\d+)$/.exec(authority)?.[1];
-    if (host.startsWith("/")) {
-      return `${host.replace(/\/$/, "")}/.s.PGSQL.${port ?? DEFAULTS.postgresPort}`;
-    }
+  let params: URLSearchParams | null = null;
+  try {
+    params = new URL(target).searchParams;
+  } catch {
+    // Not a URL: its authority, as written.
+  }
+  const host = params?.get("host");
+  if (host) {
+    const port = params!.get("port") ?? /:(\d+)$/.exec(authority)?.[1];
+    if (host.startsWith("/")) return socketPath(host, Number(port ?? DEFAULTS.postgresPort));
     return port ? `${host}:${port}` : host;
   }
   return authority.slice(authority.lastIndexOf("@") + 1) || "the server";

@@ -160,7 +160,7 @@ export function connInfo(
   return {
     host,
     port: portNumber,
-    socket: host.startsWith("/") ? `${host.replace(/\/$/, "")}/.s.PGSQL.${portNumber}` : null,
+    socket: host.startsWith("/") ? socketPath(host, portNumber) : null,
     user,
     password: password ?? pass,
     database: database ?? user,
@@ -323,4 +323,21 @@ export function readPem(
     );
   }
   return content;
+}
+
+/**
+ * The Unix-domain socket a PostgreSQL server listens on in a directory, as
+ * libpq names it.
+ *
+ * @param dir The socket directory (a host starting with `/`).
+ * @param port The port.
+ * @returns `DIR/.s.PGSQL.PORT`.
+ * @example
+ * ```ts
+ * import { socketPath } from "./conninfo.ts";
+ * console.log(socketPath("/run/postgresql/", 5432)); // "/run/postgresql/.s.PGSQL.5432"
+ * ```
+ */
+export function socketPath(dir: string, port: number): string {
+  return `${dir.replace(/\/$/, "")}/.s.PGSQL.${port}`;
 }
