@@ -120,8 +120,10 @@ export {
   ValidationError,
 } from "./lib/errors.ts";
 export {
+  groupTokens,
   KIND,
   LexError,
+  type ScanOptions,
   scanTokens,
   splitStatements,
   type Statement,

@@ -10,6 +10,13 @@
  * comments, nested block comments, parentheses, and `BEGIN ATOMIC ... END`
  * bodies of SQL-standard functions and procedures (PostgreSQL 14+).
  *
+ * A caller that needs only the statements (the parse of a migration) scans
+ * with `groups`: parenthesized text, such as the rows of an INSERT, is then
+ * matched natively as one `group` token instead of one token at a time
+ * (statements split the same, since their splitting never looks inside
+ * parentheses), and {@link groupTokens} takes a group apart where its
+ * tokens are wanted (the lint's rules).
+ *
  * @module
  */
 import { ValidationError } from "./errors.ts";
@@ -25,7 +32,8 @@ export type TokenKind =
   | "op"
   | "punct"
   | "line_comment"
-  | "block_comment";
+  | "block_comment"
+  | "group";
 
 /** A token: its kind and its `[start, end)` offsets in the scanned text. */
 export interface Token {
@@ -49,6 +57,7 @@ export const KIND = {
   punct: 7,
   line_comment: 8,
   block_comment: 9,
+  group: 10,
 } as const satisfies Record<TokenKind, number>;
 
 /** Token kinds by code: `TOKEN_KINDS[tokens.kinds[i]]` is the kind of token `i` of a {@link TokenList}. */
@@ -294,12 +303,27 @@ function endOfBlockComment(sql: string, i: number, end: number): number {
   return -1;
 }
 
-/** Where {@link scanTokens} scans, before copying out what it found. */
-const scratch = {
-  kinds: new Uint8Array(4096),
-  starts: new Int32Array(4096),
-  ends: new Int32Array(4096),
-};
+/** Arrays a scan writes its tokens into, grown when a text needs more. */
+interface ScanSpace {
+  kinds: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+function scanSpace(): ScanSpace {
+  return { kinds: new Uint8Array(4096), starts: new Int32Array(4096), ends: new Int32Array(4096) };
+}
+
+/** The arrays of {@link scanTokensShared}'s results. */
+const shared = scanSpace();
+/**
+ * Where {@link scanTokens} scans before copying out what it found: not the
+ * shared arrays, so that a scan made while another's shared tokens are in
+ * use leaves them alone.
+ */
+const copying = scanSpace();
+/** The arrays of {@link groupTokens}'s results. */
+const expanding = scanSpace();
 
 /**
  * Scans PostgreSQL text into tokens. Whitespace is skipped; comments are
@@ -308,6 +332,7 @@ const scratch = {
  * @param sql Text to scan.
  * @param start Offset to start at (default 0).
  * @param end Offset to stop at (default the end of `sql`).
+ * @param options `groups`: parenthesized text as `group` tokens (see {@link ScanOptions}).
  * @returns Tokens in order, with offsets into `sql`, as parallel arrays.
  * @throws {LexError} When a string, quoted identifier or comment is not closed.
  * @example
@@ -317,9 +342,14 @@ const scratch = {
  * console.log(tokens.length, TOKEN_KINDS[tokens.kinds[1]], tokens.starts[1]); // 3 "string" 7
  * ```
  */
-export function scanTokens(sql: string, start = 0, end = sql.length): TokenList {
-  const shared = scanTokensShared(sql, start, end);
-  const n = shared.length;
+export function scanTokens(
+  sql: string,
+  start = 0,
+  end = sql.length,
+  options: ScanOptions = {},
+): TokenList {
+  const found = scan(copying, sql, start, end, options.groups === true);
+  const n = found.length;
   // One buffer of the exact size: one allocation a text, however many tokens it has.
   const buffer = new ArrayBuffer(n * 9);
   const list = {
@@ -327,12 +357,12 @@ export function scanTokens(sql: string, start = 0, end = sql.length): TokenList 
     starts: new Int32Array(buffer, 0, n),
     ends: new Int32Array(buffer, n * 4, n),
     kinds: new Uint8Array(buffer, n * 8, n),
-    comments: shared.comments,
-    backslash: shared.backslash,
+    comments: found.comments,
+    backslash: found.backslash,
   };
-  list.starts.set(shared.starts);
-  list.ends.set(shared.ends);
-  list.kinds.set(shared.kinds);
+  list.starts.set(found.starts);
+  list.ends.set(found.ends);
+  list.kinds.set(found.kinds);
   return list;
 }
 
@@ -345,6 +375,7 @@ export function scanTokens(sql: string, start = 0, end = sql.length): TokenList 
  * @param sql Text to scan.
  * @param start Offset to start at (default 0).
  * @param end Offset to stop at (default the end of `sql`).
+ * @param options `groups`: parenthesized text as `group` tokens (see {@link ScanOptions}).
  * @returns Tokens in order, in views of the shared arrays.
  * @throws {LexError} When a string, quoted identifier or comment is not closed.
  * @example
@@ -355,11 +386,42 @@ export function scanTokens(sql: string, start = 0, end = sql.length): TokenList 
  * scanTokensShared("x"); // first's arrays now hold x's token
  * ```
  */
-export function scanTokensShared(sql: string, start = 0, end = sql.length): TokenList {
-  // Scanned into arrays shared by all scans, grown when a text needs more.
-  let kinds = scratch.kinds;
-  let starts = scratch.starts;
-  let ends = scratch.ends;
+export function scanTokensShared(
+  sql: string,
+  start = 0,
+  end = sql.length,
+  options: ScanOptions = {},
+): TokenList {
+  return scan(shared, sql, start, end, options.groups === true);
+}
+
+/**
+ * The tokens of a `group` token's text (see {@link ScanOptions}), in arrays
+ * the next call reuses, which are neither {@link scanTokensShared}'s nor
+ * {@link scanTokens}'s: for a caller that takes a group apart while it
+ * goes over the tokens holding it.
+ *
+ * @param sql The scanned text.
+ * @param start The group token's first offset.
+ * @param end Its end offset.
+ * @returns Its tokens, every one of them (no group).
+ * @example
+ * ```ts
+ * import { groupTokens, KIND, scanTokens } from "./lexer.ts";
+ * const sql = "INSERT INTO t VALUES (1, 'a'), (2, 'b')";
+ * const tokens = scanTokens(sql, 0, sql.length, { groups: true });
+ * const last = tokens.length - 1;
+ * console.log(tokens.kinds[last] === KIND.group, groupTokens(sql, tokens.starts[last], tokens.ends[last]).length); // true 11
+ * ```
+ */
+export function groupTokens(sql: string, start: number, end: number): TokenList {
+  return scan(expanding, sql, start, end, false);
+}
+
+function scan(space: ScanSpace, sql: string, start: number, end: number, fold: boolean): TokenList {
+  let kinds = space.kinds;
+  let starts = space.starts;
+  let ends = space.ends;
   let capacity = kinds.length;
   let n = 0;
   const comments: number[] = [];
@@ -370,10 +432,11 @@ export function scanTokensShared(sql: string, start = 0, end = sql.length): Toke
     k.set(kinds);
     s.set(starts);
     e.set(ends);
-    kinds = scratch.kinds = k;
-    starts = scratch.starts = s;
-    ends = scratch.ends = e;
+    kinds = space.kinds = k;
+    starts = space.starts = s;
+    ends = space.ends = e;
   };
+  let noFold = -1;
   let i = start;
   while (i < end) {
     const c = sql.charCodeAt(i);
@@ -384,6 +447,20 @@ export function scanTokensShared(sql: string, start = 0, end = sql.length): Toke
     const from = i;
     // The commonest tokens of data migrations first: ( ) , ;
     if (c === C.LPAREN || c === C.RPAREN || c === C.COMMA || c === C.SEMI) {
+      if (fold && c === C.LPAREN && i >= noFold) {
+        const to = endOfGroups(sql, i, end);
+        // Parentheses up to where it stopped are scanned token by token,
+        // never tried again: each character is looked at twice at most.
+        if (groupStop !== -1) noFold = groupStop;
+        if (to !== -1) {
+          i = to;
+          if (n === capacity) grow();
+          kinds[n] = KIND.group;
+          starts[n] = from;
+          ends[n++] = i;
+          continue;
+        }
+      }
       i++;
       if (n === capacity) grow();
       kinds[n] = KIND.punct;
@@ -555,6 +632,72 @@ const WORD_REST = /[A-Za-z0-9_$\u0080-\uffff]*/y;
  * letters (a malformed number stays one token), a sign after an exponent.
  */
 const NUMBER_REST = /(?:[eE][+-]?|[0-9._A-Za-z\u0080-\uffff])*/y;
+
+/** Options of {@link scanTokens} and {@link scanTokensShared}. */
+export interface ScanOptions {
+  /**
+   * Whether parenthesized text, or a comma-separated list of it (the rows
+   * of an INSERT), becomes one `group` token when no comment, backslash or
+   * dollar sign stands in it outside strings (and no string in it ends in
+   * a backslash): for callers that need only the statements, whose
+   * splitting never looks inside parentheses. Default `false`: every token.
+   */
+  groups?: boolean;
+}
+
+/**
+ * What may stand inside parentheses of a group: runs of anything but
+ * parentheses, quotes, `;`, `$`, backslashes, `-` and `/`; a `-` or `/` that
+ * opens no comment; strings, whose end is the same read as `'...'` or as
+ * `E'...'` (a backslash before a quote makes it ambiguous, and no match);
+ * quoted identifiers.
+ */
+const GROUP_TEXT =
+  /(?:[^'"()$;\\\-/]+|-(?!-)|\/(?!\*)|'[^'\\]*(?:(?:\\[^']|'')[^'\\]*)*'|"[^"]*(?:""[^"]*)*")*/y;
+/** What may stand between two groups of a list: a comma and blanks. */
+const GROUP_SEPARATOR = /[ \t\n\v\f\r]*,[ \t\n\v\f\r]*(?=\()/y;
+
+/**
+ * Where the last {@link endOfGroups} stopped on something a group may not
+ * hold (a comment, a `$`, a string that may end elsewhere...), or -1 when
+ * it ended cleanly.
+ */
+let groupStop = -1;
+
+/**
+ * End of the groups opening at `i` (a `(`): past the last `)` that closes
+ * a group, the next one following a comma; -1 when the first group does
+ * not close as a group may (see {@link ScanOptions}). Sets
+ * {@link groupStop}.
+ */
+function endOfGroups(sql: string, i: number, end: number): number {
+  let depth = 0;
+  let last = -1;
+  let j = i;
+  groupStop = -1;
+  while (j < end) {
+    const c = sql.charCodeAt(j);
+    if (c === C.LPAREN) {
+      depth++;
+      j++;
+    } else if (c === C.RPAREN) {
+      j++;
+      if (--depth > 0) continue;
+      last = j;
+      GROUP_SEPARATOR.lastIndex = j;
+      if (!GROUP_SEPARATOR.test(sql) || GROUP_SEPARATOR.lastIndex >= end) return last;
+      j = GROUP_SEPARATOR.lastIndex;
+    } else {
+      GROUP_TEXT.lastIndex = j;
+      GROUP_TEXT.test(sql);
+      const next = GROUP_TEXT.lastIndex;
+      if (next === j || next > end) break;
+      j = next;
+    }
+  }
+  groupStop = j;
+  return last;
+}
 
 const MAX_WORDS = 16;
 

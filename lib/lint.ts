@@ -18,6 +18,7 @@ import { basename } from "node:path";
 import { DEFAULTS, LINT_LEVELS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
 import {
+  groupTokens,
   KIND,
   LexError,
   scanTokens,
@@ -366,7 +367,8 @@ function fileModel(text: string, scanned: Scan): { model: FileModel; sections: S
           text,
           tokens,
           s.firstToken,
-          s.words[0] === "INSERT" ? Math.min(s.endToken, s.firstToken + 8) : s.endToken,
+          s.endToken,
+          s.words[0] === "INSERT" ? 8 : Infinity,
         ),
         line: lineAt(s.start),
         kind: statementKind(s),
@@ -391,12 +393,29 @@ function fileModel(text: string, scanned: Scan): { model: FileModel; sections: S
   };
 }
 
-/** Tokens `[from, to)`, comments dropped, with parenthesis depth. */
-function toks(text: string, tokens: TokenList, from: number, to: number): Tok[] {
+/**
+ * Tokens `[from, to)`, comments dropped, with parenthesis depth, at most
+ * `limit` of them; a `group` token (text a parse did not scan token by
+ * token) is scanned here into its tokens.
+ */
+function toks(
+  text: string,
+  tokens: TokenList,
+  from: number,
+  to: number,
+  limit = Infinity,
+): Tok[] {
   const out: Tok[] = [];
   let depth = 0;
-  for (let i = from; i < to; i++) {
+  for (let i = from; i < to && out.length < limit; i++) {
     const code = tokens.kinds[i];
+    if (code === KIND.group) {
+      const inner = groupTokens(text, tokens.starts[i], tokens.ends[i]);
+      for (const t of toks(text, inner, 0, inner.length, limit - out.length)) {
+        out.push({ ...t, depth: t.depth + depth });
+      }
+      continue;
+    }
     if (code === KIND.line_comment || code === KIND.block_comment) continue;
     const kind = TOKEN_KINDS[code];
     const raw = text.slice(tokens.starts[i], tokens.ends[i]);

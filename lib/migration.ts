@@ -566,6 +566,9 @@ interface Parsed {
   scan: ScannedSource | undefined;
 }
 
+/** A parse needs only the statements: parenthesized text is not scanned token by token. */
+const GROUPS = { groups: true } as const;
+
 function parseSections(
   text: string,
   file: string,
@@ -579,7 +582,9 @@ function parseSections(
   };
   let tokens: TokenList;
   try {
-    tokens = keepScan ? scanTokens(text) : scanTokensShared(text);
+    tokens = keepScan
+      ? scanTokens(text, 0, text.length, GROUPS)
+      : scanTokensShared(text, 0, text.length, GROUPS);
   } catch (error) {
     if (!(error instanceof LexError)) throw error;
     const { line } = locate(text, error.offset);

@@ -1,10 +1,13 @@
 import {
+  groupTokens,
+  KIND,
   LexError,
   scanTokens,
   scanTokensShared,
   splitStatements,
   TOKEN_KINDS,
   tokenize,
+  type TokenList,
 } from "../lib/lexer.ts";
 import { assertEquals, assertThrows } from "./support/assert.ts";
 
@@ -297,5 +300,232 @@ Deno.test("property: split then re-join gives the input back and counts statemen
       const text = sql.slice(s.start, s.end);
       assertEquals(text.startsWith(statements[i].trimEnd()), true, `${text} / ${statements[i]}`);
     });
+  }
+});
+
+// ------------------------------------------------------------------ groups
+
+/** Tokens as `[kind, text]`, scanned with `groups`. */
+function grouped(sql: string): [string, string][] {
+  const list = scanTokens(sql, 0, sql.length, { groups: true });
+  return Array.from(
+    { length: list.length },
+    (_, i) => [TOKEN_KINDS[list.kinds[i]], sql.slice(list.starts[i], list.ends[i])],
+  );
+}
+
+/** Every group of a scan replaced by its tokens: the tokens of a scan without groups. */
+function expanded(sql: string, list: TokenList): { kind: string; start: number; end: number }[] {
+  const out: { kind: string; start: number; end: number }[] = [];
+  for (let i = 0; i < list.length; i++) {
+    if (list.kinds[i] !== KIND.group) {
+      out.push({ kind: TOKEN_KINDS[list.kinds[i]], start: list.starts[i], end: list.ends[i] });
+      continue;
+    }
+    const inner = groupTokens(sql, list.starts[i], list.ends[i]);
+    for (let k = 0; k < inner.length; k++) {
+      out.push({ kind: TOKEN_KINDS[inner.kinds[k]], start: inner.starts[k], end: inner.ends[k] });
+    }
+  }
+  return out;
+}
+
+const GROUP_CASES: Array<{ name: string; sql: string; expected: [string, string][] }> = [
+  {
+    name: "an INSERT's column list and its rows, each list one group",
+    sql: "INSERT INTO t (a, b) VALUES (1, 'x;y'),\n  (2, 'it''s -- no comment');",
+    expected: [
+      ["word", "INSERT"],
+      ["word", "INTO"],
+      ["word", "t"],
+      ["group", "(a, b)"],
+      ["word", "VALUES"],
+      ["group", "(1, 'x;y'),\n  (2, 'it''s -- no comment')"],
+      ["punct", ";"],
+    ],
+  },
+  {
+    name: "nested parentheses, quoted identifiers, operators and E strings without \\'",
+    sql: `f((1, ("a)b" - 2) / 3), E'tab\\t', now())`,
+    expected: [["word", "f"], ["group", `((1, ("a)b" - 2) / 3), E'tab\\t', now())`]],
+  },
+  {
+    name: "a line comment inside: token by token",
+    sql: "(1 -- c\n)",
+    expected: [["punct", "("], ["number", "1"], ["line_comment", "-- c"], ["punct", ")"]],
+  },
+  {
+    name: "a block comment inside: token by token",
+    sql: "(1 /* c */)",
+    expected: [["punct", "("], ["number", "1"], ["block_comment", "/* c */"], ["punct", ")"]],
+  },
+  {
+    name: "a dollar sign inside: token by token, the inner group still one",
+    sql: "($$a$$, (2))",
+    expected: [["punct", "("], ["dollar", "$$a$$"], ["punct", ","], ["group", "(2)"], [
+      "punct",
+      ")",
+    ]],
+  },
+  {
+    name: "a ; inside (a rule's actions): token by token",
+    sql: "(SELECT 1; SELECT 2)",
+    expected: [
+      ["punct", "("],
+      ["word", "SELECT"],
+      ["number", "1"],
+      ["punct", ";"],
+      ["word", "SELECT"],
+      ["number", "2"],
+      ["punct", ")"],
+    ],
+  },
+  {
+    name: "a backslash outside strings: token by token, so it is found",
+    sql: "(1 \\ 2)",
+    expected: [["punct", "("], ["number", "1"], ["punct", "\\"], ["number", "2"], ["punct", ")"]],
+  },
+  {
+    name: "a string whose end depends on E (a backslash before a quote): token by token",
+    sql: "('a\\', E'b\\'c')",
+    expected: [
+      ["punct", "("],
+      ["string", "'a\\'"],
+      ["punct", ","],
+      ["string", "E'b\\'c'"],
+      ["punct", ")"],
+    ],
+  },
+  {
+    name: "a plain string ending in a backslash, then a parenthesis in a string: token by token",
+    sql: "('a\\', ')')",
+    expected: [
+      ["punct", "("],
+      ["string", "'a\\'"],
+      ["punct", ","],
+      ["string", "')'"],
+      ["punct", ")"],
+    ],
+  },
+  {
+    name: "a list stops before a group that may not be one, and goes on after it",
+    sql: "(1), ($1), (3)",
+    expected: [
+      ["group", "(1)"],
+      ["punct", ","],
+      ["punct", "("],
+      ["param", "$1"],
+      ["punct", ")"],
+      ["punct", ","],
+      ["group", "(3)"],
+    ],
+  },
+  {
+    name: "an unclosed parenthesis: token by token, what it holds too",
+    sql: "(1, (2)",
+    expected: [["punct", "("], ["number", "1"], ["punct", ","], ["punct", "("], ["number", "2"], [
+      "punct",
+      ")",
+    ]],
+  },
+];
+
+for (const c of GROUP_CASES) {
+  Deno.test(`scanTokens with groups: ${c.name}`, () => {
+    assertEquals(grouped(c.sql), c.expected);
+    // Taken apart, the groups are the tokens of a scan without them.
+    const list = scanTokens(c.sql, 0, c.sql.length, { groups: true });
+    assertEquals(expanded(c.sql, list), tokenize(c.sql));
+  });
+}
+
+Deno.test("scanTokens with groups reports an unterminated string inside parentheses as without them", () => {
+  for (const sql of ["VALUES (1, 'abc", "VALUES (E'a\\')", 'VALUES ("a', "VALUES (1 /* x"]) {
+    const plain = assertThrows<LexError>(() => scanTokens(sql));
+    const withGroups = assertThrows<LexError>(() =>
+      scanTokens(sql, 0, sql.length, { groups: true })
+    );
+    assertEquals([withGroups.what, withGroups.offset], [plain.what, plain.offset], sql);
+  }
+});
+
+Deno.test("scanTokens with groups stays linear when groups fail (against a scan without them)", () => {
+  // 50,000 nested parentheses closed by a dollar sign: every "(" could try a
+  // group reaching to the dollar sign (1.25e9 steps); where the first attempt
+  // stopped is never tried again, so the scan costs what one without groups
+  // does, give or take.
+  const sql = `${"(".repeat(50_000)}$x$ $x$${")".repeat(50_000)}`;
+  const time = (groups: boolean) => {
+    const started = performance.now();
+    const list = scanTokens(sql, 0, sql.length, { groups });
+    assertEquals(list.length, 100_001);
+    return performance.now() - started;
+  };
+  time(false);
+  const floor = Math.min(time(false), time(false), time(false));
+  const grouped = Math.min(time(true), time(true), time(true));
+  assertEquals(grouped < Math.max(floor, 1) * 50, true, `${grouped} ms against ${floor} ms`);
+});
+
+const GROUP_PIECES = [
+  "(",
+  ")",
+  ", ",
+  "(1, 'a')",
+  "'x;y'",
+  "'it''s'",
+  "E'a\\'b'",
+  "E'tab\\t'",
+  "'c:\\'",
+  "')'",
+  "'('",
+  '"q(u)o"',
+  "$$ ; ) $$",
+  "$1",
+  "-- note ( ;\n",
+  "/* ( */",
+  "a - b",
+  "1e-5",
+  "x / y",
+  ";",
+  "\\",
+  "now()",
+  "\n",
+  "VALUES ",
+  "INSERT INTO t ",
+];
+
+Deno.test("property: groups are the tokens of a scan without them, and split the same statements", () => {
+  const next = random(20261202);
+  for (let round = 0; round < 3000; round++) {
+    let sql = "";
+    const n = 1 + next(14);
+    for (let i = 0; i < n; i++) sql += GROUP_PIECES[next(GROUP_PIECES.length)];
+    let full: TokenList;
+    try {
+      full = scanTokens(sql);
+    } catch (error) {
+      const plain = error as LexError;
+      const withGroups = assertThrows<LexError>(() =>
+        scanTokens(sql, 0, sql.length, { groups: true })
+      );
+      assertEquals([withGroups.what, withGroups.offset], [plain.what, plain.offset], sql);
+      continue;
+    }
+    const list = scanTokens(sql, 0, sql.length, { groups: true });
+    assertEquals(expanded(sql, list), tokenize(sql), sql);
+    const textOf = (l: TokenList, i: number) => sql.slice(l.starts[i], l.ends[i]);
+    assertEquals(
+      list.comments.map((i) => textOf(list, i)),
+      full.comments.map((i) => textOf(full, i)),
+    );
+    assertEquals(
+      list.backslash === -1 ? -1 : list.starts[list.backslash],
+      full.backslash === -1 ? -1 : full.starts[full.backslash],
+      sql,
+    );
+    const cut = (statements: ReturnType<typeof splitStatements>) =>
+      statements.map((s) => [s.start, s.end, s.terminated, s.words]);
+    assertEquals(cut(splitStatements(sql, list)), cut(splitStatements(sql, full)), sql);
   }
 });
