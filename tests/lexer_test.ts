@@ -527,5 +527,6 @@ Deno.test("property: groups are the tokens of a scan without them, and split the
     const cut = (statements: ReturnType<typeof splitStatements>) =>
       statements.map((s) => [s.start, s.end, s.terminated, s.words]);
     assertEquals(cut(splitStatements(sql, list)), cut(splitStatements(sql, full)), sql);
+    assertEquals(cut(splitStatements(sql)), cut(splitStatements(sql, full)), sql);
   }
 });
