@@ -20,6 +20,7 @@
  * @module
  */
 import { ValidationError } from "./errors.ts";
+import { endOfGroups } from "./groups.ts";
 
 /** What a token is. */
 export type TokenKind =
@@ -448,10 +449,10 @@ function scan(space: ScanSpace, sql: string, start: number, end: number, fold: b
     // The commonest tokens of data migrations first: ( ) , ;
     if (c === C.LPAREN || c === C.RPAREN || c === C.COMMA || c === C.SEMI) {
       if (fold && c === C.LPAREN && i >= noFold) {
-        const to = endOfGroups(sql, i, end);
+        const { to, stop } = endOfGroups(sql, i, end);
         // Parentheses up to where it stopped are scanned token by token,
         // never tried again: each character is looked at twice at most.
-        if (groupStop !== -1) noFold = groupStop;
+        if (stop !== -1) noFold = stop;
         if (to !== -1) {
           i = to;
           if (n === capacity) grow();
@@ -643,60 +644,6 @@ export interface ScanOptions {
    * splitting never looks inside parentheses. Default `false`: every token.
    */
   groups?: boolean;
-}
-
-/**
- * What may stand inside parentheses of a group: runs of anything but
- * parentheses, quotes, `;`, `$`, backslashes, `-` and `/`; a `-` or `/` that
- * opens no comment; strings, whose end is the same read as `'...'` or as
- * `E'...'` (a backslash before a quote makes it ambiguous, and no match);
- * quoted identifiers.
- */
-const GROUP_TEXT =
-  /(?:[^'"()$;\\\-/]+|-(?!-)|\/(?!\*)|'[^'\\]*(?:(?:\\[^']|'')[^'\\]*)*'|"[^"]*(?:""[^"]*)*")*/y;
-/** What may stand between two groups of a list: a comma and blanks. */
-const GROUP_SEPARATOR = /[ \t\n\v\f\r]*,[ \t\n\v\f\r]*(?=\()/y;
-
-/**
- * Where the last {@link endOfGroups} stopped on something a group may not
- * hold (a comment, a `$`, a string that may end elsewhere...), or -1 when
- * it ended cleanly.
- */
-let groupStop = -1;
-
-/**
- * End of the groups opening at `i` (a `(`): past the last `)` that closes
- * a group, the next one following a comma; -1 when the first group does
- * not close as a group may (see {@link ScanOptions}). Sets
- * {@link groupStop}.
- */
-function endOfGroups(sql: string, i: number, end: number): number {
-  let depth = 0;
-  let last = -1;
-  let j = i;
-  groupStop = -1;
-  while (j < end) {
-    const c = sql.charCodeAt(j);
-    if (c === C.LPAREN) {
-      depth++;
-      j++;
-    } else if (c === C.RPAREN) {
-      j++;
-      if (--depth > 0) continue;
-      last = j;
-      GROUP_SEPARATOR.lastIndex = j;
-      if (!GROUP_SEPARATOR.test(sql) || GROUP_SEPARATOR.lastIndex >= end) return last;
-      j = GROUP_SEPARATOR.lastIndex;
-    } else {
-      GROUP_TEXT.lastIndex = j;
-      GROUP_TEXT.test(sql);
-      const next = GROUP_TEXT.lastIndex;
-      if (next === j || next > end) break;
-      j = next;
-    }
-  }
-  groupStop = j;
-  return last;
 }
 
 const MAX_WORDS = 16;
