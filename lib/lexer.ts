@@ -638,10 +638,12 @@ const NUMBER_REST = /(?:[eE][+-]?|[0-9._A-Za-z\u0080-\uffff])*/y;
 export interface ScanOptions {
   /**
    * Whether parenthesized text, or a comma-separated list of it (the rows
-   * of an INSERT), becomes one `group` token when no comment, backslash or
-   * dollar sign stands in it outside strings (and no string in it ends in
-   * a backslash): for callers that need only the statements, whose
-   * splitting never looks inside parentheses. Default `false`: every token.
+   * of an INSERT), becomes one `group` token when no comment, `;`, `$` or
+   * backslash stands in it outside strings and no string in it has a
+   * backslash before a quote (whose end would depend on it being an `E`
+   * string; see `lib/groups.ts`): for callers that need only the
+   * statements, whose splitting never looks inside parentheses. Default
+   * `false`: every token.
    */
   groups?: boolean;
 }
