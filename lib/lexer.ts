@@ -438,6 +438,8 @@ function scan(space: ScanSpace, sql: string, start: number, end: number, fold: b
     ends = space.ends = e;
   };
   let noFold = -1;
+  let failed = 0;
+  let matched = 0;
   let i = start;
   while (i < end) {
     const c = sql.charCodeAt(i);
@@ -448,11 +450,16 @@ function scan(space: ScanSpace, sql: string, start: number, end: number, fold: b
     const from = i;
     // The commonest tokens of data migrations first: ( ) , ;
     if (c === C.LPAREN || c === C.RPAREN || c === C.COMMA || c === C.SEMI) {
-      if (fold && c === C.LPAREN && i >= noFold) {
+      if (fold && c === C.LPAREN && i >= noFold && (failed < 16 || failed <= matched)) {
         const { to, stop } = endOfGroups(sql, i, end);
         // Parentheses up to where it stopped are scanned token by token,
         // never tried again: each character is looked at twice at most.
+        // A text whose groups mostly fail (each row holding a dollar
+        // quote, say) is not tried further: the tries would cost it more
+        // than the groups found save.
         if (stop !== -1) noFold = stop;
+        if (to === -1) failed++;
+        else matched++;
         if (to !== -1) {
           i = to;
           if (n === capacity) grow();

@@ -449,6 +449,22 @@ Deno.test("scanTokens with groups reports an unterminated string inside parenthe
   }
 });
 
+Deno.test("scanTokens with groups stops trying them in a text where they mostly fail", () => {
+  const kinds = (sql: string) => grouped(sql).map(([kind]) => kind);
+  // Each row holds a parameter: no row is a group, every try is wasted work.
+  const few = `${"($1), ".repeat(3)}(1, 2)`;
+  assertEquals(kinds(few).at(-1), "group");
+  const many = `${"($1), ".repeat(20)}(1, 2)`;
+  assertEquals(kinds(many).at(-1), "punct");
+  assertEquals(kinds(many).includes("group"), false);
+  // Texts whose groups mostly match go on trying.
+  const mixed = `${"($1), (1), (2), ".repeat(20)}(1, 2)`;
+  assertEquals(kinds(mixed).at(-1), "group");
+  for (const sql of [few, many, mixed]) {
+    assertEquals(expanded(sql, scanTokens(sql, 0, sql.length, { groups: true })), tokenize(sql));
+  }
+});
+
 Deno.test("scanTokens with groups stays linear when groups fail (against a scan without them)", () => {
   // 50,000 nested parentheses closed by a dollar sign: every "(" could try a
   // group reaching to the dollar sign (1.25e9 steps); where the first attempt
