@@ -4,6 +4,7 @@
  * socket, and what a session does when the server ends it, cancels a
  * statement, starts a COPY, or drops its prepared statements.
  */
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type Cluster, startCluster } from "../scripts/pg_cluster.ts";
 import { connInfo } from "../lib/conninfo.ts";
@@ -182,6 +183,37 @@ test("statements with parameters are prepared once; DEALLOCATE ALL does not brea
     await d.exec("DEALLOCATE ALL");
     await assertRejects(() => d.query("SELECT $1::int AS n", [5]));
     assertEquals(await d.query("SELECT $1::int AS n", [6]), [{ n: 6 }]);
+  });
+});
+
+test("a query without parameters is one simple Query (the server plans no statement to keep), its rows decoded as with parameters", async () => {
+  const c = await cluster();
+  await withDriver(c.url, async (d) => {
+    const bare = await d.query(
+      "SELECT 7::int AS i, 'x'::text AS t, NULL::int AS n, true AS b, 1.5::float8 AS f, " +
+        "'2025-01-28T12:00:00.123Z'::timestamptz AS ts, 9007199254740993::bigint AS big, " +
+        "'{1,2}'::int[] AS arr",
+    );
+    const withParams = await d.query(
+      "SELECT $1::int AS i, $2::text AS t, $3::int AS n, $4::boolean AS b, $5::float8 AS f, " +
+        "$6::timestamptz AS ts, $7::bigint AS big, $8::int[] AS arr",
+      [7, "x", null, true, 1.5, "2025-01-28T12:00:00.123Z", "9007199254740993", "{1,2}"],
+    );
+    assertEquals(bare, withParams);
+    const [{ prepared }] = await d.query<{ prepared: number }>(
+      "SELECT count(*)::int AS prepared FROM pg_prepared_statements",
+    );
+    assertEquals(prepared, 1); // the one with parameters
+    // The server's log names the protocol: "statement:" for a simple Query,
+    // "execute <name>:" for the extended one.
+    await d.exec("SET log_min_duration_statement = 0");
+    await d.query("SELECT 'bare marker' AS m");
+    await d.query("SELECT $1::text AS m", ["parameter marker"]);
+    await d.exec("RESET log_min_duration_statement");
+    const log = readFileSync(c.logFile, "utf8");
+    assertMatch(log, /statement: SELECT 'bare marker' AS m/);
+    assert(!/execute [^:]*: SELECT 'bare marker'/.test(log), "the bare query was prepared");
+    assertMatch(log, /execute data_bridge_\d+: SELECT \$1::text AS m/);
   });
 });
 
