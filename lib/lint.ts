@@ -394,9 +394,10 @@ function fileModel(text: string, scanned: Scan): { model: FileModel; sections: S
 }
 
 /**
- * Tokens `[from, to)`, comments dropped, with parenthesis depth, at most
- * `limit` of them; a `group` token (text a parse did not scan token by
- * token) is scanned here into its tokens.
+ * Tokens `[from, to)`, comments dropped, with parenthesis depth (from
+ * `base`), at most `limit` of them, appended to `out`; a `group` token
+ * (text a parse did not scan token by token) is scanned here into its
+ * tokens.
  */
 function toks(
   text: string,
@@ -404,16 +405,16 @@ function toks(
   from: number,
   to: number,
   limit = Infinity,
+  out: Tok[] = [],
+  base = 0,
 ): Tok[] {
-  const out: Tok[] = [];
-  let depth = 0;
+  let depth = base;
   for (let i = from; i < to && out.length < limit; i++) {
     const code = tokens.kinds[i];
     if (code === KIND.group) {
+      // Balanced: its tokens go on from this depth and come back to it.
       const inner = groupTokens(text, tokens.starts[i], tokens.ends[i]);
-      for (const t of toks(text, inner, 0, inner.length, limit - out.length)) {
-        out.push({ ...t, depth: t.depth + depth });
-      }
+      toks(text, inner, 0, inner.length, limit, out, depth);
       continue;
     }
     if (code === KIND.line_comment || code === KIND.block_comment) continue;
