@@ -315,14 +315,11 @@ function scanSpace(): ScanSpace {
   return { kinds: new Uint8Array(4096), starts: new Int32Array(4096), ends: new Int32Array(4096) };
 }
 
-/** The arrays of {@link scanTokensShared}'s results. */
-const shared = scanSpace();
 /**
- * Where {@link scanTokens} scans before copying out what it found: not the
- * shared arrays, so that a scan made while another's shared tokens are in
- * use leaves them alone.
+ * The arrays of {@link scanTokensShared}'s results, where {@link scanTokens}
+ * also scans before copying out what it found.
  */
-const copying = scanSpace();
+const shared = scanSpace();
 /** The arrays of {@link groupTokens}'s results. */
 const expanding = scanSpace();
 
@@ -349,7 +346,7 @@ export function scanTokens(
   end = sql.length,
   options: ScanOptions = {},
 ): TokenList {
-  const found = scan(copying, sql, start, end, options.groups === true);
+  const found = scan(shared, sql, start, end, options.groups === true);
   const n = found.length;
   // One buffer of the exact size: one allocation a text, however many tokens it has.
   const buffer = new ArrayBuffer(n * 9);
@@ -398,9 +395,9 @@ export function scanTokensShared(
 
 /**
  * The tokens of a `group` token's text (see {@link ScanOptions}), in arrays
- * the next call reuses, which are neither {@link scanTokensShared}'s nor
- * {@link scanTokens}'s: for a caller that takes a group apart while it
- * goes over the tokens holding it.
+ * the next call reuses, not those {@link scanTokensShared} and
+ * {@link scanTokens} scan into: for a caller that takes a group apart while
+ * it goes over the tokens holding it.
  *
  * @param sql The scanned text.
  * @param start The group token's first offset.
@@ -450,17 +447,17 @@ function scan(space: ScanSpace, sql: string, start: number, end: number, fold: b
     const from = i;
     // The commonest tokens of data migrations first: ( ) , ;
     if (c === C.LPAREN || c === C.RPAREN || c === C.COMMA || c === C.SEMI) {
-      if (fold && c === C.LPAREN && i >= noFold && (failed < 16 || failed <= matched)) {
+      // A text whose groups mostly fail (each row holding a dollar quote,
+      // say) is not tried further: the tries would cost it more than the
+      // groups found save.
+      if (fold && c === C.LPAREN && i >= noFold && (failed < FREE_FAILURES || failed <= matched)) {
         const { to, stop } = endOfGroups(sql, i, end);
         // Parentheses up to where it stopped are scanned token by token,
         // never tried again: each character is looked at twice at most.
-        // A text whose groups mostly fail (each row holding a dollar
-        // quote, say) is not tried further: the tries would cost it more
-        // than the groups found save.
         if (stop !== -1) noFold = stop;
         if (to === -1) failed++;
-        else matched++;
-        if (to !== -1) {
+        else {
+          matched++;
           i = to;
           if (n === capacity) grow();
           kinds[n] = KIND.group;
@@ -654,6 +651,9 @@ export interface ScanOptions {
    */
   groups?: boolean;
 }
+
+/** Groups that may fail in a text before {@link scanTokens} tries them only while most match. */
+const FREE_FAILURES = 16;
 
 const MAX_WORDS = 16;
 
