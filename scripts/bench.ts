@@ -28,12 +28,13 @@ import {
   type Summary,
 } from "./bench_measure.ts";
 import { type WorkloadFiles, type WorkloadKind, writeWorkload } from "./bench_workloads.ts";
-import { findPgBin, startCluster } from "./pg_cluster.ts";
+import { findPgBin, memoryParent, startCluster } from "./pg_cluster.ts";
 import { REPO_ROOT, toolPath } from "./tools.ts";
 import { COMPILE_NO_AUTOLOAD } from "./build_bun.ts";
 import { BINARY_JIT_POLICY } from "../lib/config.ts";
 
-const USAGE = `Usage: deno task bench [--runs N] [--only W1,W2,...] [--binary PATH] [--no-write]
+const USAGE =
+  `Usage: deno task bench [--runs N] [--only W1,W2,...] [--binary PATH] [--cluster-dir DIR] [--no-write]
 
 Runs W1-W5 (see bench/README.md) against BENCH_DATABASE_URL, else a throwaway
 cluster, beside psql floors measured in the same run.
@@ -42,6 +43,10 @@ cluster, beside psql floors measured in the same run.
                   W2 and W4, ~20 ms each, take at least 41)
   --only LIST     workloads to run, e.g. W1,W4
   --binary PATH   the executable to measure (default: build dist/data-bridge)
+  --cluster-dir DIR
+                  where the throwaway cluster's data directory is made
+                  (default: /dev/shm when it is a tmpfs with 4 GiB free,
+                  else the temp dir; --cluster-dir /tmp puts it on disk)
   --no-write      print only; leave bench/results.json and bench/README.md
 `;
 
@@ -73,6 +78,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     only: { type: "string" },
     binary: { type: "string" },
+    "cluster-dir": { type: "string" },
     "no-write": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
@@ -94,6 +100,11 @@ if (!Number.isInteger(RUNS) || RUNS < 3) {
  * alternating; 41 runs of each take a few seconds.
  */
 const NOOP_RUNS = Math.max(RUNS, 41);
+const CLUSTER_DIR = values["cluster-dir"];
+if (CLUSTER_DIR !== undefined && !existsSync(CLUSTER_DIR)) {
+  process.stderr.write(`--cluster-dir ${CLUSTER_DIR}: no such directory\n`);
+  process.exit(2);
+}
 const ONLY = new Set((values.only ?? "W1,W2,W3,W4,W5").split(",").map((w) => w.trim()));
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -111,11 +122,21 @@ ENV.NO_COLOR = "1";
 
 let stopCluster = () => {};
 let adminUrl = process.env.BENCH_DATABASE_URL ?? "";
+/** Where the server keeps its files, for the results. */
+let serverFiles = "BENCH_DATABASE_URL's server";
 /** The server's CPU time so far, on the throwaway cluster (see serverCpuReader). */
 let serverCpu: (() => number) | null = null;
 if (!adminUrl) {
-  log("starting a throwaway PostgreSQL cluster");
-  const cluster = await startCluster();
+  // In memory where the machine has it: the server's relation files are
+  // then made without the disk, whose cost (not the tool's) varied the
+  // floors of W1 and W3 by 2-4x on an ext4 mounted with discard.
+  const memory = memoryParent();
+  const parent = CLUSTER_DIR ?? memory ?? tmpdir();
+  log(`starting a throwaway PostgreSQL cluster in ${parent}`);
+  const cluster = await startCluster({ parent });
+  serverFiles = `throwaway cluster in ${parent}${
+    parent === memory ? " (tmpfs: in memory)" : ""
+  }, fsync off`;
   adminUrl = cluster.url;
   stopCluster = () => cluster.stop();
   serverCpu = serverCpuReader(cluster.dataDir);
@@ -675,6 +696,7 @@ function machine(): Record<string, string | number> {
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
     postgres: psql(adminUrl, "SHOW server_version"),
+    server: serverFiles,
     psql: version(PSQL, ["--version"]),
     deno: version(DENO, ["--version"]),
     binary: `${binaryPath} (${info || "not built here"})`,
