@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Driver } from "../lib/driver.ts";
 import { MigrationRunner, type RunEvent } from "../lib/runner.ts";
 import { classify } from "../lib/classify.ts";
 import { readHistory } from "../lib/history.ts";
@@ -85,6 +86,62 @@ driverTest(
       assertEquals(seen.map((m) => m.version), ["20250128_120000"]);
       assertEquals(texts, [USERS]);
       assertEquals(parsedSource(seen[0]), undefined);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+/** `driver`, its first query answered only after `ms`: a history that takes long to come. */
+function slowFirstQuery(driver: Driver, ms: number): Driver {
+  let first = true;
+  return new Proxy(driver, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      if (key !== "query") return value.bind(target);
+      return async (...args: unknown[]) => {
+        if (first) {
+          first = false;
+          await new Promise((resolve) => setTimeout(resolve, ms));
+        }
+        return await value.apply(target, args);
+      };
+    },
+  });
+}
+
+driverTest(
+  "apply and rollback act the same when every file was parsed before the history came",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS });
+    try {
+      await new MigrationRunner(ctx.driver).apply(t.dir);
+      writeFileSync(join(t.dir, "20250128_130000_posts.sql"), POSTS);
+      writeFileSync(join(t.dir, "20250128_140000_tags.sql"), TAGS);
+      // Meanwhile all three files are parsed ahead, the applied one too.
+      let texts: (string | undefined)[] = [];
+      const applied = await new MigrationRunner(slowFirstQuery(ctx.driver, 200)).apply(t.dir, {
+        check: (pending) => {
+          texts = pending.map((m) => parsedSource(m));
+        },
+      });
+      assertEquals(applied, ["20250128_130000", "20250128_140000"]);
+      assertEquals(texts, [POSTS, TAGS], "the check gets the texts the files were parsed with");
+      assertEquals(await recorded(ctx), ["20250128_120000", "20250128_130000", "20250128_140000"]);
+      const reverted = await new MigrationRunner(slowFirstQuery(ctx.driver, 200)).rollback(
+        t.dir,
+        2,
+      );
+      assertEquals(reverted, ["20250128_140000", "20250128_130000"]);
+      assertEquals(await tables(ctx), ["public._migrations", "public.users"]);
+      // A file changed after it was applied is refused, parsed ahead or not.
+      writeFileSync(join(t.dir, "20250128_120000_users.sql"), `${USERS}\n-- changed`);
+      const refused = await assertRejects(() =>
+        new MigrationRunner(slowFirstQuery(ctx.driver, 200)).apply(t.dir)
+      );
+      assertMatch((refused as Error).message, /20250128_120000/);
+      assertEquals(await recorded(ctx), ["20250128_120000"]);
     } finally {
       t.remove();
     }
