@@ -322,16 +322,15 @@ export class MigrationRunner {
   async apply(source: MigrationSource, options: ApplyOptions = {}): Promise<string[]> {
     return await this.#withFiles(
       () => this.#scan(source),
-      (files) => {
-        // With a check to run (the CLI's lint), each parsed file keeps its
-        // text for it until it returns.
-        const keep = options.check !== undefined;
-        const head = headStart(files, keep);
-        return this.#session(async (driver) => {
-          const early = await this.#parseEarly(driver, files, head, (scanned) => {
+      (files) =>
+        this.#session(async (driver) => {
+          // With a check to run (the CLI's lint), each parsed file keeps its
+          // text for it until it returns.
+          const keep = options.check !== undefined;
+          const early = await this.#parseEarly(driver, files, (scanned) => {
             // An unknown --to is refused before the lock is even asked for.
             if (options.to !== undefined) planApply(classify(scanned, []), { to: options.to });
-          });
+          }, keep);
           if (upToDate(early, options.to)) {
             // Nothing to do as of the history just read, which every
             // migration commits to with its row: no lock, no second read.
@@ -389,8 +388,7 @@ export class MigrationRunner {
             }
             return await this.#run(driver, "up", pending, options.signal);
           });
-        }).finally(head.stop);
-      },
+        }),
     );
   }
 
@@ -412,9 +410,8 @@ export class MigrationRunner {
     const options = typeof stepsOrOptions === "number" ? { steps: stepsOrOptions } : stepsOrOptions;
     return await this.#withFiles(
       () => this.#scan(source),
-      (files) => {
-        const head = headStart(files, false);
-        return this.#lockedSession(files, options.signal, async (driver, early: EarlyRead) => {
+      (files) =>
+        this.#lockedSession(files, options.signal, async (driver, early: EarlyRead) => {
           const history = await this.#readHistory(driver);
           const entries = checkedEntries(
             parseChanged(early.migrations, history?.rows ?? [], false, early.ahead),
@@ -428,9 +425,7 @@ export class MigrationRunner {
           // A history made in session mode has no lock table yet.
           if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
           return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
-        }, (driver, files) => this.#parseEarly(driver, files, head))
-          .finally(head.stop);
-      },
+        }, (driver, files) => this.#parseEarly(driver, files)),
     );
   }
 
@@ -638,18 +633,16 @@ export class MigrationRunner {
   async #parseEarly(
     driver: Driver,
     files: Promise<(Migration | MigrationFile)[]>,
-    head: HeadStart,
     check?: (scanned: (Migration | MigrationFile)[]) => void,
+    keepSources = false,
   ): Promise<EarlyRead> {
-    const keepSources = head.keepSource;
     // Versions and checksums are all this read needs: no dates or descriptions to decode.
     const early = readChecksums(driver, this.#table);
     early.catch(() => {});
-    early.then(head.stop, head.stop);
     const scanned = await files;
     check?.(scanned);
-    // The newest files, parsed ahead until the history came.
-    const ahead = await head.ahead;
+    // While the history is on its way, the newest files are parsed ahead.
+    const ahead = await parseAhead(scanned, early, { keepSource: keepSources });
     const history = await early;
     const rows = history?.rows ?? [];
     // Told once, for the parse and for upToDate: a run with nothing to do parses nothing.
@@ -885,32 +878,6 @@ function parseChanged(
   );
   if (problems.length) throw ValidationError.of(problems);
   return parsed;
-}
-
-/** Files parsed ahead from when they are read until `stop` (see {@link headStart}). */
-interface HeadStart {
-  ahead: Promise<Map<MigrationFile, Migration | ValidationError>>;
-  /** Whether each parsed file keeps its text and scan (for a check). */
-  keepSource: boolean;
-  stop: () => void;
-}
-
-/**
- * Parses the files ahead, newest first (what a deploy finds pending, what a
- * rollback reverts), from when they are read until `stop` is called: the
- * history has come, or the run ended. The connection is made meanwhile, so
- * its handshake's waits are used too, not only the history query's
- * (W3: the first migration sent ~2 ms sooner).
- */
-function headStart(
-  files: Promise<(Migration | MigrationFile)[]>,
-  keepSource: boolean,
-): HeadStart {
-  let stop!: () => void;
-  const until = new Promise<void>((resolve) => (stop = resolve));
-  const ahead = files.then((scanned) => parseAhead(scanned, until, { keepSource }));
-  ahead.catch(() => {});
-  return { ahead, keepSource, stop };
 }
 
 /** The history read as the connection's first query, and the files parsed against it. */
