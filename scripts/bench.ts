@@ -40,7 +40,7 @@ Runs W1-W5 (see bench/README.md) against BENCH_DATABASE_URL, else a throwaway
 cluster, beside psql floors measured in the same run.
 
   --runs N        runs per figure (default 5, at least 3; the no-op runs of
-                  W2 and W4, ~20 ms each, take at least 41)
+                  W2 and W4, ~20 ms each, take at least 41, W3's at least 9)
   --only LIST     workloads to run, e.g. W1,W4
   --binary PATH   the executable to measure (default: build dist/data-bridge)
   --cluster-dir DIR
@@ -100,6 +100,13 @@ if (!Number.isInteger(RUNS) || RUNS < 3) {
  * alternating; 41 runs of each take a few seconds.
  */
 const NOOP_RUNS = Math.max(RUNS, 41);
+/**
+ * Runs of W3 (~0.3 s each): on the machine of 2026-12-02 one run of the
+ * same build took 200 to 290 ms, and its ratio by medians of five moved
+ * between 0.67x and 0.81x from one benchmark to the next; nine runs a
+ * figure take ~5 s more.
+ */
+const W3_RUNS = Math.max(RUNS, 9);
 const CLUSTER_DIR = values["cluster-dir"];
 if (CLUSTER_DIR !== undefined && !existsSync(CLUSTER_DIR)) {
   process.stderr.write(`--cluster-dir ${CLUSTER_DIR}: no such directory\n`);
@@ -338,6 +345,7 @@ function applyAndRollback(
   files: WorkloadFiles,
   targets: { apply: Target; rollback: Target | null },
   wireFloor?: string,
+  runs = RUNS,
 ): Sample[] {
   const floorUp: Sample[] = [], floorDown: Sample[] = [];
   const toolUp: Sample[] = [], toolDown: Sample[] = [];
@@ -350,8 +358,8 @@ function applyAndRollback(
     if (cpuMs !== null) into.push({ ms: cpuMs, rssKb: null });
     return sample;
   };
-  for (let r = 0; r < RUNS; r++) {
-    log(`${name} run ${r + 1}/${RUNS}`);
+  for (let r = 0; r < runs; r++) {
+    log(`${name} run ${r + 1}/${runs}`);
     const a = freshDatabase();
     floorUp.push(timed(() => runPsqlFile(a, files.floorUp), cpu?.floor));
     if (targets.rollback) floorDown.push(runPsqlFile(a, files.floorDown));
@@ -383,7 +391,7 @@ function applyAndRollback(
       null,
     );
   }
-  if (cpu && cpu.floor.length === RUNS && cpu.tool.length === RUNS) {
+  if (cpu && cpu.floor.length === runs && cpu.tool.length === runs) {
     // What no client gets below: the server's own work, beside psql's whole run.
     const what = `apply ${files.count}: the server's CPU time`;
     row(name, `${what} in psql's runs`, "postgres backend", cpu.floor, floor(floorUp), null);
@@ -597,6 +605,7 @@ try {
       w3,
       { apply: { kind: "ratio", max: 0.8 }, rollback: null },
       buildWireFloor(),
+      W3_RUNS,
     );
   }
 } catch (error) {
@@ -714,6 +723,6 @@ function updateReadme(table: string, facts: Record<string, string | number>, dat
   if (i < 0 || j < i) throw new Error(`bench/README.md lacks the ${start} ... ${end} markers`);
   const about = Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join("\n");
   const section =
-    `${start}\nLast run: ${date}, ${RUNS} runs per figure (${NOOP_RUNS} for W2's status of 1000 applied and W4).\n\n${about}\n\n${table}\n${end}`;
+    `${start}\nLast run: ${date}, ${RUNS} runs per figure (${NOOP_RUNS} for W2's status of 1000 applied and W4, ${W3_RUNS} for W3).\n\n${about}\n\n${table}\n${end}`;
   writeFileSync(path, text.slice(0, i) + section + text.slice(j + end.length));
 }
