@@ -36,7 +36,7 @@ import {
   type Stmt,
   type Tok,
 } from "./lint_rules.ts";
-import { lineCounter, locate } from "./location.ts";
+import { lineCounter, locate, startsLine } from "./location.ts";
 import { longWork, nextTurn } from "./runtime.ts";
 import {
   type Migration,
@@ -425,14 +425,6 @@ function toks(
     if (code === KIND.punct && raw === "(") depth++;
   }
   return out;
-}
-
-function startsLine(text: string, offset: number): boolean {
-  for (let i = offset - 1; i >= 0; i--) {
-    if (text[i] === "\n") return true;
-    if (text[i] !== " " && text[i] !== "\t") return false;
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------- suppressions

@@ -101,3 +101,25 @@ export function lineCounter(text: string): (offset: number) => number {
     return line;
   };
 }
+
+/**
+ * Whether only blanks (spaces, tabs) stand between the start of its line
+ * and `offset`: where a `-- UP` or `-- DOWN` marker counts.
+ *
+ * @param text The text.
+ * @param offset A 0-based offset into it.
+ * @returns `true` at the start of a line or after blanks only.
+ * @example
+ * ```ts
+ * import { startsLine } from "./location.ts";
+ * console.log(startsLine("a\n  -- UP", 4), startsLine("a -- UP", 2)); // true false
+ * ```
+ */
+export function startsLine(text: string, offset: number): boolean {
+  for (let i = offset - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10) return true;
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
+}

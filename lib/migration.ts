@@ -30,7 +30,7 @@ import {
   type Statement,
   type TokenList,
 } from "./lexer.ts";
-import { locate } from "./location.ts";
+import { locate, startsLine } from "./location.ts";
 import { statementKind } from "./statement_kind.ts";
 import { dateProblem, VALID_EVERY_MONTH } from "./version.ts";
 
@@ -751,16 +751,6 @@ function metaCommand(
 function statementHead(words: string[]): string {
   const concurrently = words.indexOf("CONCURRENTLY");
   return words.slice(0, concurrently >= 0 && concurrently < 6 ? concurrently + 1 : 2).join(" ");
-}
-
-/** Whether only blanks stand between the previous line break and `offset`. */
-function startsLine(text: string, offset: number): boolean {
-  for (let i = offset - 1; i >= 0; i--) {
-    const c = text[i];
-    if (c === "\n") return true;
-    if (c !== " " && c !== "\t") return false;
-  }
-  return true;
 }
 
 /** Offset just past the line break ending the line that holds `offset`. */

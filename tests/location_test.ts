@@ -1,4 +1,4 @@
-import { lineCounter, locate, offsetOfPosition } from "../lib/location.ts";
+import { lineCounter, locate, offsetOfPosition, startsLine } from "../lib/location.ts";
 import { assertEquals } from "./support/assert.ts";
 
 Deno.test("locate gives line, column and a caret excerpt", () => {
@@ -26,4 +26,19 @@ Deno.test("lineCounter gives locate's lines, counting on in order and from the s
   const lineAt = lineCounter(text);
   const offsets = [0, 1, 2, 3, 5, 5, 6, 8, 9, 2, 0, 9];
   assertEquals(offsets.map(lineAt), offsets.map((o) => locate(text, o).line));
+});
+
+Deno.test("startsLine is true at a line's start or after blanks only", () => {
+  const cases: [string, number, boolean][] = [
+    ["-- UP", 0, true],
+    ["a\n-- UP", 2, true],
+    ["a\n \t-- UP", 4, true],
+    ["a -- UP", 2, false],
+    ["a\n x -- UP", 5, false],
+    ["\r\n-- UP", 2, true],
+    ["x\r-- UP", 2, false],
+  ];
+  for (const [text, offset, expected] of cases) {
+    assertEquals(startsLine(text, offset), expected, JSON.stringify([text, offset]));
+  }
 });
