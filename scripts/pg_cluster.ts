@@ -58,8 +58,8 @@ export interface ClusterOptions {
   files?: Record<string, string>;
   /** Fast but unsafe settings (fsync off); default `true`. */
   fast?: boolean;
-  /** Directory the cluster's temporary directory is made in (default: the system's temp dir). */
-  parent?: string;
+  /** Directory the cluster's temporary directory is made in (default or `null`: the system's temp dir). */
+  parent?: string | null;
 }
 
 /** `f_type` of a tmpfs in `statfs` (Linux's `TMPFS_MAGIC`). */
@@ -86,6 +86,18 @@ export function memoryParent(minFreeBytes = 4 * 2 ** 30): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Where the test command's cluster (and a test file's own) is made: in
+ * memory when 2 GiB are free there, else `null` (the temp dir). The tests
+ * make and drop thousands of tables, each a few files for the server to
+ * create.
+ *
+ * @returns The directory, or `null`.
+ */
+export function testClusterParent(): string | null {
+  return memoryParent(2 * 2 ** 30);
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { memoryParent, startCluster } from "./pg_cluster.ts";
+import { startCluster, testClusterParent } from "./pg_cluster.ts";
 import { toolPath } from "./tools.ts";
 
 const deno = process.execPath;
@@ -67,9 +67,7 @@ const userArgs = process.argv.slice(2);
 const env: Record<string, string> = { BUN_PATH: toolPath("bun") };
 let stop = () => {};
 if (!process.env.TEST_DATABASE_URL) {
-  // In memory where the machine has it (as the benchmark's): the tests make
-  // and drop thousands of tables, each a few files for the server to create.
-  const cluster = await startCluster({ parent: memoryParent(2 * 2 ** 30) ?? undefined });
+  const cluster = await startCluster({ parent: testClusterParent() });
   env.TEST_DATABASE_URL = cluster.url;
   stop = () => cluster.stop();
   process.on("exit", stop);

@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Cluster, memoryParent, startCluster } from "../../scripts/pg_cluster.ts";
+import { type Cluster, startCluster, testClusterParent } from "../../scripts/pg_cluster.ts";
 import type { Driver } from "../../lib/driver.ts";
 import { openPostgres } from "../../lib/postgres_driver.ts";
 import { openPGlite } from "../../lib/pglite_driver.ts";
@@ -22,7 +22,7 @@ let cluster: Promise<Cluster> | null = null;
 export async function serverUrl(): Promise<string> {
   const fromEnv = Deno.env.get("TEST_DATABASE_URL");
   if (fromEnv) return fromEnv;
-  cluster ??= startCluster({ parent: memoryParent(2 * 2 ** 30) ?? undefined }).then((c) => {
+  cluster ??= startCluster({ parent: testClusterParent() }).then((c) => {
     globalThis.addEventListener("unload", () => c.stop());
     return c;
   });
