@@ -500,13 +500,11 @@ try {
     // a binary just built or copied starts faster (scripts/bench_page_cache.ts).
     const copy = ONLY.has("W4")
       ? readBackCopy(binaryPath, join(work, "data-bridge-read-back"))
-      : { why: "" };
-    const readBack: Tool | null = "path" in copy
+      : null;
+    if (copy && "why" in copy) log(`  W4: no run of the binary read back from disk: ${copy.why}`);
+    const readBack: Tool | null = copy && "path" in copy
       ? { name: `${BINARY.name}, read back from disk`, argv: (a) => [copy.path, a] }
       : null;
-    if ("why" in copy && copy.why) {
-      log(`  W4: no run of the binary read back from disk: ${copy.why}`);
-    }
     const { floor, samples } = againstSelectOne(applied, [
       { tool: BINARY, args: ["status"], dir: w1.dir },
       { tool: BINARY, args: ["apply"], dir: w1.dir },

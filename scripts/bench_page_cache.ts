@@ -20,9 +20,9 @@ import { chmodSync, closeSync, copyFileSync, fsyncSync, openSync } from "node:fs
 export type ReadBackCopy = { path: string } | { why: string };
 
 /**
- * Copies `binary` to `path`, writes it to the disk, then drops the copy's pages from the page cache
- * (`dd iflag=nocache`) and checks with `fincore` that none is left, so its
- * first run reads it back from disk.
+ * Copies `binary` to `path`, writes it to the disk, then drops the copy's
+ * pages from the page cache (`dd iflag=nocache`) and checks with `fincore`
+ * that none is left, so its first run reads it back from disk.
  *
  * @param binary The executable.
  * @param path Where the copy goes: on a disk, not a tmpfs (whose pages cannot be dropped).

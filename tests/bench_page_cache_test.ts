@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readBackCopy, residentPages } from "../scripts/bench_page_cache.ts";
+import { memoryParent } from "../scripts/pg_cluster.ts";
 import { REPO_ROOT } from "../scripts/tools.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
@@ -28,7 +29,9 @@ Deno.test("readBackCopy leaves the copy with the same bytes and no page in the c
 });
 
 Deno.test("readBackCopy says why when the copy's pages cannot be dropped (a tmpfs)", () => {
-  const dir = mkdtempSync("/dev/shm/page-cache-test-");
+  const memory = memoryParent(1 << 20);
+  assert(memory !== null, "this machine has no tmpfs at /dev/shm to try it on");
+  const dir = mkdtempSync(join(memory, "page-cache-test-"));
   try {
     const source = join(dir, "source");
     writeFileSync(source, new Uint8Array(1 << 16).fill(7));
