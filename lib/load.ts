@@ -8,7 +8,7 @@ import { type Dirent, readdirSync, readFileSync, type Stats, statSync } from "no
 import { join } from "node:path";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
-import { longWork, nextTurn } from "./runtime.ts";
+import { longWork, nextTurn, readTextFileSync } from "./runtime.ts";
 import {
   isParsed,
   type Migration,
@@ -399,7 +399,7 @@ function directoryProblem(dir: string, error: unknown): string {
 /** A file's text, or `null` when it cannot be read so (then read as bytes, which says why). */
 function readText(file: string): string | null {
   try {
-    return readFileSync(file, "utf8");
+    return readTextFileSync(file);
   } catch {
     return null;
   }

@@ -9,7 +9,7 @@
  * @module
  */
 import process from "node:process";
-import { fstatSync, writeSync } from "node:fs";
+import { fstatSync, readFileSync, writeSync } from "node:fs";
 import { setImmediate } from "node:timers";
 
 /** Name of the JavaScript runtime running data-bridge. */
@@ -317,7 +317,14 @@ export function processAlive(pid: number): boolean {
 /**
  * One turn of the event loop, I/O included, for long synchronous work to let
  * a connection or a signal handler make progress. `setImmediate`, not
- * `setTimeout(0)`, which waits a millisecond or more on Bun and Deno.
+ * `setTimeout(0)`, which waits a millisecond or more on Bun and Deno; except
+ * on Deno, whose `setImmediate` (its Node layer's) runs before the runtime
+ * polls for I/O: a socket opened beside 30 ms of work that turned the loop
+ * every 0.3 ms so opened 23-27 ms in, after the work. There the turn waits
+ * for an operation the runtime completes off the main thread, a SHA-256 of
+ * nothing (no permission needed), which has it poll first: opened 1.6-3.2 ms
+ * in (a no-op `deno run cli.ts apply` of 1000 files 108 -> 96 ms, the
+ * connection made while the files are read).
  *
  * @returns A promise resolved on the next turn.
  * @example
@@ -327,8 +334,40 @@ export function processAlive(pid: number): boolean {
  * ```
  */
 export function nextTurn(): Promise<void> {
+  if (DENO_POLLS_AFTER_IMMEDIATES) return crypto.subtle.digest("SHA-256", NOTHING).then(ignore);
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+const DENO_POLLS_AFTER_IMMEDIATES = runtimeName() === "deno";
+const NOTHING = new Uint8Array(0);
+const ignore = () => {};
+
+/**
+ * A file's text as UTF-8, read in one call, as `readFileSync(path, "utf8")`
+ * reads it (a byte-order mark kept, bytes that are not UTF-8 each replaced by
+ * U+FFFD): `Deno.readTextFileSync` on Deno, where node:fs took 13-48 ms for
+ * 1000 small files against 8 ms; node:fs elsewhere.
+ *
+ * @param path The file.
+ * @returns Its text.
+ * @throws {Error} The runtime's error when the file cannot be read.
+ * @example
+ * ```ts
+ * import { readTextFileSync } from "./runtime.ts";
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * const file = join(mkdtempSync(join(tmpdir(), "rt-")), "a.sql");
+ * writeFileSync(file, "-- UP\n");
+ * console.log(readTextFileSync(file)); // "-- UP\n"
+ * ```
+ */
+export function readTextFileSync(path: string): string {
+  return DENO_READ_TEXT ? DENO_READ_TEXT(path) : readFileSync(path, "utf8");
+}
+
+const DENO_READ_TEXT = (globalThis as { Deno?: { readTextFileSync(path: string): string } })
+  .Deno?.readTextFileSync;
 
 /** Bun's JIT policy switch, where there is one. */
 function setJitPolicy(scale: number): void {
