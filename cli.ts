@@ -11,8 +11,6 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { existsSync } from "node:fs";
 import { DEFAULTS, VERSION } from "./lib/config.ts";
 import {
   DataBridgeError,
@@ -433,7 +431,7 @@ async function runRollback(ctx: Context): Promise<number> {
 
 async function runValidate(ctx: Context): Promise<number> {
   const explicit = resolveTarget(text(ctx.values, "database-url"), runtime.env);
-  const useDatabase = explicit.source !== "default" || existsSync(DEFAULTS.embeddedPath);
+  const useDatabase = explicit.source !== "default" || runtime.fileExists(DEFAULTS.embeddedPath);
   const r = runner(ctx, "validate", useDatabase ? target(ctx) : explicit);
   let report;
   try {
@@ -593,7 +591,7 @@ async function createWithSum(ctx: Context, description: string): Promise<number>
     noTransaction: ctx.values["no-transaction"] === true,
   });
   // The sum file is opt-in: `data-bridge sum` creates it, create keeps it up to date.
-  const sum = useSum && existsSync(sumPath(dir)) ? (await writeSum(dir)).path : null;
+  const sum = useSum && runtime.fileExists(sumPath(dir)) ? (await writeSum(dir)).path : null;
   runtime.writeStdout(
     ctx.json ? `${JSON.stringify({ path, sum })}\n` : `${path}\n${sum ? `updated ${sum}\n` : ""}`,
   );
@@ -619,7 +617,7 @@ function beforeApply(ctx: Context) {
   const levels = ctx.values["no-lint"] === true ? null : levelsOf(ctx);
   return async (pending: readonly Migration[], all: readonly Classifiable[]): Promise<void> => {
     // The sum module is loaded only when there is a sum file to check.
-    if (!noSum(ctx) && existsSync(join(dir, DEFAULTS.sumFile))) {
+    if (!noSum(ctx) && runtime.fileExists(runtime.joinPath(dir, DEFAULTS.sumFile))) {
       await (await sumModule()).checkSum(dir, all);
     }
     if (levels === null || pending.length === 0) return;
@@ -685,7 +683,7 @@ async function runLint(ctx: Context): Promise<number> {
     if (migrations === null || ctx.values.all) {
       // Invalid files are reported as findings; lint reads them one by one.
       // With an invalid file the pending set is unknown: every file is linted.
-      files = (await (await sumModule()).sumEntries(dir)).map((e) => join(dir, e.name));
+      files = (await (await sumModule()).sumEntries(dir)).map((e) => runtime.joinPath(dir, e.name));
     } else {
       const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
       const { readTargetHistory } = await verifyModule();

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { DEFAULTS, LINT_LEVELS, VERSION } from "./config.ts";
 import { UsageError } from "./errors.ts";
+import { readTextFileSync } from "./runtime.ts";
 import type { LockMode } from "./runner.ts";
 import { isVersion } from "./version.ts";
 
@@ -674,7 +674,7 @@ export function passwordFile(values: OptionValues): string | undefined {
   if (path === undefined) return undefined;
   let content: string;
   try {
-    content = readFileSync(path, "utf8");
+    content = readTextFileSync(path);
   } catch (error) {
     throw new UsageError(
       "USAGE",

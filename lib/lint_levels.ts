@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
 import { DEFAULTS, LINT_LEVELS } from "./config.ts";
 import { UsageError } from "./errors.ts";
+import { fileExists, readTextFileSync } from "./runtime.ts";
 import type { RuleId } from "./lint_rules.ts";
 
 /** How much a rule matters: `error` fails `lint` and stops `apply`. */
@@ -55,10 +55,10 @@ export function lintLevels(
     }
     levels[rule as RuleId] = level;
   };
-  if (existsSync(configFile)) {
+  if (fileExists(configFile)) {
     let config: { lint?: { rules?: Record<string, unknown> } };
     try {
-      config = JSON.parse(readFileSync(configFile, "utf8"));
+      config = JSON.parse(readTextFileSync(configFile));
     } catch (error) {
       throw new UsageError(
         "USAGE",

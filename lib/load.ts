@@ -4,11 +4,19 @@
  *
  * @module
  */
-import { type Dirent, readdirSync, readFileSync, type Stats, statSync } from "node:fs";
-import { join } from "node:path";
+import type { Stats } from "node:fs";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
-import { longWork, nextTurn, readTextFileSync } from "./runtime.ts";
+import {
+  builtin,
+  type DirectoryEntry,
+  isDirectory,
+  joinPath,
+  longWork,
+  nextTurn,
+  readDirectory,
+  readTextFileSync,
+} from "./runtime.ts";
 import {
   isParsed,
   type Migration,
@@ -118,9 +126,9 @@ export async function scanMigrations(
   const problems: ValidationError[] = [];
   const brokenVersions: string[] = [];
   const files: MigrationFile[] = [];
-  // join() once: an entry's name holds no separator, so the path of each is
-  // this prefix and its name (join() for each costs ~2 µs a file).
-  const prefix = join(dir, "x").slice(0, -1);
+  // joinPath() once: an entry's name holds no separator, so the path of each is
+  // this prefix and its name (node:path's join() for each cost ~2 µs a file).
+  const prefix = joinPath(dir, "x").slice(0, -1);
   for (let i = 0; i < names.length; i++) {
     // Files are read synchronously (the fastest way on every runtime), with
     // a turn of the event loop now and then, so that a connection opened
@@ -343,10 +351,9 @@ interface SqlEntries {
 }
 
 function listSqlFiles(dir: string): SqlEntries {
-  let entries: Dirent[];
+  let entries: DirectoryEntry[];
   try {
-    const stat = statSync(dir);
-    if (!stat.isDirectory()) {
+    if (!isDirectory(dir)) {
       throw new ValidationError(
         "DIRECTORY_NOT_FOUND",
         `migrations directory ${dir} is not a directory; pass the directory with --migrations-dir`,
@@ -354,7 +361,7 @@ function listSqlFiles(dir: string): SqlEntries {
       );
     }
     // With the entries' types, regular files need no stat of their own.
-    entries = readdirSync(dir, { withFileTypes: true });
+    entries = readDirectory(dir);
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     throw new ValidationError("DIRECTORY_NOT_FOUND", directoryProblem(dir, error), { file: dir });
@@ -417,16 +424,16 @@ function readMigrationFile(
   regular: boolean,
 ): Uint8Array | string {
   try {
-    if (!regular) checkSpecial(file, statSync(file), maxBytes);
+    if (!regular) checkSpecial(file, nodeFs().statSync(file), maxBytes);
     const text = regular ? null : readText(file);
     if (text !== null && text.length * 3 <= maxBytes && !text.includes("\uFFFD")) return text;
-    const bytes = readFileSync(file);
+    const bytes = nodeFs().readFileSync(file);
     if (bytes.length > maxBytes) tooLarge(file, bytes.length, maxBytes);
     return bytes;
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     const code = (error as { code?: string }).code;
-    if (code === "ERR_FS_FILE_TOO_LARGE") tooLarge(file, statSync(file).size, maxBytes);
+    if (code === "ERR_FS_FILE_TOO_LARGE") tooLarge(file, nodeFs().statSync(file).size, maxBytes);
     const why = code === "EACCES" || code === "EPERM"
       ? "permission denied"
       : code === "ELOOP"
@@ -471,4 +478,12 @@ function specialKind(stat: Stats): string {
   if (stat.isSocket()) return "a socket";
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
   return "a special file";
+}
+
+/**
+ * `node:fs`, for what the scan's common case does not need (a link, a file
+ * that is not UTF-8, an error): on Deno, loading it starts the Node layer.
+ */
+function nodeFs(): typeof import("node:fs") {
+  return builtin<typeof import("node:fs")>("node:fs");
 }

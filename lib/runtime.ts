@@ -1,16 +1,71 @@
 /**
  * The few things that differ between Deno, Bun and Node, behind one small
  * surface: `node:` modules, which all three runtimes provide, and the
- * runtimes' own faster APIs where they have them (sockets, SHA-256), so the
- * rest of data-bridge never touches `Deno.*` or `Bun.*`. Built-in modules
- * that cost start-up time to load (`node:tty`, `node:crypto` on Bun) are
- * loaded only when used.
+ * runtimes' own faster APIs where they have them (sockets, SHA-256, files),
+ * so the rest of data-bridge never touches `Deno.*` or `Bun.*`.
+ *
+ * No `node:` module is imported here, and none is loaded on Deno for what a
+ * deploy does (start, read the files, connect, report): the first `node:`
+ * module a Deno run loads, or its first look at `globalThis.process`, starts
+ * Deno's whole Node layer, ~25 ms of every `deno run` (`node:fs`: 43 against
+ * 18 ms for a script that prints a line; `cli.ts --version` 65 -> 40 ms).
+ * There the process, its streams, signals and files are `Deno.*`'s, and
+ * SHA-256 is lib/sha256.ts. Bun and Node get their built-in modules from
+ * `process.getBuiltinModule`, when first used (`node:tty` and `node:crypto`
+ * cost Bun ~1.2 and ~1.5 ms to load: never on a deploy's path).
  *
  * @module
  */
-import process from "node:process";
-import { fstatSync, readFileSync, writeSync } from "node:fs";
-import { setImmediate } from "node:timers";
+import { sha256 } from "./sha256.ts";
+
+/** What data-bridge uses of Deno's namespace, where it runs on Deno. */
+interface DenoApi {
+  args: string[];
+  pid: number;
+  build: { os: string };
+  env: { get(name: string): string | undefined };
+  exit(code: number): never;
+  cwd(): string;
+  stdin: { isTerminal(): boolean };
+  stdout: { writeSync(bytes: Uint8Array): number; isTerminal(): boolean };
+  stderr: { writeSync(bytes: Uint8Array): number; isTerminal(): boolean };
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+  readTextFileSync(path: string): string;
+  statSync(path: string): { isDirectory: boolean };
+  readDirSync(path: string): Iterable<{ name: string; isFile: boolean }>;
+}
+
+/** Deno's namespace, or `null` on Bun and Node. */
+const DENO = (globalThis as { Deno?: DenoApi }).Deno ?? null;
+
+/** Node's `process` (Bun's and Node's global); on Deno it would start the Node layer. */
+function nodeProcess(): NodeProcess {
+  return (globalThis as unknown as { process: NodeProcess }).process;
+}
+
+/** What data-bridge uses of Node's `process`. */
+interface NodeProcess {
+  env: Record<string, string | undefined>;
+  argv: string[];
+  platform: string;
+  pid: number;
+  exit(code: number): never;
+  cwd(): string;
+  on(signal: string, handler: () => void): void;
+  off(signal: string, handler: () => void): void;
+  kill(pid: number, signal: number): void;
+  getBuiltinModule(id: string): unknown;
+  stdin: unknown;
+  stderr: unknown;
+}
+
+/** `node:fs`, loaded when first used (on Deno: only off a deploy's path). */
+function fs(): typeof import("node:fs") {
+  return nodeFs ??= builtin<typeof import("node:fs")>("node:fs");
+}
+
+let nodeFs: typeof import("node:fs") | undefined;
 
 /** Name of the JavaScript runtime running data-bridge. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -44,7 +99,7 @@ export function runtimeName(): RuntimeName {
  * ```
  */
 export function env(name: string): string | undefined {
-  const value = process.env[name];
+  const value = DENO ? DENO.env.get(name) : nodeProcess().env[name];
   return value === undefined || value === "" ? undefined : value;
 }
 
@@ -59,9 +114,8 @@ export function env(name: string): string | undefined {
  * ```
  */
 export function args(): string[] {
-  const g = globalThis as { Deno?: { args: string[] } };
-  if (g.Deno) return [...g.Deno.args];
-  return process.argv.slice(2);
+  if (DENO) return [...DENO.args];
+  return nodeProcess().argv.slice(2);
 }
 
 /**
@@ -95,12 +149,14 @@ export function writeStderr(text: string): void {
 
 const encoder = new TextEncoder();
 
-function writeAll(fd: number, text: string): void {
+function writeAll(fd: 1 | 2, text: string): void {
   const bytes = encoder.encode(text);
+  const stream = DENO ? (fd === 1 ? DENO.stdout : DENO.stderr) : null;
+  const writeSync = stream ? null : fs().writeSync;
   let offset = 0;
   while (offset < bytes.length) {
     try {
-      offset += writeSync(fd, bytes, offset);
+      offset += stream ? stream.writeSync(bytes.subarray(offset)) : writeSync!(fd, bytes, offset);
     } catch (error) {
       // A non-blocking pipe that is full: try again; a closed pipe: give up.
       if ((error as { code?: string }).code !== "EAGAIN") return;
@@ -120,16 +176,17 @@ function writeAll(fd: number, text: string): void {
  * ```
  */
 export function isTerminal(stream: "stdout" | "stderr" | "stdin"): boolean {
+  if (DENO) return DENO[stream].isTerminal();
   const fd = stream === "stdin" ? 0 : stream === "stdout" ? 1 : 2;
   // A pipe, a file or /dev/null (every deploy's output) is never a terminal:
   // fstat says so without loading node:tty, which costs Bun ~1.2 ms. isatty, not
   // process.stdout.isTTY: making the stream object costs Bun ~20 ms.
   try {
-    const stat = fstatSync(fd);
+    const stat = fs().fstatSync(fd);
     if (!stat.isCharacterDevice()) return false;
     // On Linux, terminals are the character devices of majors 4, 5 and
     // 136-143 (pseudo-terminals); /dev/null (major 1) is not one.
-    if (process.platform === "linux") {
+    if (nodeProcess().platform === "linux") {
       const major = (Number(stat.rdev) >> 8) & 0xfff;
       if (major !== 4 && major !== 5 && (major < 136 || major > 143)) return false;
     }
@@ -154,15 +211,15 @@ export function isTerminal(stream: "stdout" | "stderr" | "stdin"): boolean {
  * ```
  */
 export function builtin<T>(name: string): T {
-  return (process as unknown as { getBuiltinModule(id: string): T }).getBuiltinModule(name);
+  return nodeProcess().getBuiltinModule(name) as T;
 }
 
 type Sha256Input = string | Uint8Array;
 
 /**
  * SHA-256 as lowercase hex: `Bun.SHA256` on Bun (node:crypto costs its
- * start-up ~1.5 ms to load), `node:crypto` elsewhere. Strings are hashed as
- * UTF-8.
+ * start-up ~1.5 ms to load), lib/sha256.ts on Deno (see the module's
+ * documentation), `node:crypto` on Node. Strings are hashed as UTF-8.
  *
  * @param data Text or bytes.
  * @returns 64 hex characters.
@@ -174,6 +231,7 @@ type Sha256Input = string | Uint8Array;
  */
 export function sha256Hex(data: Sha256Input): string {
   if (BUN_SHA256) return BUN_SHA256.hash(data, "hex");
+  if (DENO) return sha256(data);
   const { createHash } = builtin<typeof import("node:crypto")>("node:crypto");
   return createHash("sha256").update(data).digest("hex");
 }
@@ -253,7 +311,7 @@ const BUN_HASHER = (globalThis as {
  * ```
  */
 export function exit(code: number): never {
-  process.exit(code);
+  return DENO ? DENO.exit(code) : nodeProcess().exit(code);
 }
 
 /**
@@ -273,6 +331,16 @@ export function onSignal(
   signal: "SIGINT" | "SIGTERM",
   handler: () => void,
 ): () => void {
+  if (DENO) {
+    try {
+      DENO.addSignalListener(signal, handler);
+    } catch {
+      // Windows has no SIGTERM to listen for.
+      return () => {};
+    }
+    return () => DENO.removeSignalListener(signal, handler);
+  }
+  const process = nodeProcess();
   process.on(signal, handler);
   return () => {
     process.off(signal, handler);
@@ -290,7 +358,7 @@ export function onSignal(
  * ```
  */
 export function cwd(): string {
-  return process.cwd();
+  return DENO ? DENO.cwd() : nodeProcess().cwd();
 }
 
 /**
@@ -307,7 +375,7 @@ export function cwd(): string {
  */
 export function processAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    nodeProcess().kill(pid, 0);
     return true;
   } catch (error) {
     return (error as { code?: string }).code === "EPERM";
@@ -334,11 +402,10 @@ export function processAlive(pid: number): boolean {
  * ```
  */
 export function nextTurn(): Promise<void> {
-  if (DENO_POLLS_AFTER_IMMEDIATES) return crypto.subtle.digest("SHA-256", NOTHING).then(ignore);
+  if (DENO) return crypto.subtle.digest("SHA-256", NOTHING).then(ignore);
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-const DENO_POLLS_AFTER_IMMEDIATES = runtimeName() === "deno";
 const NOTHING = new Uint8Array(0);
 const ignore = () => {};
 
@@ -363,11 +430,133 @@ const ignore = () => {};
  * ```
  */
 export function readTextFileSync(path: string): string {
-  return DENO_READ_TEXT ? DENO_READ_TEXT(path) : readFileSync(path, "utf8");
+  if (DENO) {
+    try {
+      return DENO.readTextFileSync(path);
+    } catch {
+      // Failures are node:fs's below, with its codes and messages on every runtime.
+    }
+  }
+  return fs().readFileSync(path, "utf8");
 }
 
-const DENO_READ_TEXT = (globalThis as { Deno?: { readTextFileSync(path: string): string } })
-  .Deno?.readTextFileSync;
+/**
+ * Whether the path names something that exists, as `existsSync` says (a
+ * link to nothing does not).
+ *
+ * @param path The path.
+ * @returns `true` when it exists.
+ * @example
+ * ```ts
+ * import { fileExists } from "./runtime.ts";
+ * console.log(fileExists("/")); // true
+ * ```
+ */
+export function fileExists(path: string): boolean {
+  if (!DENO) return fs().existsSync(path);
+  try {
+    DENO.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the path names a directory (a link to one counts).
+ *
+ * @param path The path.
+ * @returns `true` for a directory.
+ * @throws {Error} node:fs's error (its `code`: `ENOENT`, `EACCES`, ...) when
+ *   the path cannot be looked at.
+ * @example
+ * ```ts
+ * import { isDirectory } from "./runtime.ts";
+ * console.log(isDirectory("/")); // true
+ * ```
+ */
+export function isDirectory(path: string): boolean {
+  if (DENO) {
+    try {
+      return DENO.statSync(path).isDirectory;
+    } catch {
+      // node:fs's error below.
+    }
+  }
+  return fs().statSync(path).isDirectory();
+}
+
+/** One entry of {@link readDirectory}. */
+export interface DirectoryEntry {
+  /** The entry's name. */
+  readonly name: string;
+  /** Whether it is a regular file (a link, directory, FIFO, socket or device is not). */
+  isFile(): boolean;
+}
+
+/**
+ * The entries of a directory, each with its type as the listing gives it
+ * (no `stat` of each).
+ *
+ * @param dir The directory.
+ * @returns Its entries, in the order the directory lists them.
+ * @throws {Error} node:fs's error (its `code`) when it cannot be listed.
+ * @example
+ * ```ts
+ * import { readDirectory } from "./runtime.ts";
+ * console.log(Array.isArray(readDirectory("/"))); // true
+ * ```
+ */
+export function readDirectory(dir: string): DirectoryEntry[] {
+  if (DENO) {
+    try {
+      const entries: DirectoryEntry[] = [];
+      for (const entry of DENO.readDirSync(dir)) {
+        const file = entry.isFile;
+        entries.push({ name: entry.name, isFile: () => file });
+      }
+      return entries;
+    } catch {
+      // node:fs's error below.
+    }
+  }
+  return fs().readdirSync(dir, { withFileTypes: true });
+}
+
+/**
+ * Paths joined and normalized as `node:path`'s `join` does them: `.` and
+ * `..` segments resolved, separators collapsed, `.` for nothing. On Windows, `node:path` itself (its separators and drives).
+ *
+ * @param parts Path segments.
+ * @returns The joined path.
+ * @example
+ * ```ts
+ * import { joinPath } from "./runtime.ts";
+ * console.log(joinPath("./migrations/", "a.sql")); // "migrations/a.sql"
+ * ```
+ */
+export function joinPath(...parts: string[]): string {
+  if (WINDOWS) return builtin<typeof import("node:path")>("node:path").join(...parts);
+  const joined = parts.filter((part) => part !== "").join("/");
+  if (joined === "") return ".";
+  const absolute = joined.charCodeAt(0) === 47;
+  const out: string[] = [];
+  for (const segment of joined.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") {
+      if (out.length && out[out.length - 1] !== "..") out.pop();
+      else if (!absolute) out.push("..");
+      continue;
+    }
+    out.push(segment);
+  }
+  const trailing = joined.charCodeAt(joined.length - 1) === 47;
+  const path = out.join("/");
+  if (path === "") return absolute ? "/" : trailing ? "./" : ".";
+  return `${absolute ? "/" : ""}${path}${trailing ? "/" : ""}`;
+}
+
+const WINDOWS = DENO ? DENO.build.os === "windows" : nodeProcess().platform === "win32";
 
 /** Bun's JIT policy switch, where there is one. */
 function setJitPolicy(scale: number): void {
@@ -447,7 +636,7 @@ export function collectGarbageSoon(): void {
  * ```
  */
 export function pid(): number {
-  return process.pid;
+  return DENO ? DENO.pid : nodeProcess().pid;
 }
 
 /**
@@ -465,7 +654,11 @@ export function pid(): number {
  */
 export async function ask(question: string): Promise<string> {
   const { createInterface } = await import("node:readline");
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const process = nodeProcess();
+  const rl = createInterface({
+    input: process.stdin as NodeJS.ReadableStream,
+    output: process.stderr as NodeJS.WritableStream,
+  });
   try {
     return await new Promise<string>((resolve) => {
       rl.question(question, resolve);

@@ -1,7 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nextTurn, openSocket, readTextFileSync } from "../lib/runtime.ts";
+import {
+  fileExists,
+  isDirectory,
+  joinPath,
+  nextTurn,
+  openSocket,
+  readDirectory,
+  readTextFileSync,
+} from "../lib/runtime.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
 /** Keeps the thread busy, as reading migration files does between turns. */
@@ -62,6 +70,90 @@ Deno.test("readTextFileSync reads a file as node:fs does: a byte-order mark kept
       code = error instanceof Error ? error.name : "thrown";
     }
     assert(code !== "", "a missing file was read");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("joinPath joins and normalizes as node:path does", async () => {
+  const { posix } = await import("node:path");
+  const cases: string[][] = [
+    ["migrations", "a.sql"],
+    ["./migrations/", "a.sql"],
+    ["migrations//sub/", "x"],
+    ["/abs/dir", "x"],
+    ["/", "x"],
+    ["a/../..", "x"],
+    ["../up", "x"],
+    ["a/./b/../c", "d.sql"],
+    ["", "x"],
+    ["", ""],
+    ["."],
+    ["./"],
+    ["a", "b/"],
+    ["a/.."],
+    ["a/../"],
+    ["/.."],
+    ["//x//", "..", "y"],
+    ["dir with space", "ü.sql"],
+  ];
+  for (const parts of cases) {
+    assertEquals(joinPath(...parts), posix.join(...parts), parts.join(" | "));
+  }
+  // Generated: segments of names, dots and separators.
+  const pieces = ["a", "b", ".", "..", "", "/", "c/", "/d", "./", "../"];
+  let seed = 3;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let i = 0; i < 3000; i++) {
+    const parts = Array.from({ length: 1 + (next() % 4) }, () => {
+      let part = "";
+      for (let j = next() % 4; j >= 0; j--) part += pieces[next() % pieces.length];
+      return part;
+    });
+    assertEquals(joinPath(...parts), posix.join(...parts), JSON.stringify(parts));
+  }
+});
+
+Deno.test("the directory listing, existence and directory checks agree with node:fs, errors included", async () => {
+  const fs = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "data-bridge-runtime-"));
+  try {
+    writeFileSync(join(dir, "a.sql"), "-- UP\n");
+    fs.mkdirSync(join(dir, "sub"));
+    fs.symlinkSync(join(dir, "a.sql"), join(dir, "link.sql"));
+    fs.symlinkSync(join(dir, "nothing"), join(dir, "broken.sql"));
+    const types = (entries: { name: string; isFile(): boolean }[]) =>
+      entries.map((e) => `${e.name}:${e.isFile()}`).sort();
+    assertEquals(
+      types(readDirectory(dir)),
+      types(fs.readdirSync(dir, { withFileTypes: true })),
+    );
+    for (const name of ["a.sql", "sub", "link.sql", "broken.sql", "missing"]) {
+      const path = join(dir, name);
+      assertEquals(fileExists(path), fs.existsSync(path), name);
+    }
+    assertEquals(isDirectory(dir), true);
+    assertEquals(isDirectory(join(dir, "a.sql")), false);
+    const codeOf = (fn: () => unknown) => {
+      try {
+        fn();
+        return "none";
+      } catch (error) {
+        return `${(error as { code?: string }).code}: ${(error as Error).message}`;
+      }
+    };
+    for (const path of [join(dir, "missing"), join(dir, "a.sql", "x")]) {
+      assertEquals(codeOf(() => isDirectory(path)), codeOf(() => fs.statSync(path)), path);
+      assertEquals(
+        codeOf(() => readDirectory(path)),
+        codeOf(() => fs.readdirSync(path, { withFileTypes: true })),
+        path,
+      );
+      assertEquals(
+        codeOf(() => readTextFileSync(path)),
+        codeOf(() => fs.readFileSync(path, "utf8")),
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
