@@ -3,11 +3,10 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { renderMigration, slugify } from "./migration.ts";
 import { ValidationError } from "./errors.ts";
 import { versionFromDate } from "./version.ts";
+import { joinPath, nodeFs } from "./runtime.ts";
 
 /** Options of {@link createMigration}. */
 export interface CreateOptions {
@@ -58,9 +57,10 @@ export function createMigration(
 ): string {
   const slug = slugify(description);
   try {
-    mkdirSync(dir, { recursive: true });
+    const fs = nodeFs();
+    fs.mkdirSync(dir, { recursive: true });
     const taken = new Set(
-      readdirSync(dir).map((name) => /^(\d{8}_\d{6})_/.exec(name)?.[1]).filter(Boolean),
+      fs.readdirSync(dir).map((name) => /^(\d{8}_\d{6})_/.exec(name)?.[1]).filter(Boolean),
     );
     let moment = (options.now ?? new Date()).getTime();
     let version = versionFromDate(new Date(moment));
@@ -68,7 +68,7 @@ export function createMigration(
       moment += 1000;
       version = versionFromDate(new Date(moment));
     }
-    const path = join(dir, `${version}_${slug}.sql`);
+    const path = joinPath(dir, `${version}_${slug}.sql`);
     const sql = options.noTransaction ? TEMPLATE_NO_TRANSACTION : TEMPLATE;
     const text = renderMigration({
       version,
@@ -77,8 +77,8 @@ export function createMigration(
       down: sql.down,
       transactional: !options.noTransaction,
     });
-    if (existsSync(path)) throw new Error(`${path} already exists`);
-    writeFileSync(path, text, { flag: "wx" });
+    if (fs.existsSync(path)) throw new Error(`${path} already exists`);
+    fs.writeFileSync(path, text, { flag: "wx" });
     return path;
   } catch (error) {
     throw new ValidationError(

@@ -13,8 +13,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
 import { DEFAULTS, LINT_LEVELS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
 import {
@@ -37,7 +35,7 @@ import {
   type Tok,
 } from "./lint_rules.ts";
 import { lineCounter, locate, startsLine } from "./location.ts";
-import { longWork, nextTurn } from "./runtime.ts";
+import { baseName, longWork, nextTurn, nodeFs } from "./runtime.ts";
 import {
   type Migration,
   parsedScan,
@@ -150,9 +148,9 @@ function lintTextSync(
     raw.push({ rule: "invalid-migration", line, message: `unterminated ${error.what} opens here` });
     return finish(file, raw, [], levels);
   }
-  if (!validated && MIGRATION_NAME_RE.test(basename(file))) {
+  if (!validated && MIGRATION_NAME_RE.test(baseName(file))) {
     try {
-      parseMigrationSync({ name: basename(file), file, content: text });
+      parseMigrationSync({ name: baseName(file), file, content: text });
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       // Reported by the rule concurrently-in-transaction, with more precision.
@@ -295,7 +293,7 @@ async function lintSources(
 
 function readText(path: string): string {
   try {
-    return new TextDecoder().decode(readFileSync(path));
+    return new TextDecoder().decode(nodeFs().readFileSync(path));
   } catch (error) {
     throw new ValidationError(
       "FILE_UNREADABLE",

@@ -8,12 +8,12 @@ import type { Stats } from "node:fs";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
 import {
-  builtin,
   type DirectoryEntry,
   isDirectory,
   joinPath,
   longWork,
   nextTurn,
+  nodeFs,
   readDirectory,
   readTextFileSync,
 } from "./runtime.ts";
@@ -478,12 +478,4 @@ function specialKind(stat: Stats): string {
   if (stat.isSocket()) return "a socket";
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
   return "a special file";
-}
-
-/**
- * `node:fs`, for what the scan's common case does not need (a link, a file
- * that is not UTF-8, an error): on Deno, loading it starts the Node layer.
- */
-function nodeFs(): typeof import("node:fs") {
-  return builtin<typeof import("node:fs")>("node:fs");
 }

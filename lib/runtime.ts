@@ -60,12 +60,27 @@ interface NodeProcess {
   stderr: unknown;
 }
 
-/** `node:fs`, loaded when first used (on Deno: only off a deploy's path). */
-function fs(): typeof import("node:fs") {
-  return nodeFs ??= builtin<typeof import("node:fs")>("node:fs");
+/**
+ * `node:fs`, loaded when first asked for: on Deno only off a deploy's path
+ * (see the module's documentation). Named, not through {@link builtin}: the
+ * URL bundle's types are inferred from its JavaScript, where a literal name
+ * gives `getBuiltinModule` the module's type and a variable one `any`.
+ *
+ * @returns The module.
+ * @example
+ * ```ts
+ * import { nodeFs } from "./runtime.ts";
+ * console.log(typeof nodeFs().readFileSync); // "function"
+ * ```
+ */
+export function nodeFs(): typeof import("node:fs") {
+  return nodeProcess().getBuiltinModule("node:fs") as typeof import("node:fs");
 }
 
-let nodeFs: typeof import("node:fs") | undefined;
+/** `node:path`, named for the same reason as {@link nodeFs}. */
+function nodePath(): typeof import("node:path") {
+  return nodeProcess().getBuiltinModule("node:path") as typeof import("node:path");
+}
 
 /** Name of the JavaScript runtime running data-bridge. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -152,7 +167,7 @@ const encoder = new TextEncoder();
 function writeAll(fd: 1 | 2, text: string): void {
   const bytes = encoder.encode(text);
   const stream = DENO ? (fd === 1 ? DENO.stdout : DENO.stderr) : null;
-  const writeSync = stream ? null : fs().writeSync;
+  const writeSync = stream ? null : nodeFs().writeSync;
   let offset = 0;
   while (offset < bytes.length) {
     try {
@@ -182,7 +197,7 @@ export function isTerminal(stream: "stdout" | "stderr" | "stdin"): boolean {
   // fstat says so without loading node:tty, which costs Bun ~1.2 ms. isatty, not
   // process.stdout.isTTY: making the stream object costs Bun ~20 ms.
   try {
-    const stat = fs().fstatSync(fd);
+    const stat = nodeFs().fstatSync(fd);
     if (!stat.isCharacterDevice()) return false;
     // On Linux, terminals are the character devices of majors 4, 5 and
     // 136-143 (pseudo-terminals); /dev/null (major 1) is not one.
@@ -437,8 +452,11 @@ export function readTextFileSync(path: string): string {
       // Failures are node:fs's below, with its codes and messages on every runtime.
     }
   }
-  return fs().readFileSync(path, "utf8");
+  return (NODE_READ_FILE ?? nodeFs().readFileSync)(path, "utf8");
 }
+
+/** node:fs's `readFileSync` on Bun and Node, looked up once (this runs for every file). */
+const NODE_READ_FILE = DENO ? null : nodeFs().readFileSync;
 
 /**
  * Whether the path names something that exists, as `existsSync` says (a
@@ -453,7 +471,7 @@ export function readTextFileSync(path: string): string {
  * ```
  */
 export function fileExists(path: string): boolean {
-  if (!DENO) return fs().existsSync(path);
+  if (!DENO) return nodeFs().existsSync(path);
   try {
     DENO.statSync(path);
     return true;
@@ -483,7 +501,7 @@ export function isDirectory(path: string): boolean {
       // node:fs's error below.
     }
   }
-  return fs().statSync(path).isDirectory();
+  return nodeFs().statSync(path).isDirectory();
 }
 
 /** One entry of {@link readDirectory}. */
@@ -520,7 +538,7 @@ export function readDirectory(dir: string): DirectoryEntry[] {
       // node:fs's error below.
     }
   }
-  return fs().readdirSync(dir, { withFileTypes: true });
+  return nodeFs().readdirSync(dir, { withFileTypes: true });
 }
 
 /**
@@ -536,7 +554,7 @@ export function readDirectory(dir: string): DirectoryEntry[] {
  * ```
  */
 export function joinPath(...parts: string[]): string {
-  if (WINDOWS) return builtin<typeof import("node:path")>("node:path").join(...parts);
+  if (WINDOWS) return nodePath().join(...parts);
   const joined = parts.filter((part) => part !== "").join("/");
   if (joined === "") return ".";
   const absolute = joined.charCodeAt(0) === 47;
@@ -554,6 +572,27 @@ export function joinPath(...parts: string[]): string {
   const path = out.join("/");
   if (path === "") return absolute ? "/" : trailing ? "./" : ".";
   return `${absolute ? "/" : ""}${path}${trailing ? "/" : ""}`;
+}
+
+/**
+ * The last segment of a path, as `node:path`'s `basename` gives it
+ * (trailing separators ignored). On Windows, `node:path` itself.
+ *
+ * @param path A path.
+ * @returns Its last segment.
+ * @example
+ * ```ts
+ * import { baseName } from "./runtime.ts";
+ * console.log(baseName("migrations/20250101_000000_a.sql")); // "20250101_000000_a.sql"
+ * ```
+ */
+export function baseName(path: string): string {
+  if (WINDOWS) return nodePath().basename(path);
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
+  const trimmed = path.slice(0, end);
+  if (trimmed === "/") return "";
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
 }
 
 const WINDOWS = DENO ? DENO.build.os === "windows" : nodeProcess().platform === "win32";

@@ -21,12 +21,10 @@
  *
  * @module
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
-import { createHash } from "node:crypto";
 import { checksum } from "./checksum.ts";
 import { DEFAULTS } from "./config.ts";
 import { ValidationError } from "./errors.ts";
+import { baseName, builtin, fileExists, joinPath, nodeFs } from "./runtime.ts";
 
 /** A file as the sum file lists it. */
 export interface SumEntry {
@@ -37,6 +35,7 @@ export interface SumEntry {
 }
 
 function sha256(text: string): string {
+  const { createHash } = builtin<typeof import("node:crypto")>("node:crypto");
   return createHash("sha256").update(text, "utf8").digest("base64");
 }
 
@@ -85,7 +84,7 @@ export function renderSum(entries: readonly SumEntry[]): Promise<string> {
 export async function sumEntries(dir: string): Promise<SumEntry[]> {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => !n.startsWith(".") && /\.sql$/i.test(n)).sort();
+    names = nodeFs().readdirSync(dir).filter((n) => !n.startsWith(".") && /\.sql$/i.test(n)).sort();
   } catch (error) {
     throw new ValidationError(
       "DIRECTORY_NOT_FOUND",
@@ -95,14 +94,14 @@ export async function sumEntries(dir: string): Promise<SumEntry[]> {
   }
   return await Promise.all(names.map(async (name) => ({
     name,
-    checksum: await checksum(new TextDecoder().decode(readFileSync(join(dir, name)))),
+    checksum: await checksum(new TextDecoder().decode(nodeFs().readFileSync(joinPath(dir, name)))),
   })));
 }
 
 /** Entries from loaded migrations (file name and checksum). */
 function entriesOf(migrations: readonly { file: string | null; checksum: string }[]): SumEntry[] {
   return migrations.filter((m) => m.file !== null).map((m) => ({
-    name: basename(m.file!),
+    name: baseName(m.file!),
     checksum: m.checksum,
   }));
 }
@@ -119,7 +118,7 @@ function entriesOf(migrations: readonly { file: string | null; checksum: string 
  * ```
  */
 export function sumPath(dir: string): string {
-  return join(dir, DEFAULTS.sumFile);
+  return joinPath(dir, DEFAULTS.sumFile);
 }
 
 /**
@@ -149,7 +148,7 @@ export async function writeSum(
   const entries = migrations ? entriesOf(migrations) : await sumEntries(dir);
   const path = sumPath(dir);
   try {
-    writeFileSync(path, await renderSum(entries));
+    nodeFs().writeFileSync(path, await renderSum(entries));
   } catch (error) {
     throw new ValidationError(
       "DIRECTORY_NOT_FOUND",
@@ -188,11 +187,11 @@ export async function sumProblem(
   migrations?: readonly { file: string | null; checksum: string }[],
 ): Promise<ValidationError | null> {
   const path = sumPath(dir);
-  if (!existsSync(path)) return null;
-  const text = readFileSync(path, "utf8").replace(/\r\n?/g, "\n");
+  if (!fileExists(path)) return null;
+  const text = nodeFs().readFileSync(path, "utf8").replace(/\r\n?/g, "\n");
   const problem = (message: string, file?: string) =>
     new ValidationError("SUM_MISMATCH", `${path} does not match the directory: ${message}`, {
-      file: file ? join(dir, file) : path,
+      file: file ? joinPath(dir, file) : path,
       hint: FIX,
     });
   if (/^(<{7}|={7}|>{7})/m.test(text)) {
@@ -246,7 +245,7 @@ export async function checkSum(
   dir: string,
   migrations?: readonly { file: string | null; checksum: string }[],
 ): Promise<"absent" | "ok"> {
-  if (!existsSync(sumPath(dir))) return "absent";
+  if (!fileExists(sumPath(dir))) return "absent";
   const problem = await sumProblem(dir, migrations);
   if (problem) throw problem;
   return "ok";

@@ -17,7 +17,6 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
 import { classify, historyProblems, type HistoryRow } from "./classify.ts";
 import { DEFAULTS } from "./config.ts";
 import { connect } from "./connect.ts";
@@ -30,6 +29,7 @@ import { locate, offsetOfPosition } from "./location.ts";
 import type { Migration } from "./migration.ts";
 import { type SchemaSnapshot, snapshotSchema } from "./schema.ts";
 import { diffSchemas, type SchemaChange } from "./schema_diff.ts";
+import { fileExists } from "./runtime.ts";
 import { maskUrl, parseTarget, type Target } from "./target.ts";
 
 /** What verify did with one migration. */
@@ -179,7 +179,7 @@ export async function readTargetHistory(
   table: TableName,
   options: DriverOptions = {},
 ): Promise<HistoryRow[]> {
-  if (target.kind === "pglite" && target.path !== null && !existsSync(target.path)) return [];
+  if (target.kind === "pglite" && target.path !== null && !fileExists(target.path)) return [];
   const driver = await connect(target, options);
   try {
     return (await readHistory(driver, table))?.rows ?? [];

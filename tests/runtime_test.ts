@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  baseName,
   fileExists,
   isDirectory,
   joinPath,
@@ -156,5 +157,62 @@ Deno.test("the directory listing, existence and directory checks agree with node
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("baseName gives node:path's basename", async () => {
+  const { posix } = await import("node:path");
+  for (
+    const path of [
+      "a.sql",
+      "m/a.sql",
+      "/abs/m/a.sql",
+      "m/sub/",
+      "m//",
+      "/",
+      "",
+      ".",
+      "..",
+      "a/..",
+      "//x",
+    ]
+  ) {
+    assertEquals(baseName(path), posix.basename(path), JSON.stringify(path));
+  }
+});
+
+Deno.test("cli.ts and mod.ts import no node: module before they run (on Deno the first starts the Node layer)", async () => {
+  const root = new URL("../", import.meta.url);
+  for (const entry of ["cli.ts", "mod.ts"]) {
+    const info = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", new URL(entry, root).pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(info.success, new TextDecoder().decode(info.stderr));
+    const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+      roots: string[];
+      modules: {
+        specifier: string;
+        dependencies?: { specifier: string; isDynamic?: boolean; code?: { specifier: string } }[];
+      }[];
+    };
+    const modules = new Map(graph.modules.map((m) => [m.specifier, m]));
+    const seen = new Set<string>();
+    const found: string[] = [];
+    const walk = (specifier: string) => {
+      if (seen.has(specifier)) return;
+      seen.add(specifier);
+      for (const dep of modules.get(specifier)?.dependencies ?? []) {
+        // Dynamic imports run when used; type-only ones have no `code`.
+        const code = dep.isDynamic ? undefined : dep.code?.specifier;
+        if (code === undefined) continue;
+        if (code.startsWith("node:")) found.push(`${specifier.slice(root.href.length)} -> ${code}`);
+        else walk(code);
+      }
+    };
+    walk(graph.roots[0]);
+    assert(seen.size > 20, `${entry}: the graph has only ${seen.size} modules`);
+    assertEquals(found, [], entry);
   }
 });
