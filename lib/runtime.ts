@@ -11,7 +11,8 @@
  * 18 ms for a script that prints a line; `cli.ts --version` 65 -> 40 ms).
  * There the process, its streams, signals and files are `Deno.*`'s, and
  * SHA-256 is lib/sha256.ts. Bun and Node get their built-in modules from
- * `process.getBuiltinModule`, when first used (`node:tty` and `node:crypto`
+ * `process.getBuiltinModule` (Node 20.16 and 22.3 on: the package's
+ * `engines`), when first used (`node:tty` and `node:crypto`
  * cost Bun ~1.2 and ~1.5 ms to load: never on a deploy's path).
  *
  * @module
