@@ -168,11 +168,10 @@ const encoder = new TextEncoder();
 function writeAll(fd: 1 | 2, text: string): void {
   const bytes = encoder.encode(text);
   const stream = DENO ? (fd === 1 ? DENO.stdout : DENO.stderr) : null;
-  const writeSync = stream ? null : nodeFs().writeSync;
   let offset = 0;
   while (offset < bytes.length) {
     try {
-      offset += stream ? stream.writeSync(bytes.subarray(offset)) : writeSync!(fd, bytes, offset);
+      offset += stream ? stream.writeSync(bytes.subarray(offset)) : NODE_WRITE!(fd, bytes, offset);
     } catch (error) {
       // A non-blocking pipe that is full: try again; a closed pipe: give up.
       if ((error as { code?: string }).code !== "EAGAIN") return;
@@ -458,6 +457,8 @@ export function readTextFileSync(path: string): string {
 
 /** node:fs's `readFileSync` on Bun and Node, looked up once (this runs for every file). */
 const NODE_READ_FILE = DENO ? null : nodeFs().readFileSync;
+/** node:fs's `writeSync` on Bun and Node, looked up once (a run writes a line a migration). */
+const NODE_WRITE = DENO ? null : nodeFs().writeSync;
 
 /**
  * Whether the path names something that exists, as `existsSync` says (a
