@@ -8,7 +8,7 @@
  * deploy does (start, read the files, connect, report): the first `node:`
  * module a Deno run loads, or its first look at `globalThis.process`, starts
  * Deno's whole Node layer, ~25 ms of every `deno run` (`node:fs`: 43 against
- * 18 ms for a script that prints a line; `cli.ts --version` 65 -> 40 ms).
+ * 18 ms for a script that prints a line; `cli.ts --version` 77 -> 42 ms).
  * There the process, its streams, signals and files are `Deno.*`'s, and
  * SHA-256 is lib/sha256.ts. Bun and Node get their built-in modules from
  * `process.getBuiltinModule` (Node 20.16 and 22.3 on: the package's
@@ -545,7 +545,8 @@ export function readDirectory(dir: string): DirectoryEntry[] {
 
 /**
  * Paths joined and normalized as `node:path`'s `join` does them: `.` and
- * `..` segments resolved, separators collapsed, `.` for nothing. On Windows, `node:path` itself (its separators and drives).
+ * `..` segments resolved, separators collapsed, `.` for nothing. On
+ * Windows, `node:path` itself (its separators and drives).
  *
  * @param parts Path segments.
  * @returns The joined path.

@@ -10,6 +10,7 @@ import {
   type TokenList,
 } from "../lib/lexer.ts";
 import { assertEquals, assertThrows } from "./support/assert.ts";
+import { random } from "./support/random.ts";
 
 /** The statements' texts, as the lexer cuts them. */
 function texts(sql: string): string[] {
@@ -244,15 +245,7 @@ Deno.test("splitStatements of a token range: each statement with the range of it
   assertEquals(splitStatements(sql, tokenize(sql), 1, down), up);
 });
 
-// A seeded generator of random SQL statements holding every tricky construct.
-function random(seed: number) {
-  let state = seed >>> 0;
-  return (n: number) => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state % n;
-  };
-}
-
+// Random SQL statements holding every tricky construct, from a seeded generator.
 const PIECES = [
   "SELECT 1",
   "SELECT 'a;b'",

@@ -12,6 +12,7 @@ import {
   readTextFileSync,
 } from "../lib/runtime.ts";
 import { assert, assertEquals } from "./support/assert.ts";
+import { random } from "./support/random.ts";
 
 /** Keeps the thread busy, as reading migration files does between turns. */
 function busy(ms: number): void {
@@ -103,12 +104,11 @@ Deno.test("joinPath joins and normalizes as node:path does", async () => {
   }
   // Generated: segments of names, dots and separators.
   const pieces = ["a", "b", ".", "..", "", "/", "c/", "/d", "./", "../"];
-  let seed = 3;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  const next = random(3);
   for (let i = 0; i < 3000; i++) {
-    const parts = Array.from({ length: 1 + (next() % 4) }, () => {
+    const parts = Array.from({ length: 1 + next(4) }, () => {
       let part = "";
-      for (let j = next() % 4; j >= 0; j--) part += pieces[next() % pieces.length];
+      for (let j = next(4); j >= 0; j--) part += pieces[next(pieces.length)];
       return part;
     });
     assertEquals(joinPath(...parts), posix.join(...parts), JSON.stringify(parts));
