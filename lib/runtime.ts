@@ -13,7 +13,8 @@
  * SHA-256 is lib/sha256.ts. Bun and Node get their built-in modules from
  * `process.getBuiltinModule` (Node 20.16 and 22.3 on: the package's
  * `engines`), when first used (`node:tty` and `node:crypto`
- * cost Bun ~1.2 and ~1.5 ms to load: never on a deploy's path).
+ * cost Bun ~1.2 and ~1.5 ms to load: never on a deploy's path). Loading this
+ * module loads none of them.
  *
  * @module
  */
@@ -171,7 +172,9 @@ function writeAll(fd: 1 | 2, text: string): void {
   let offset = 0;
   while (offset < bytes.length) {
     try {
-      offset += stream ? stream.writeSync(bytes.subarray(offset)) : NODE_WRITE!(fd, bytes, offset);
+      offset += stream
+        ? stream.writeSync(bytes.subarray(offset))
+        : (NODE_WRITE ??= nodeFs().writeSync)(fd, bytes, offset);
     } catch (error) {
       // A non-blocking pipe that is full: try again; a closed pipe: give up.
       if ((error as { code?: string }).code !== "EAGAIN") return;
@@ -452,13 +455,13 @@ export function readTextFileSync(path: string): string {
       // Failures are node:fs's below, with its codes and messages on every runtime.
     }
   }
-  return (NODE_READ_FILE ?? nodeFs().readFileSync)(path, "utf8");
+  return (NODE_READ_FILE ??= nodeFs().readFileSync)(path, "utf8");
 }
 
-/** node:fs's `readFileSync` on Bun and Node, looked up once (this runs for every file). */
-const NODE_READ_FILE = DENO ? null : nodeFs().readFileSync;
+/** node:fs's `readFileSync` on Bun and Node, looked up once, when first used (this runs for every file). */
+let NODE_READ_FILE: typeof import("node:fs").readFileSync | null = null;
 /** node:fs's `writeSync` on Bun and Node, looked up once (a run writes a line a migration). */
-const NODE_WRITE = DENO ? null : nodeFs().writeSync;
+let NODE_WRITE: typeof import("node:fs").writeSync | null = null;
 
 /**
  * Whether the path names something that exists, as `existsSync` says (a

@@ -104,6 +104,70 @@ Deno.test("--json errors are one JSON document on stdout", async () => {
   });
 });
 
+Deno.test("status and history end their database session before they print (a slow reader holds none)", async () => {
+  const db = await freshDatabase();
+  // Output far larger than a pipe holds: the CLI blocks writing it while
+  // the test reads nothing more.
+  const files: Record<string, string> = {};
+  const two = (n: number) => String(n).padStart(2, "0");
+  for (let i = 0; i < 2000; i++) {
+    const time = `${two(Math.floor(i / 3600))}${two(Math.floor(i / 60) % 60)}${two(i % 60)}`;
+    files[`20250101_${time}_m${i}_${"x".repeat(200)}.sql`] = migrationText(`SELECT ${i};`);
+  }
+  const t = tempMigrations(files);
+  const sessions = async () =>
+    (await adminQuery<{ n: number }>(
+      db.url,
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'data-bridge'",
+    ))[0].n;
+  try {
+    const applied = await cli(["apply", "--to", "20250101_000959", "--migrations-dir", t.dir], {
+      env: { DATABASE_URL: db.url },
+    });
+    assertEquals(applied.code, 0, applied.stderr);
+    for (const command of ["status", "history"]) {
+      const args = ["run", "-A", "--quiet", CLI, command, "--json", "--migrations-dir", t.dir];
+      const child = new Deno.Command(Deno.execPath(), {
+        args,
+        env: childEnv({ DATABASE_URL: db.url }),
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      let exited = false;
+      const status = child.status.then((s) => {
+        exited = true;
+        return s;
+      });
+      const reader = child.stdout.getReader();
+      // The first bytes of output: the command has its answer and is printing.
+      const first = await reader.read();
+      assert(!first.done && first.value.length > 0, `${command} printed something`);
+      let open = await sessions();
+      for (let i = 0; i < 100 && open > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        open = await sessions();
+      }
+      assert(!exited, `${command} is still writing its output`);
+      assertEquals(open, 0, `${command} holds no session while its output waits for a reader`);
+      // Read the rest: the output is whole.
+      let text = new TextDecoder().decode(first.value);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      assertEquals((await status).code, 0);
+      assert(text.length > 200_000, `${command} printed ${text.length} characters`);
+      JSON.parse(text);
+    }
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
 Deno.test("quick start: create, status, apply, rollback and --json shapes on a server", async () => {
   const db = await freshDatabase();
   const t = tempMigrations();
