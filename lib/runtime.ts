@@ -410,7 +410,12 @@ export function processAlive(pid: number): boolean {
  * for an operation the runtime completes off the main thread, a SHA-256 of
  * nothing (no permission needed), which has it poll first: opened 1.6-3.2 ms
  * in (a no-op `deno run cli.ts apply` of 1000 files 108 -> 96 ms, the
- * connection made while the files are read).
+ * connection made while the files are read). Mostly: Deno's scheduler polls
+ * sockets when it has nothing ready, or every 61 tasks, so with the second
+ * CPU busy an odd run's socket waits that long (in 20 runs beside two busy
+ * loops: a median of 1-2 turns of 1 ms of work, the slowest 3 to 164; no
+ * other operation, a file's `stat` among them, did better, and a timer costs
+ * 2.3 ms a turn).
  *
  * @returns A promise resolved on the next turn.
  * @example

@@ -23,30 +23,38 @@ function busy(ms: number): void {
 }
 
 Deno.test("nextTurn lets a connection opened beside synchronous work open within a few turns", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted = listener.accept();
-  try {
-    let open = false;
-    const socket = openSocket(
-      { host: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port },
-      { data() {}, closed() {} },
-    );
-    socket.then(() => (open = true), () => {});
-    let turns = 0;
-    while (!open && turns < 200) {
-      busy(1);
-      await nextTurn();
-      turns++;
+  // Turns until a socket opened beside 1 ms of work a turn is open. Deno's
+  // scheduler polls sockets when it has nothing ready, or every 61 tasks: with
+  // the machine busy, an odd trial takes that long, so the median of nine is
+  // what is checked. Deno's setImmediate took ~58 turns in every trial.
+  async function trial(): Promise<number> {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = listener.accept();
+    try {
+      let open = false;
+      const socket = openSocket(
+        { host: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port },
+        { data() {}, closed() {} },
+      );
+      socket.then(() => (open = true), () => {});
+      let turns = 0;
+      while (!open && turns < 200) {
+        busy(1);
+        await nextTurn();
+        turns++;
+      }
+      assert(open, "the socket never opened");
+      (await socket).close();
+      (await accepted).close();
+      return turns;
+    } finally {
+      listener.close();
     }
-    // Deno's setImmediate alone took ~20 such turns: the socket opened only
-    // when the work was done.
-    assert(open, "the socket never opened");
-    assert(turns <= 8, `the socket opened after ${turns} turns of 1 ms of work`);
-    (await socket).close();
-    (await accepted).close();
-  } finally {
-    listener.close();
   }
+  const turns: number[] = [];
+  for (let i = 0; i < 9; i++) turns.push(await trial());
+  turns.sort((a, b) => a - b);
+  assert(turns[4] <= 8, `the socket opened after ${turns.join(", ")} turns of 1 ms of work`);
 });
 
 Deno.test("readTextFileSync reads a file as node:fs does: a byte-order mark kept, bytes that are not UTF-8 replaced", () => {
