@@ -465,7 +465,7 @@ export function readTextFileSync(path: string): string {
 
 /** node:fs's `readFileSync` on Bun and Node, looked up once, when first used (this runs for every file). */
 let NODE_READ_FILE: typeof import("node:fs").readFileSync | null = null;
-/** node:fs's `writeSync` on Bun and Node, looked up once (a run writes a line a migration). */
+/** node:fs's `writeSync` on Bun and Node, looked up once, when first used (a run writes a line a migration). */
 let NODE_WRITE: typeof import("node:fs").writeSync | null = null;
 
 /**

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
-import { childEnv, CLI, cli, type Result, type Runtime, start } from "./support/cli.ts";
+import { childEnv, CLI, cli, command, type Result, type Runtime, start } from "./support/cli.ts";
 import { adminQuery, freshDatabase, freshPGliteDir, serverUrl } from "./support/db.ts";
 import { fileURLToPath } from "node:url";
 import { migrationText, tempMigrations } from "./support/files.ts";
@@ -125,9 +125,9 @@ Deno.test("status and history end their database session before they print (a sl
       env: { DATABASE_URL: db.url },
     });
     assertEquals(applied.code, 0, applied.stderr);
-    for (const command of ["status", "history"]) {
-      const args = ["run", "-A", "--quiet", CLI, command, "--json", "--migrations-dir", t.dir];
-      const child = new Deno.Command(Deno.execPath(), {
+    for (const verb of ["status", "history"]) {
+      const [file, args] = command("deno", CLI, [verb, "--json", "--migrations-dir", t.dir]);
+      const child = new Deno.Command(file, {
         args,
         env: childEnv({ DATABASE_URL: db.url }),
         clearEnv: true,
@@ -143,14 +143,14 @@ Deno.test("status and history end their database session before they print (a sl
       const reader = child.stdout.getReader();
       // The first bytes of output: the command has its answer and is printing.
       const first = await reader.read();
-      assert(!first.done && first.value.length > 0, `${command} printed something`);
+      assert(!first.done && first.value.length > 0, `${verb} printed something`);
       let open = await sessions();
       for (let i = 0; i < 100 && open > 0; i++) {
         await new Promise((r) => setTimeout(r, 50));
         open = await sessions();
       }
-      assert(!exited, `${command} is still writing its output`);
-      assertEquals(open, 0, `${command} holds no session while its output waits for a reader`);
+      assert(!exited, `${verb} is still writing its output`);
+      assertEquals(open, 0, `${verb} holds no session while its output waits for a reader`);
       // Read the rest: the output is whole.
       let text = new TextDecoder().decode(first.value);
       for (;;) {
@@ -159,7 +159,7 @@ Deno.test("status and history end their database session before they print (a sl
         text += new TextDecoder().decode(value);
       }
       assertEquals((await status).code, 0);
-      assert(text.length > 200_000, `${command} printed ${text.length} characters`);
+      assert(text.length > 200_000, `${verb} printed ${text.length} characters`);
       JSON.parse(text);
     }
   } finally {
