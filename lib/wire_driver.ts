@@ -23,7 +23,7 @@ import {
   tryAdvisoryLock,
 } from "./driver.ts";
 import { type DataBridgeError, RuntimeError } from "./errors.ts";
-import { type ByteSocket, openSocket, type SocketAddress } from "./runtime.ts";
+import { type ByteSocket, openSocket, type SocketAddress, warmCrypto } from "./runtime.ts";
 import { md5Password, scramContinue, scramStart, type ScramState, scramVerify } from "./scram.ts";
 import {
   Backend,
@@ -401,6 +401,7 @@ class WireDriver implements Driver {
       this.#handler = startup;
       // With TLS, the server's one-byte answer to the SSLRequest comes first.
       let sslAnswer: ((chunk: Uint8Array) => void) | null = null;
+      if (password !== "") warmCrypto();
       openSocket(this.#address(), {
         data: (chunk) => {
           if (sslAnswer) {
