@@ -59,6 +59,47 @@ Deno.test("a runner on a caller's postgres.js pool reserves a connection and lea
   }
 });
 
+Deno.test("a runner told to end its session after a read has none left once status returns, and connects again for the next command", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_a.sql": migrationText("CREATE TABLE a (id INT);", "DROP TABLE a;"),
+  });
+  const sessions = async () => {
+    const rows = await adminQuery<{ n: number }>(
+      db.url,
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'data-bridge'",
+    );
+    return rows[0].n;
+  };
+  // The backend exits a moment after the client ends the session.
+  const settled = async (n: number) => {
+    for (let i = 0; i < 100 && await sessions() !== n; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return await sessions();
+  };
+  try {
+    const kept = new MigrationRunner(db.url);
+    await kept.apply(t.dir);
+    assertEquals((await kept.status(t.dir)).applied, ["20250128_120000"]);
+    assertEquals(await settled(1), 1);
+    await kept.close();
+    assertEquals(await settled(0), 0);
+    const runner = new MigrationRunner(db.url, { endSessionAfterRead: true });
+    const report = await runner.status(t.dir);
+    assertEquals(report.applied, ["20250128_120000"]);
+    assertEquals(report.migrations[0].state, "applied");
+    assertEquals(await settled(0), 0);
+    assertEquals((await runner.status(t.dir)).applied, ["20250128_120000"]);
+    assertEquals(await runner.rollback(t.dir), ["20250128_120000"]);
+    assertEquals(await settled(1), 1);
+    await runner.close();
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
 Deno.test("a runner given a URL keeps one connection across commands until close", async () => {
   const db = await freshDatabase();
   const t = tempMigrations({
