@@ -115,8 +115,9 @@ export interface RunnerOptions {
   /**
    * Ends the session the runner opened itself as soon as `status` has read
    * the history, rather than at {@link MigrationRunner.close}: the server's
-   * backend exits while the report is made, not beside this process's own
-   * exit (a CLI `status` of 1000 applied ~0.5 ms sooner, 300 paired runs).
+   * backend exits while the history is decoded and the report made, not
+   * beside this process's own exit (a CLI `status` of 1000 applied ~0.7 ms
+   * sooner, 650 paired runs).
    * A later operation connects again. Default `false`; the CLI sets it.
    */
   endSessionAfterRead?: boolean;
@@ -303,9 +304,16 @@ export class MigrationRunner {
       () => this.#scan(source),
       (files) =>
         this.#session(async (driver) => {
-          // No names in a status: applied_by is not read.
-          const history = await this.#readHistory(driver, { appliedBy: false });
-          if (this.#options.endSessionAfterRead === true) await this.close();
+          // No names in a status: applied_by is not read. With
+          // endSessionAfterRead, the session ends once the history is in,
+          // while its rows are decoded.
+          const end = this.#options.endSessionAfterRead === true;
+          let ended: Promise<void> | null = null;
+          const history = await this.#readHistory(driver, {
+            appliedBy: false,
+            onRead: end ? () => (ended = this.close()) : undefined,
+          });
+          if (end) await (ended ?? this.close());
           const rows = history?.rows ?? [];
           const list = await files;
           // Every file applied as it is, none missing (a deploy's usual state): one pass.

@@ -105,6 +105,43 @@ driverTest(
 );
 
 driverTest(
+  "readHistory tells onRead once its one query is answered, and not when it reads row by row",
+  async (ctx) => {
+    await ensureHistoryTable(ctx.driver, TABLE);
+    await ctx.sql(
+      `INSERT INTO _migrations (version, description, checksum) VALUES
+         ('20250101_000000', 'first', 'aa'), ('20250102_000000', 'second', 'bb')`,
+    );
+    // Queries after onRead fail: a reader may end its session there.
+    let told = 0;
+    const queries: string[] = [];
+    const db = {
+      query: <T extends Record<string, unknown>>(text: string, params?: readonly unknown[]) => {
+        if (told) return Promise.reject(new Error("queried after onRead"));
+        queries.push(text);
+        return ctx.driver.query<T>(text, params);
+      },
+      exec: (script: string) => ctx.driver.exec(script),
+    };
+    const history = await readHistory(db, TABLE, { appliedBy: false, onRead: () => told++ });
+    assertEquals([told, queries.length], [1, 1]);
+    assertEquals(history?.rows.map((r) => [r.version, r.description]), [
+      ["20250101_000000", "first"],
+      ["20250102_000000", "second"],
+    ]);
+    // A line break sends the read row by row, a second query: onRead is not told.
+    await ctx.sql(
+      `UPDATE _migrations SET description = E'two\\nlines' WHERE version = '20250101_000000'`,
+    );
+    told = 0;
+    queries.length = 0;
+    const rowwise = await readHistory(db, TABLE, { appliedBy: false, onRead: () => told++ });
+    assertEquals([told, queries.length], [0, 2]);
+    assertEquals(rowwise?.rows[0].description, "two\nlines");
+  },
+);
+
+driverTest(
   "readHistory reads values holding line breaks, and NULLs where the table allows them, row by row",
   async (ctx) => {
     await ensureHistoryTable(ctx.driver, TABLE);
