@@ -80,11 +80,21 @@ const K = new Uint32Array([
 /** The message schedule and the state, reused by every call (JavaScript runs one at a time). */
 const W = new Uint32Array(64);
 const H = new Uint32Array(8);
-/** The padded message: grown when a longer one comes, never shrunk. */
-let padded = new Uint8Array(4096);
+/**
+ * The padded message: grown when a longer one comes, never shrunk. It and
+ * the hex digits are made by the first call: this module loads wherever
+ * the runtime module does, also where a native SHA-256 serves (Bun), and
+ * the table's loop cost each start ~0.1 ms there.
+ */
+let padded = new Uint8Array(0);
 const encoder = new TextEncoder();
 const HEX: string[] = [];
-for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, "0"));
+
+/** A buffer of at least `size` bytes for the padded message. */
+function room(size: number): Uint8Array {
+  if (padded.length < size) padded = new Uint8Array(Math.max(size, 4096));
+  return padded;
+}
 
 /**
  * SHA-256 as 64 lowercase hex characters. A string is hashed as its UTF-8
@@ -102,11 +112,9 @@ for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, "0"));
 export function sha256(data: string | Uint8Array): string {
   let length: number;
   if (typeof data === "string") {
-    if (padded.length < data.length * 3 + 72) padded = new Uint8Array(data.length * 3 + 72);
-    length = encoder.encodeInto(data, padded).written;
+    length = encoder.encodeInto(data, room(data.length * 3 + 72)).written;
   } else {
-    if (padded.length < data.length + 72) padded = new Uint8Array(data.length + 72);
-    padded.set(data);
+    room(data.length + 72).set(data);
     length = data.length;
   }
   const bits = length * 8;
@@ -133,6 +141,9 @@ export function sha256(data: string | Uint8Array): string {
   H[6] = 0x1f83d9ab;
   H[7] = 0x5be0cd19;
   compress(padded, total);
+  if (HEX.length === 0) {
+    for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, "0"));
+  }
   let hex = "";
   for (let i = 0; i < 8; i++) {
     const v = H[i];
