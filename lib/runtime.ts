@@ -447,7 +447,7 @@ const ignore = () => {};
  * ```
  */
 export function warmCrypto(): void {
-  if (!DENO) crypto.subtle.digest("SHA-256", NOTHING).then(ignore, ignore);
+  if (!DENO) globalThis.crypto?.subtle?.digest("SHA-256", NOTHING).then(ignore, ignore);
 }
 
 /**
