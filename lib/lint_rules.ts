@@ -216,7 +216,12 @@ function splitCommas(toks: Tok[]): Tok[][] {
 
 /** Words of a statement at depth 0, upper-cased (words only). */
 function head(s: Stmt, n: number): string[] {
-  return s.toks.filter((t) => t.depth === 0).slice(0, n).map((t) => t.up);
+  const words: string[] = [];
+  for (const t of s.toks) {
+    if (t.depth !== 0) continue;
+    if (words.push(t.up) === n) break;
+  }
+  return words;
 }
 
 /** `ALTER TABLE [IF EXISTS] [ONLY] name [*] actions`: the table and its actions. */
@@ -364,6 +369,13 @@ function dropped(s: Stmt): ObjectRef[] {
 export function checkFile(model: FileModel): RawFinding[] {
   const out: RawFinding[] = [];
   const add = (rule: RuleId, line: number, message: string) => out.push({ rule, line, message });
+  // What each UP statement creates, worked out once for the rules and the DOWN check.
+  const createdOf = new Map<Stmt, ObjectRef | null>();
+  const createdBy = (s: Stmt): ObjectRef | null => {
+    let ref = createdOf.get(s);
+    if (ref === undefined) createdOf.set(s, ref = created(s));
+    return ref;
+  };
   const newTables = new Set<string>();
   /** CHECK (col IS NOT NULL) constraints seen: table.col -> validated. */
   const notNullChecks = new Map<string, { name: string; validated: boolean }>();
@@ -373,7 +385,7 @@ export function checkFile(model: FileModel): RawFinding[] {
   for (const s of model.up) {
     const t = s.toks;
     const w = head(s, 6);
-    const made = created(s);
+    const made = createdBy(s);
     if (made?.kind === "TABLE") newTables.add(made.name);
     if (w[0] === "SELECT" && has(t, "INTO")) {
       const into = find(t, ["INTO"]);
@@ -545,7 +557,7 @@ export function checkFile(model: FileModel): RawFinding[] {
     if (model.down.length === 0) {
       add("irreversible", model.downLine, "the DOWN section is empty");
     } else {
-      downIncomplete(model, add);
+      downIncomplete(model, add, createdBy);
     }
   }
   return out.sort((a, b) => a.line - b.line);
@@ -555,15 +567,17 @@ export function checkFile(model: FileModel): RawFinding[] {
 function downIncomplete(
   model: FileModel,
   add: (rule: RuleId, line: number, message: string) => void,
+  createdBy: (s: Stmt) => ObjectRef | null,
 ): void {
   const down = model.down!;
   // Dynamic SQL in DOWN cannot be followed: say nothing rather than guess.
   if (down.some((s) => s.toks[0]?.up === "DO" || s.toks[0]?.up === "EXECUTE")) return;
   const key = (kind: string, name: string) => `${kind}\u0000${name}`;
-  const made = new Map<string, { ref: ObjectRef; line: number }>();
+  // The statement, not its line: a line is counted only for a finding.
+  const made = new Map<string, { ref: ObjectRef; at: Stmt }>();
   for (const s of model.up) {
-    const ref = created(s);
-    if (ref) made.set(key(ref.kind, ref.name), { ref, line: s.line });
+    const ref = createdBy(s);
+    if (ref) made.set(key(ref.kind, ref.name), { ref, at: s });
     for (const d of dropped(s)) made.delete(key(d.kind, d.name));
     const alter = alterTable(s);
     if (!alter) continue;
@@ -581,7 +595,7 @@ function downIncomplete(
         if (name) {
           made.set(key("CONSTRAINT", name), {
             ref: { kind: "CONSTRAINT", name, schema: null, table: alter.table },
-            line: s.line,
+            at: s,
           });
         }
       } else if (!["CHECK", "FOREIGN", "PRIMARY", "UNIQUE", "EXCLUDE"].includes(aw[1])) {
@@ -589,7 +603,7 @@ function downIncomplete(
         if (name) {
           made.set(key("COLUMN", `${alter.table}.${name}`), {
             ref: { kind: "COLUMN", name, schema: null, table: alter.table },
-            line: s.line,
+            at: s,
           });
         }
       }
@@ -621,13 +635,13 @@ function downIncomplete(
       }
     }
   }
-  for (const [k, { ref, line }] of made) {
+  for (const [k, { ref, at }] of made) {
     if (gone.has(k)) continue;
     if (ref.table && goneTables.has(ref.table)) continue;
     if (ref.schema && goneSchemas.has(ref.schema)) continue;
     const what = ref.kind === "COLUMN"
       ? `column ${ref.table}.${ref.name}`
       : `${ref.kind.toLowerCase()} ${ref.name}`;
-    add("down-incomplete", line, `the DOWN section does not drop ${what} created here`);
+    add("down-incomplete", at.line, `the DOWN section does not drop ${what} created here`);
   }
 }

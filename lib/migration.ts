@@ -30,7 +30,7 @@ import {
   type Statement,
   type TokenList,
 } from "./lexer.ts";
-import { locate, startsLine } from "./location.ts";
+import { lineCounter, locate, startsLine } from "./location.ts";
 import { statementKind } from "./statement_kind.ts";
 import { dateProblem, VALID_EVERY_MONTH } from "./version.ts";
 
@@ -720,14 +720,16 @@ function parseSections(
     sql.push(text.slice(section.start, section.end).trimEnd());
   }
   if (backslash !== undefined) throw metaCommand(text, backslash, fail);
+  // Both lines in one pass over the text, without an excerpt of either.
+  const lineAt = lineCounter(text);
   return {
     version,
     description,
     up: sql[0],
     down: sql[1],
     transactional: transactional && !ownTransaction,
-    upLine: locate(text, upStart).line,
-    downLine: locate(text, downStart).line,
+    upLine: lineAt(upStart),
+    downLine: lineAt(downStart),
     warnings,
     scan: keepScan ? { tokens, up, down, statements: { up: split[0], down: split[1] } } : undefined,
   };
