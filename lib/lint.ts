@@ -362,7 +362,13 @@ function fileModel(text: string, scanned: Scan): { model: FileModel; sections: S
         new ModelStmt(
           // No rule looks past the head of an INSERT: its rows, often many,
           // are not modelled.
-          toks(text, tokens, s.firstToken, s.endToken, s.words[0] === "INSERT" ? 8 : Infinity),
+          toks(
+            text,
+            tokens,
+            s.firstToken,
+            createsByName(s.words) ? nameEnd(text, tokens, s.firstToken, s.endToken) : s.endToken,
+            s.words[0] === "INSERT" ? 8 : Infinity,
+          ),
           statementKind(s),
           s.start,
           lineAt,
@@ -411,6 +417,30 @@ class ModelStmt implements Stmt {
   get line(): number {
     return this.#lineAt(this.#start);
   }
+}
+
+/**
+ * Whether a statement creates an object the rules know by its name alone:
+ * a `CREATE` of anything but an index, a trigger or a policy (whose table,
+ * after `ON`, counts too). No rule reads such a statement past its name.
+ */
+function createsByName(words: readonly string[]): boolean {
+  return words[0] === "CREATE" && !words.includes("INDEX") && !words.includes("TRIGGER") &&
+    !words.includes("POLICY");
+}
+
+/**
+ * The index of a statement's first parenthesis (a `(` or a group), where
+ * the name of what a `CREATE` makes has ended: its columns, parameters and
+ * body are not modelled (W3's lint ~0.5 ms sooner).
+ */
+function nameEnd(text: string, tokens: TokenList, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const code = tokens.kinds[i];
+    if (code === KIND.group) return i;
+    if (code === KIND.punct && text.charCodeAt(tokens.starts[i]) === 40) return i;
+  }
+  return to;
 }
 
 /**
