@@ -311,7 +311,12 @@ export class MigrationRunner {
           let ended: Promise<void> | null = null;
           const history = await this.#readHistory(driver, {
             appliedBy: false,
-            onRead: end ? () => (ended = this.close()) : undefined,
+            onRead: end
+              ? () => {
+                ended = this.close();
+                ended.catch(() => {}); // awaited below, once the rows are decoded
+              }
+              : undefined,
           });
           if (end) await (ended ?? this.close());
           const rows = history?.rows ?? [];
