@@ -337,8 +337,8 @@ function runCreate(ctx: Context): Promise<number> {
  * output is made, not while this process exits beside it (on one machine,
  * the two exits competed for its CPUs: `status` of 1000 applied ~1.4 ms
  * sooner, 200 paired runs), and a slow reader of the output holds none.
- * `status` ends it sooner still, once the history is read (the runner's
- * `endSessionAfterRead`): ~0.5 ms in 300 paired runs.
+ * `status` ends it sooner still, once its history query is answered (the
+ * runner's `endSessionAfterRead`): ~0.7 ms in 650 paired runs.
  */
 async function withRunner<T>(
   ctx: Context,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { existsSync, writeFileSync } from "node:fs";
 import { Migration, MigrationRunner, postgres } from "../mod.ts";
 import { assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
-import { adminQuery, freshDatabase } from "./support/db.ts";
+import { dataBridgeSessions, freshDatabase } from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
 Deno.test("the seed's module API: init, migrationInit, create, status, apply, rollback, close", async () => {
@@ -64,19 +64,12 @@ Deno.test("a runner told to end its session after a read has none left once stat
   const t = tempMigrations({
     "20250128_120000_a.sql": migrationText("CREATE TABLE a (id INT);", "DROP TABLE a;"),
   });
-  const sessions = async () => {
-    const rows = await adminQuery<{ n: number }>(
-      db.url,
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'data-bridge'",
-    );
-    return rows[0].n;
-  };
   // The backend exits a moment after the client ends the session.
   const settled = async (n: number) => {
-    for (let i = 0; i < 100 && await sessions() !== n; i++) {
+    for (let i = 0; i < 100 && await dataBridgeSessions(db.url) !== n; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    return await sessions();
+    return await dataBridgeSessions(db.url);
   };
   try {
     const kept = new MigrationRunner(db.url);
@@ -109,11 +102,7 @@ Deno.test("a runner given a URL keeps one connection across commands until close
     const runner = new MigrationRunner(db.url);
     await runner.status(t.dir);
     await runner.apply(t.dir);
-    const sessions = await adminQuery<{ n: number }>(
-      db.url,
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'data-bridge'",
-    );
-    assertEquals(sessions[0].n, 1);
+    assertEquals(await dataBridgeSessions(db.url), 1);
     await runner.close();
   } finally {
     t.remove();

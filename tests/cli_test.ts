@@ -6,7 +6,13 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
 import { childEnv, CLI, cli, command, type Result, type Runtime, start } from "./support/cli.ts";
-import { adminQuery, freshDatabase, freshPGliteDir, serverUrl } from "./support/db.ts";
+import {
+  adminQuery,
+  dataBridgeSessions,
+  freshDatabase,
+  freshPGliteDir,
+  serverUrl,
+} from "./support/db.ts";
 import { fileURLToPath } from "node:url";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
@@ -115,11 +121,7 @@ Deno.test("status and history end their database session before they print (a sl
     files[`20250101_${time}_m${i}_${"x".repeat(200)}.sql`] = migrationText(`SELECT ${i};`);
   }
   const t = tempMigrations(files);
-  const sessions = async () =>
-    (await adminQuery<{ n: number }>(
-      db.url,
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'data-bridge'",
-    ))[0].n;
+  const sessions = () => dataBridgeSessions(db.url);
   try {
     const applied = await cli(["apply", "--to", "20250101_000959", "--migrations-dir", t.dir], {
       env: { DATABASE_URL: db.url },

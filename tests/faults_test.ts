@@ -8,7 +8,7 @@ import postgresJs from "postgres";
 import { startCluster } from "../scripts/pg_cluster.ts";
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { CLI, cli, command, start } from "./support/cli.ts";
-import { adminQuery, freshDatabase, withDatabase } from "./support/db.ts";
+import { adminQuery, dataBridgeSessions, freshDatabase, withDatabase } from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
 const FIRST = migrationText("CREATE TABLE first (id INT);", "DROP TABLE first;");
@@ -39,14 +39,6 @@ async function waitForSleep(url: string, timeoutMs = 20000): Promise<number> {
   throw new Error("the migration never started sleeping");
 }
 
-async function backends(url: string): Promise<number> {
-  const [{ n }] = await adminQuery<{ n: number }>(
-    url,
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'data-bridge' AND datname = current_database()",
-  );
-  return n;
-}
-
 async function state(url: string) {
   const [row] = await adminQuery<{ made: string | null; rows: string[] | null }>(
     url,
@@ -66,7 +58,7 @@ Deno.test("a CLI killed with SIGKILL mid-migration leaves nothing of it, and the
     run.child.kill("SIGKILL");
     await run.done;
     const killedAt = Date.now();
-    while ((await backends(db.url)) > 0) {
+    while ((await dataBridgeSessions(db.url)) > 0) {
       assert(
         Date.now() - killedAt < 10000,
         "the server aborts the orphaned migration within seconds",

@@ -76,6 +76,15 @@ export async function adminQuery<T = Record<string, unknown>>(
   }
 }
 
+/** How many sessions data-bridge (its application_name) has open on the URL's database. */
+export async function dataBridgeSessions(url: string): Promise<number> {
+  const [{ n }] = await adminQuery<{ n: number }>(
+    url,
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'data-bridge'",
+  );
+  return n;
+}
+
 let pgliteTemplate: Promise<Blob> | null = null;
 let pgliteDirTemplate: string | null = null;
 
