@@ -134,7 +134,14 @@ export {
   type TokenList,
 } from "./lib/lexer.ts";
 export { type StatementKind, statementKind } from "./lib/statement_kind.ts";
-export type { Driver, DriverOptions, Queryable, Row, TransactionStatement } from "./lib/driver.ts";
+export type {
+  Driver,
+  DriverOptions,
+  Queryable,
+  QueryOptions,
+  Row,
+  TransactionStatement,
+} from "./lib/driver.ts";
 export { connect } from "./lib/connect.ts";
 export {
   loadPGliteAssets,

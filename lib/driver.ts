@@ -19,10 +19,15 @@ export interface Queryable {
    *
    * @param sql One SQL statement.
    * @param params Values for its parameters.
+   * @param options `early` for a statement that only reads (see {@link QueryOptions}).
    * @returns The rows.
    * @throws {DatabaseError} When PostgreSQL reports an error.
    */
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T extends Row = Row>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<T[]>;
   /**
    * Runs a script of any number of statements, without parameters, as one
    * simple query: PostgreSQL error positions count from the script's start.
@@ -31,6 +36,23 @@ export interface Queryable {
    * @throws {DatabaseError} When PostgreSQL reports an error.
    */
   exec(script: string): Promise<void>;
+}
+
+/** How {@link Queryable.query} may send a statement. */
+export interface QueryOptions {
+  /**
+   * The statement only reads, so a session still logging in may send it
+   * with its last authentication message (the SCRAM proof, or the
+   * password), not after the server's ReadyForQuery: the server runs it the
+   * moment the session is ready, whatever the client is doing then. A new
+   * session's history read is answered ~1 ms sooner, while the files are
+   * read. Its answer is still read only after the server has proved (with
+   * SCRAM) that it knows the password. Only a read may ask for this: a
+   * statement sent so can still run when the attempt is given up
+   * afterwards (a connect timeout). Drivers that make no handshake of
+   * their own ignore it.
+   */
+  early?: boolean;
 }
 
 /** One statement of {@link Driver.atomic}. */

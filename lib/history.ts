@@ -18,7 +18,7 @@
  */
 import type { HistoryRow } from "./classify.ts";
 import { DatabaseError, RuntimeError, ValidationError } from "./errors.ts";
-import type { Queryable } from "./driver.ts";
+import type { Queryable, QueryOptions } from "./driver.ts";
 import { qualifiedName, quoteIdent, type TableName } from "./ident.ts";
 
 /** Rows of the tracking table, and whether it has every current column. */
@@ -56,7 +56,7 @@ export interface ReadHistoryOptions {
  * @throws {DatabaseError} For any other database error.
  * @example
  * ```ts
- * import type { Queryable } from "./driver.ts";
+ * import type { Queryable, QueryOptions } from "./driver.ts";
  * import { readHistory } from "./history.ts";
  * async function appliedVersions(db: Queryable): Promise<string[]> {
  *   const history = await readHistory(db, { schema: null, name: "_migrations" });
@@ -73,7 +73,7 @@ export async function readHistory(
   const expressions = withBy ? HISTORY_COLUMNS : HISTORY_COLUMNS.slice(0, -1);
   let row: Aggregated | undefined;
   try {
-    [row] = await db.query<Aggregated>(aggregated(table, expressions));
+    [row] = await db.query<Aggregated>(aggregated(table, expressions), [], EARLY);
   } catch (error) {
     if (absent(error)) return null;
     // A table made by an earlier tool (no execution_ms or applied_by), or
@@ -142,6 +142,12 @@ async function readHistoryRows(db: Queryable, table: TableName): Promise<History
 type Aggregated = Record<string, string | number | null>;
 
 /** The columns of the tracking table as `readHistory` reads them, as text. */
+/**
+ * The history reads are reads: a session still logging in sends its first
+ * one with the password (see QueryOptions.early).
+ */
+const EARLY: QueryOptions = { early: true };
+
 const HISTORY_COLUMNS = [
   "version::text",
   "coalesce(description::text, '')",
@@ -224,7 +230,7 @@ export interface RecordedChecksums {
  * @throws {DatabaseError} For any other database error.
  * @example
  * ```ts
- * import type { Queryable } from "./driver.ts";
+ * import type { Queryable, QueryOptions } from "./driver.ts";
  * import { readChecksums } from "./history.ts";
  * async function recordedCount(db: Queryable): Promise<number> {
  *   return (await readChecksums(db, { schema: null, name: "_migrations" }))?.rows.length ?? 0;
@@ -243,6 +249,8 @@ export async function readChecksums(
     // statement, where a probe of its own cost a new session ~0.2 ms more.
     [row] = await db.query<Aggregated>(
       aggregated(table, wanted, ", count(execution_ms) + count(applied_by) AS current"),
+      [],
+      EARLY,
     );
   } catch (error) {
     if (absent(error)) return null;
@@ -304,7 +312,7 @@ const REQUIRED_COLUMNS = ["version", "description", "applied_at", "checksum"];
  *   the schema or table (SQLSTATE 42501).
  * @example
  * ```ts
- * import type { Queryable } from "./driver.ts";
+ * import type { Queryable, QueryOptions } from "./driver.ts";
  * import { ensureHistoryTable } from "./history.ts";
  * async function prepare(db: Queryable): Promise<void> {
  *   await ensureHistoryTable(db, { schema: "audit", name: "schema_history" });
@@ -485,7 +493,7 @@ export function lockTableName(table: TableName): TableName {
  * @throws {RuntimeError} `PERMISSION_DENIED` when the user may not create it.
  * @example
  * ```ts
- * import type { Queryable } from "./driver.ts";
+ * import type { Queryable, QueryOptions } from "./driver.ts";
  * import { ensureLockTable } from "./history.ts";
  * async function prepare(db: Queryable): Promise<void> {
  *   await ensureLockTable(db, { schema: null, name: "_migrations" });

@@ -871,7 +871,7 @@ function checkedEntries<M extends Classifiable>(
 
 /** The default `prepare` of `#lockedSession`: `SELECT 1` while the files are read. */
 async function connectWhileReading<F, G>(driver: Driver, files: Promise<F>): Promise<G> {
-  const connected = driver.query("SELECT 1");
+  const connected = driver.query("SELECT 1", [], { early: true });
   connected.catch(() => {});
   const loaded = await files;
   await connected;

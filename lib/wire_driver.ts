@@ -17,6 +17,7 @@ import {
   type Driver,
   type DriverOptions,
   type Queryable,
+  type QueryOptions,
   type Row,
   runTransaction,
   type TransactionStatement,
@@ -90,6 +91,12 @@ class WireDriver implements Driver {
   #checkInterval = true;
   #reader = new MessageReader();
   #writer = new MessageWriter();
+  /**
+   * How many bytes at the writer's start only early requests wrote (see
+   * QueryOptions.early), and how many of them this connection attempt sent.
+   */
+  #earlyEnd = 0;
+  #earlySent = 0;
   #flushQueued = false;
   #requests: Request[] = [];
   #statements = new Map<string, string>();
@@ -117,13 +124,20 @@ class WireDriver implements Driver {
     };
   }
 
-  query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  query<T extends Row = Row>(
+    sql: string,
+    params: readonly unknown[] = [],
+    options: QueryOptions = {},
+  ): Promise<T[]> {
+    const early = options.early === true;
     // Without parameters, one simple Query: the server neither keeps the
     // statement in its plan cache nor copies its tree there, which costs a
     // new session's first query ~0.7 ms of the server's CPU (the history
     // read of a no-op apply, 200 alternated runs); the rows come as text,
     // as the extended protocol is asked for them.
-    if (params.length === 0) return this.#request((w) => w.query(sql), null) as Promise<T[]>;
+    if (params.length === 0) {
+      return this.#request((w) => w.query(sql), null, early) as Promise<T[]>;
+    }
     let name = "";
     let parsing: string | null = null;
     const known = this.#statements.get(sql);
@@ -134,13 +148,17 @@ class WireDriver implements Driver {
       this.#statements.set(sql, name);
       parsing = sql;
     }
-    return this.#request((w) => {
-      if (name === "" || parsing !== null) w.parse(name, sql);
-      w.bind(name, params.map(encodeParam));
-      w.describePortal();
-      w.execute();
-      w.sync();
-    }, parsing) as Promise<T[]>;
+    return this.#request(
+      (w) => {
+        if (name === "" || parsing !== null) w.parse(name, sql);
+        w.bind(name, params.map(encodeParam));
+        w.describePortal();
+        w.execute();
+        w.sync();
+      },
+      parsing,
+      early,
+    ) as Promise<T[]>;
   }
 
   async exec(script: string): Promise<void> {
@@ -170,7 +188,7 @@ class WireDriver implements Driver {
 
   async cancel(): Promise<void> {
     if (!this.#ready) {
-      // Nothing was sent yet: none of the queued queries may run later.
+      // Nothing but early reads was sent yet: no other queued query may run later.
       this.#fail(new RuntimeError("INTERRUPTED", "cancelled before the connection was made"));
       return;
     }
@@ -207,11 +225,21 @@ class WireDriver implements Driver {
     return Promise.resolve();
   }
 
-  /** Queues a request; it is written once the session is ready. */
-  #request(build: (w: MessageWriter) => void, parsing: string | null): Promise<Row[]> {
+  /**
+   * Queues a request; it is written once the session is ready, or, when it
+   * is early and only early ones were queued before it, with the last
+   * message of the authentication.
+   */
+  #request(
+    build: (w: MessageWriter) => void,
+    parsing: string | null,
+    early = false,
+  ): Promise<Row[]> {
     if (this.#closed || this.#lost) return Promise.reject(lostError(this.target));
     return new Promise<Row[]>((resolve, reject) => {
+      const before = this.#writer.length;
       build(this.#writer);
+      if (early && !this.#ready && this.#earlyEnd === before) this.#earlyEnd = this.#writer.length;
       this.#requests.push({ columns: null, rows: [], error: null, parsing, resolve, reject });
       if (this.#ready) this.#scheduleFlush();
       else this.#starting ??= this.#start();
@@ -293,7 +321,10 @@ class WireDriver implements Driver {
       return;
     }
     this.#ready = true;
-    if (this.#writer.length) this.#socket!.write(this.#writer.take());
+    const sent = this.#earlySent;
+    this.#earlyEnd = this.#earlySent = 0;
+    if (this.#writer.length > sent) this.#socket!.write(this.#writer.take().subarray(sent));
+    else this.#writer.take();
   }
 
   #dropSocket(): void {
@@ -320,6 +351,8 @@ class WireDriver implements Driver {
       parameters.client_connection_check_interval = DEFAULTS.clientConnectionCheckInterval;
     }
     const password = this.#options.password ?? info.password ?? "";
+    // A new attempt sends the early requests again: the last one's server ran none of them.
+    this.#earlySent = 0;
     return new Promise<void>((resolve, reject) => {
       let scram: ScramState | null = null;
       let serverSignature = "";
@@ -339,15 +372,27 @@ class WireDriver implements Driver {
         build(w);
         this.#socket?.write(w.take());
       };
+      // The client's last authentication message, and the early requests in the same write.
+      const sendLast = (build: (w: MessageWriter) => void) => {
+        const w = new MessageWriter();
+        build(w);
+        if (this.#earlyEnd > this.#earlySent) {
+          w.append(this.#writer.peek(this.#earlySent, this.#earlyEnd));
+          this.#earlySent = this.#earlyEnd;
+        }
+        this.#socket?.write(w.take());
+      };
       const startup = (type: number, body: Uint8Array) => {
         const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
         switch (type) {
           case Backend.Authentication: {
             const code = view.getInt32(0);
             if (code === 0) return;
-            if (code === 3) return send((w) => w.password(password));
+            if (code === 3) return sendLast((w) => w.password(password));
             if (code === 5) {
-              return send((w) => w.password(md5Password(info.user, password, body.slice(4, 8))));
+              return sendLast((w) =>
+                w.password(md5Password(info.user, password, body.slice(4, 8)))
+              );
             }
             if (code === 10) {
               const mechanisms = readText(body, 4, body.length - 4).split("\0");
@@ -365,7 +410,7 @@ class WireDriver implements Driver {
               scramContinue(scram, readText(body, 4, body.length - 4), password).then(
                 (final) => {
                   serverSignature = final.serverSignature;
-                  send((w) => w.saslResponse(final.message));
+                  sendLast((w) => w.saslResponse(final.message));
                 },
                 finish,
               );
@@ -554,6 +599,7 @@ class WireDriver implements Driver {
     const waiting = this.#requests;
     this.#requests = [];
     this.#writer.take();
+    this.#earlyEnd = this.#earlySent = 0;
     for (const request of waiting) request.reject(error);
   }
 }

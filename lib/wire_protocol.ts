@@ -289,6 +289,28 @@ export class MessageWriter {
   }
 
   /**
+   * Bytes another writer wrote, as they are.
+   *
+   * @param bytes Whole messages.
+   */
+  append(bytes: Uint8Array): void {
+    this.#ensure(bytes.length);
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+  }
+
+  /**
+   * A copy of some of the bytes written so far; the writer keeps them.
+   *
+   * @param start First offset.
+   * @param end Offset after the last.
+   * @returns The bytes.
+   */
+  peek(start: number, end: number): Uint8Array {
+    return this.#buf.slice(start, Math.min(end, this.#len));
+  }
+
+  /**
    * Everything written so far, as a new array; the writer starts empty again.
    *
    * @returns The bytes.

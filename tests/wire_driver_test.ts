@@ -312,3 +312,201 @@ test("the connect timeout closes the socket of an attempt that never gets an ans
     server.close();
   }
 });
+
+/** What a relay saw: each side's messages by type, numbered in the order the relay got them. */
+interface RelayLog {
+  /** The startup messages' parameter names, one list a connection. */
+  startups: string[][];
+  /** Client and server messages of every connection, in arrival order. */
+  messages: { from: "client" | "server"; type: string; connection: number }[];
+}
+
+/**
+ * A TCP relay to the real server that logs the messages crossing it. With
+ * `rename`, the first connection's startup parameter of that name goes to
+ * the server as `<name>_x`, which the server refuses after the login, as
+ * PostgreSQL 13 refuses `client_connection_check_interval`.
+ */
+async function relay(
+  target: number,
+  rename?: string,
+): Promise<{ port: number; log: RelayLog; close(): Promise<void> }> {
+  const { connect, createServer } = await import("node:net");
+  const log: RelayLog = { startups: [], messages: [] };
+  const sockets: { destroy(): void }[] = [];
+  const server = createServer((client) => {
+    const connection = log.startups.length;
+    log.startups.push([]);
+    const upstream = connect(target, "127.0.0.1");
+    sockets.push(client, upstream);
+    client.on("error", () => {});
+    upstream.on("error", () => {});
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    // Each side's bytes, cut into messages; the client's first is the untyped startup.
+    const cutter = (from: "client" | "server") => {
+      let pending = new Uint8Array(0);
+      let startup = from === "client";
+      return (chunk: Uint8Array): Uint8Array => {
+        const all = new Uint8Array(pending.length + chunk.length);
+        all.set(pending);
+        all.set(chunk, pending.length);
+        const view = new DataView(all.buffer);
+        let at = 0;
+        let out: Uint8Array = all;
+        for (;;) {
+          if (startup) {
+            if (all.length < 4 || all.length < view.getInt32(0)) break;
+            const length = view.getInt32(0);
+            // key\0value\0 ... \0: the text before the last NUL, its last field empty.
+            const fields = new TextDecoder().decode(all.subarray(8, length - 1)).split("\0");
+            fields.pop();
+            const names = fields.filter((_, i) => i % 2 === 0);
+            log.startups[connection].push(...names);
+            startup = false;
+            at = length;
+            if (rename !== undefined && connection === 0 && names.includes(rename)) {
+              const renamed = fields.map((f, i) => (i % 2 === 0 && f === rename ? `${f}_x` : f));
+              const body = new TextEncoder().encode(`${renamed.join("\0")}\0\0`);
+              const message = new Uint8Array(8 + body.length);
+              new DataView(message.buffer).setInt32(0, message.length);
+              new DataView(message.buffer).setInt32(4, 196608);
+              message.set(body, 8);
+              const rest = all.subarray(length);
+              out = new Uint8Array(message.length + rest.length);
+              out.set(message);
+              out.set(rest, message.length);
+            }
+            continue;
+          }
+          if (all.length - at < 5 || all.length - at < 1 + view.getInt32(at + 1)) break;
+          log.messages.push({ from, type: String.fromCharCode(all[at]), connection });
+          at += 1 + view.getInt32(at + 1);
+        }
+        pending = all.slice(at);
+        // Bytes are forwarded as they come; only a renamed startup is sent rebuilt.
+        return out === all ? chunk : out;
+      };
+    };
+    const fromClient = cutter("client");
+    const fromServer = cutter("server");
+    client.on("data", (chunk: Uint8Array) => upstream.write(fromClient(chunk)));
+    upstream.on("data", (chunk: Uint8Array) => client.write(fromServer(chunk)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** `promise`, or a rejection after `ms`. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Where in the log a connection's first message of a type is; -1 when absent. */
+function indexOf(log: RelayLog, from: "client" | "server", type: string, connection = 0): number {
+  return log.messages.findIndex((m) =>
+    m.from === from && m.type === type && m.connection === connection
+  );
+}
+
+test("an early read leaves with the last password message, before the server is ready; other queries wait for it", async () => {
+  const c = await cluster();
+  const r = await relay(c.port);
+  try {
+    const users = [["scram_user", "scrám secret", "p"], ["md5_user", "md5 secret", "p"], [
+      "clear_user",
+      "clear secret",
+      "p",
+    ]];
+    for (const [i, [user, password]] of users.entries()) {
+      const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${r.port}/postgres`;
+      const rows = await withDriver(url, (d) =>
+        Promise.all([
+          d.query<{ n: number }>("SELECT 1 AS n", [], { early: true }),
+          d.query<{ n: number }>("SELECT 2 AS n"),
+          // Queued behind a query that waits: it waits too, answers stay in order.
+          d.query<{ n: number }>("SELECT $1::int AS n", [3], { early: true }),
+        ]));
+      assertEquals(rows.map((x) => x[0].n), [1, 2, 3]);
+      const ready = indexOf(r.log, "server", "Z", i);
+      const queries = r.log.messages.filter((m) =>
+        m.from === "client" && m.connection === i && (m.type === "Q" || m.type === "P")
+      );
+      assertEquals(queries.map((m) => m.type), ["Q", "Q", "P"], user);
+      const at = (m: unknown) => r.log.messages.indexOf(m as RelayLog["messages"][number]);
+      assert(at(queries[0]) < ready, `${user}: the early read is sent before ReadyForQuery`);
+      assert(at(queries[0]) > indexOf(r.log, "client", "p", i), `${user}: after the password`);
+      assert(at(queries[1]) > ready && at(queries[2]) > ready, `${user}: the others after it`);
+    }
+    // Without the option, nothing is sent before the server is ready.
+    await withDriver(
+      `postgres://scram_user:${encodeURIComponent("scrám secret")}@127.0.0.1:${r.port}/postgres`,
+      (d) => d.query("SELECT 1"),
+    );
+    const last = r.log.startups.length - 1;
+    assert(indexOf(r.log, "client", "Q", last) > indexOf(r.log, "server", "Z", last));
+  } finally {
+    await r.close();
+  }
+});
+
+test("an early read with a wrong password, or on a database that does not exist, fails with the server's refusal", async () => {
+  const c = await cluster();
+  for (const user of ["scram_user", "md5_user", "clear_user"]) {
+    const error = await assertRejects<DataBridgeError>(() =>
+      withDriver(urlFor(c, user, "wrong"), (d) => d.query("SELECT 1", [], { early: true }))
+    );
+    assertEquals(error.code, "CONNECTION_FAILED");
+    assertEquals(error.pgCode, "28P01");
+  }
+  const url = urlFor(c, "scram_user", "scrám secret").replace(/\/postgres$/, "/no_such_db");
+  const missing = await assertRejects<DataBridgeError>(() =>
+    withDriver(url, (d) => d.query("SELECT 1", [], { early: true }))
+  );
+  assertEquals(missing.pgCode, "3D000");
+});
+
+test("a server that refuses client_connection_check_interval after the login (PostgreSQL 13) is asked again without it, the early read sent again", async () => {
+  const c = await cluster();
+  const r = await relay(c.port, "client_connection_check_interval");
+  try {
+    const url = `postgres://scram_user:${
+      encodeURIComponent("scrám secret")
+    }@127.0.0.1:${r.port}/postgres`;
+    // A read the second attempt failed to send would never be answered: bounded.
+    const [rows, later] = await within(
+      10_000,
+      withDriver(url, async (d) => [
+        await d.query<{ n: number }>("SELECT 1 AS n", [], { early: true }),
+        await d.query<{ n: number }>("SELECT 2 AS n"),
+      ]),
+    );
+    assertEquals([rows[0].n, later[0].n], [1, 2]);
+    assertEquals(r.log.startups.length, 2);
+    assert(r.log.startups[0].includes("client_connection_check_interval"));
+    assert(!r.log.startups[1].includes("client_connection_check_interval"));
+    // The first attempt sent the read with its password; the server ran none of it.
+    assert(indexOf(r.log, "client", "Q", 0) > indexOf(r.log, "client", "p", 0));
+    assertEquals(indexOf(r.log, "server", "Z", 0), -1);
+    assertEquals(indexOf(r.log, "server", "E", 0) > 0, true);
+    assert(indexOf(r.log, "client", "Q", 1) < indexOf(r.log, "server", "Z", 1));
+  } finally {
+    await r.close();
+  }
+});
