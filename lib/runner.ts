@@ -132,11 +132,15 @@ export interface ApplyOptions {
   /** Stops the run: the migration in progress is cancelled and rolled back. */
   signal?: AbortSignal;
   /**
-   * Called under the lock with the migrations about to be applied, and
-   * the version, file and checksum of every migration (applied files that
-   * are unchanged are not parsed again), before anything changes, not even
-   * the creation of the tracking table; throwing refuses the run. The CLI
-   * lints them and checks the sum file here, for a dry run too. When the
+   * Called with the migrations about to be applied, and the version, file
+   * and checksum of every migration (applied files that are unchanged are
+   * not parsed again), before anything changes, not even the creation of
+   * the tracking table; throwing refuses the run. The CLI lints them and
+   * checks the sum file here, for a dry run too. Without `to`, it starts
+   * on what the first history read left pending, while the lock is asked
+   * for; when the history under the lock plans something else (another run
+   * applied migrations meanwhile), it is called again with that plan, once
+   * the first call has settled, and only that outcome counts. When the
    * history read first shows nothing to apply, it is called with no
    * pending migration and the lock is not taken. While it runs, each parsed
    * file keeps the text it was parsed from (`parsedSource`, what
@@ -361,6 +365,19 @@ export class MigrationRunner {
             if (!early.asRecorded) dropParsedSources(early.migrations.filter(isParsed));
             return [];
           }
+          // The check starts on what the early read left pending, while the
+          // lock and the second read are on their way; it stands when the
+          // plan under the lock is the same.
+          const ahead = options.check && options.to === undefined
+            ? checkAhead(options.check, early.migrations)
+            : null;
+          const check = async (pending: Migration[], all: (Migration | MigrationFile)[]) => {
+            if (ahead && sameItems(ahead.pending, pending) && sameItems(ahead.all, all)) {
+              return await ahead.outcome;
+            }
+            await ahead?.outcome.catch(() => {});
+            await options.check?.(pending, all);
+          };
           return await this.#guard(driver, options.signal, async () => {
             const history = await this.#readHistory(driver);
             // Another run may have changed the history since the early read.
@@ -384,7 +401,7 @@ export class MigrationRunner {
               const ensuring = this.#ensureTables(driver, verdict);
               ensuring.catch(() => {});
               try {
-                await options.check(pending, migrations);
+                await check(pending, migrations);
               } catch (error) {
                 fail(error);
                 await ensuring.catch(() => {});
@@ -394,7 +411,7 @@ export class MigrationRunner {
               dropParsedSources(migrations.filter(isParsed));
               await ensuring;
             } else {
-              await options.check?.(pending, migrations);
+              await check(pending, migrations);
               dropParsedSources(migrations.filter(isParsed));
               if (options.dryRun) return pending.map((m) => m.version);
               if (tables) await this.#ensureTables(driver);
@@ -910,6 +927,26 @@ interface EarlyRead {
   ahead: ReadonlyMap<MigrationFile, Migration | ValidationError>;
   /** Whether the history is the files as they are (`recordedAsIs`): none was parsed. */
   asRecorded: boolean;
+}
+
+/**
+ * `check` started on the files the early read left to parse: with no
+ * applied file modified (which the plan under the lock refuses), what is
+ * pending. Its outcome is awaited only when that plan is the same.
+ */
+function checkAhead(
+  check: NonNullable<ApplyOptions["check"]>,
+  all: (Migration | MigrationFile)[],
+): { pending: Migration[]; all: (Migration | MigrationFile)[]; outcome: Promise<void> } {
+  const pending = all.filter(isParsed);
+  const outcome = (async () => await check(pending, all))();
+  outcome.catch(() => {}); // awaited under the lock, or let go
+  return { pending, all, outcome };
+}
+
+/** Whether two lists hold the same items in the same order. */
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**

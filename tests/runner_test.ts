@@ -11,8 +11,10 @@ import { readHistory } from "../lib/history.ts";
 import { scanMigrations } from "../lib/load.ts";
 import { Migration, migrationFile, parsedSource } from "../lib/migration.ts";
 import { MigrationError, type ValidationError } from "../lib/errors.ts";
-import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
-import { type DriverContext, driverTest } from "./support/db.ts";
+import { assert, assertEquals, assertMatch, assertRejects, within } from "./support/assert.ts";
+import postgresJs from "postgres";
+import { ADVISORY_LOCK_KEY } from "../lib/config.ts";
+import { adminQuery, type DriverContext, driverTest, freshDatabase } from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
 const USERS = migrationText(
@@ -144,6 +146,132 @@ driverTest(
       assertEquals(await recorded(ctx), ["20250128_120000"]);
     } finally {
       t.remove();
+    }
+  },
+);
+
+const serverTest = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+
+serverTest(
+  "apply checks what the first history read left pending while it waits for the lock, once",
+  async () => {
+    const db = await freshDatabase();
+    const t = withFiles({ "20250128_120000_users.sql": USERS, "20250128_130000_posts.sql": POSTS });
+    const holder = postgresJs(db.url, { max: 1 });
+    const runner = new MigrationRunner(db.url);
+    try {
+      await holder`SELECT pg_advisory_lock(${ADVISORY_LOCK_KEY.toString()}::bigint)`;
+      const calls: string[][] = [];
+      let checked!: () => void;
+      const called = new Promise<void>((resolve) => (checked = resolve));
+      const run = runner.apply(t.dir, {
+        check: (pending) => {
+          calls.push(pending.map((m) => m.version));
+          checked();
+        },
+      });
+      await within(10_000, called); // while another session holds the lock
+      assertEquals(calls, [["20250128_120000", "20250128_130000"]]);
+      await holder`SELECT pg_advisory_unlock_all()`;
+      assertEquals(await run, ["20250128_120000", "20250128_130000"]);
+      assertEquals(calls.length, 1, "the plan under the lock was the same: no second check");
+    } finally {
+      await runner.close();
+      await holder.end();
+      t.remove();
+      await db.drop();
+    }
+  },
+);
+
+serverTest(
+  "apply checks again when the history under the lock plans something else; only that check counts",
+  async () => {
+    const db = await freshDatabase();
+    const t = withFiles({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_posts.sql": POSTS,
+      "20250128_140000_tags.sql": TAGS,
+    });
+    const first = new MigrationRunner(db.url);
+    const second = new MigrationRunner(db.url);
+    try {
+      const calls: string[][] = [];
+      let aheadDone!: () => void;
+      const ahead = new Promise<void>((resolve) => (aheadDone = resolve));
+      let secondRun: Promise<string[]> | undefined;
+      // The first run holds the lock until the second has checked ahead, then applies one.
+      const firstRun = first.apply(t.dir, {
+        to: "20250128_120000",
+        check: async () => {
+          secondRun = second.apply(t.dir, {
+            check: (pending) => {
+              calls.push(pending.map((m) => m.version));
+              if (calls.length === 1) {
+                aheadDone();
+                throw new Error("refused ahead");
+              }
+            },
+          });
+          secondRun.catch(() => {}); // awaited below
+          await ahead;
+        },
+      });
+      // Without a check ahead, the two runs would wait for each other: bounded.
+      assertEquals(await within(10_000, firstRun), ["20250128_120000"]);
+      assertEquals(await secondRun, ["20250128_130000", "20250128_140000"]);
+      assertEquals(calls, [
+        ["20250128_120000", "20250128_130000", "20250128_140000"],
+        ["20250128_130000", "20250128_140000"],
+      ]);
+      const refused = new MigrationRunner(db.url);
+      try {
+        // The other way round: a check ahead that passes does not stand for another plan.
+        writeFileSync(
+          join(t.dir, "20250128_150000_more.sql"),
+          migrationText("CREATE TABLE more (id INT);", "DROP TABLE more;"),
+        );
+        writeFileSync(
+          join(t.dir, "20250128_160000_last.sql"),
+          migrationText("CREATE TABLE last (id INT);", "DROP TABLE last;"),
+        );
+        let n = 0;
+        let passed!: () => void;
+        const passedAhead = new Promise<void>((resolve) => (passed = resolve));
+        let late: Promise<string[]> | undefined;
+        await within(
+          10_000,
+          first.apply(t.dir, {
+            to: "20250128_150000",
+            check: async () => {
+              late = refused.apply(t.dir, {
+                check: () => {
+                  if (++n === 1) return passed();
+                  throw new Error("refused under the lock");
+                },
+              });
+              late.catch(() => {});
+              await passedAhead;
+            },
+          }),
+        );
+        const error = await assertRejects<Error>(() => late!);
+        assertEquals(error.message, "refused under the lock");
+        assertEquals(n, 2);
+        const rows = await adminQuery<{ version: string }>(
+          db.url,
+          "SELECT version FROM _migrations ORDER BY version",
+        );
+        assertEquals(rows.map((r) => r.version).at(-1), "20250128_150000", "nothing more applied");
+      } finally {
+        await refused.close();
+      }
+    } finally {
+      await first.close();
+      await second.close();
+      t.remove();
+      await db.drop();
     }
   },
 );

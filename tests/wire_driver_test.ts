@@ -12,7 +12,7 @@ import type { Driver } from "../lib/driver.ts";
 import type { DatabaseError, DataBridgeError } from "../lib/errors.ts";
 import { maskUrl } from "../lib/target.ts";
 import { openWire } from "../lib/wire_driver.ts";
-import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, within } from "./support/assert.ts";
 
 let clusterPromise: Promise<Cluster> | null = null;
 
@@ -403,19 +403,6 @@ async function relay(
         server.close(() => resolve());
       }),
   };
-}
-
-/** `promise`, or a rejection after `ms`. */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Where in the log a connection's first message of a type is; -1 when absent. */
