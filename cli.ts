@@ -107,8 +107,18 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json");
   const colourOn = (stream: "stdout" | "stderr") =>
     !json && runtime.env("NO_COLOR") === undefined && runtime.isTerminal(stream);
-  const out = palette(colourOn("stdout"));
-  const err = palette(colourOn("stderr"));
+  // Asked for when something is written: the terminal check, the run's
+  // first use of the file system, comes after the connection has started.
+  let outColours: Palette | undefined;
+  let errColours: Palette | undefined;
+  const colours = {
+    get out() {
+      return outColours ??= palette(colourOn("stdout"));
+    },
+    get err() {
+      return errColours ??= palette(colourOn("stderr"));
+    },
+  };
   const controller = new AbortController();
   let signals = 0;
   const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
@@ -155,12 +165,16 @@ export async function main(argv: string[]): Promise<number> {
       values,
       positionals,
       json,
-      out,
-      err,
+      get out() {
+        return colours.out;
+      },
+      get err() {
+        return colours.err;
+      },
       signal: controller.signal,
     });
   } catch (error) {
-    return report(error, json, err, name === "rollback" ? "reverted" : "applied");
+    return report(error, json, colours.err, name === "rollback" ? "reverted" : "applied");
   } finally {
     offInt();
     offTerm();
