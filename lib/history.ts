@@ -141,13 +141,13 @@ async function readHistoryRows(db: Queryable, table: TableName): Promise<History
 /** One row of {@link aggregated}: the row count `n` and each column as one text, `c0`, `c1`, ... */
 type Aggregated = Record<string, string | number | null>;
 
-/** The columns of the tracking table as `readHistory` reads them, as text. */
 /**
  * The history reads are reads: a session still logging in sends its first
  * one with the password (see QueryOptions.early).
  */
 const EARLY: QueryOptions = { early: true };
 
+/** The columns of the tracking table as `readHistory` reads them, as text. */
 const HISTORY_COLUMNS = [
   "version::text",
   "coalesce(description::text, '')",
