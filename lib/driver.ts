@@ -44,13 +44,13 @@ export interface QueryOptions {
    * The statement only reads, so a session still logging in may send it
    * with its last authentication message (the SCRAM proof, or the
    * password), not after the server's ReadyForQuery: the server runs it the
-   * moment the session is ready, whatever the client is doing then. A new
-   * session's history read is answered ~1 ms sooner, while the files are
-   * read. Its answer is still read only after the server has proved (with
-   * SCRAM) that it knows the password. Only a read may ask for this: a
-   * statement sent so can still run when the attempt is given up
-   * afterwards (a connect timeout). Drivers that make no handshake of
-   * their own ignore it.
+   * moment the session is ready, whatever the client is doing then (a
+   * `status` or no-op `apply` of 1000 files, whose history is read while the
+   * files are, ~0.6 ms sooner in 120-150 pairs). Its answer is still read
+   * only after the server has proved (with SCRAM) that it knows the
+   * password. Only a read may ask for this: a statement sent so can still
+   * run when the attempt is given up afterwards (a connect timeout).
+   * Drivers that make no handshake of their own ignore it.
    */
   early?: boolean;
 }

@@ -114,10 +114,11 @@ export interface RunnerOptions {
   load?: LoadOptions;
   /**
    * Ends the session the runner opened itself as soon as `status` has read
-   * the history, rather than at {@link MigrationRunner.close}: the server's
-   * backend exits while the history is decoded and the report made, not
-   * beside this process's own exit (a CLI `status` of 1000 applied ~0.7 ms
-   * sooner, 650 paired runs).
+   * the history, or `apply` has found in it nothing to do, rather than at
+   * {@link MigrationRunner.close}: the server's backend exits while the
+   * history is decoded and the report made, not beside this process's own
+   * exit (a CLI `status` of 1000 applied ~0.7 ms sooner, 650 paired runs; a
+   * no-op `apply` ~0.3 ms, 250).
    * A later operation connects again. Default `false`; the CLI sets it.
    */
   endSessionAfterRead?: boolean;
@@ -360,9 +361,14 @@ export class MigrationRunner {
           if (upToDate(early, options.to)) {
             // Nothing to do as of the history just read, which every
             // migration commits to with its row: no lock, no second read.
+            // With endSessionAfterRead, the session ends now: the server's
+            // backend exits while the check runs and the run is reported.
+            const ended = this.#options.endSessionAfterRead === true ? this.close() : null;
+            ended?.catch(() => {}); // awaited below, once the check has run
             this.#reportHistory(driver, early.history);
             await options.check?.([], early.migrations);
             if (!early.asRecorded) dropParsedSources(early.migrations.filter(isParsed));
+            await ended;
             return [];
           }
           // The check starts on what the early read left pending, while the

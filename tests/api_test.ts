@@ -59,7 +59,7 @@ Deno.test("a runner on a caller's postgres.js pool reserves a connection and lea
   }
 });
 
-Deno.test("a runner told to end its session after a read has none left once status returns, and connects again for the next command", async () => {
+Deno.test("a runner told to end its session after a read has none left once status or a no-op apply returns, and connects again for the next command", async () => {
   const db = await freshDatabase();
   const t = tempMigrations({
     "20250128_120000_a.sql": migrationText("CREATE TABLE a (id INT);", "DROP TABLE a;"),
@@ -84,6 +84,14 @@ Deno.test("a runner told to end its session after a read has none left once stat
     assertEquals(report.migrations[0].state, "applied");
     assertEquals(await settled(0), 0);
     assertEquals((await runner.status(t.dir)).applied, ["20250128_120000"]);
+    // An apply with nothing to do ends its session too; one with work keeps it.
+    assertEquals(await settled(0), 0);
+    assertEquals(await runner.apply(t.dir), []);
+    assertEquals(await settled(0), 0);
+    assertEquals(await runner.rollback(t.dir), ["20250128_120000"]);
+    assertEquals(await settled(1), 1);
+    assertEquals(await runner.apply(t.dir), ["20250128_120000"]);
+    assertEquals(await settled(1), 1);
     assertEquals(await runner.rollback(t.dir), ["20250128_120000"]);
     assertEquals(await settled(1), 1);
     await runner.close();
