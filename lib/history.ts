@@ -56,7 +56,7 @@ export interface ReadHistoryOptions {
  * @throws {DatabaseError} For any other database error.
  * @example
  * ```ts
- * import type { Queryable, QueryOptions } from "./driver.ts";
+ * import type { Queryable } from "./driver.ts";
  * import { readHistory } from "./history.ts";
  * async function appliedVersions(db: Queryable): Promise<string[]> {
  *   const history = await readHistory(db, { schema: null, name: "_migrations" });
@@ -230,7 +230,7 @@ export interface RecordedChecksums {
  * @throws {DatabaseError} For any other database error.
  * @example
  * ```ts
- * import type { Queryable, QueryOptions } from "./driver.ts";
+ * import type { Queryable } from "./driver.ts";
  * import { readChecksums } from "./history.ts";
  * async function recordedCount(db: Queryable): Promise<number> {
  *   return (await readChecksums(db, { schema: null, name: "_migrations" }))?.rows.length ?? 0;
@@ -312,7 +312,7 @@ const REQUIRED_COLUMNS = ["version", "description", "applied_at", "checksum"];
  *   the schema or table (SQLSTATE 42501).
  * @example
  * ```ts
- * import type { Queryable, QueryOptions } from "./driver.ts";
+ * import type { Queryable } from "./driver.ts";
  * import { ensureHistoryTable } from "./history.ts";
  * async function prepare(db: Queryable): Promise<void> {
  *   await ensureHistoryTable(db, { schema: "audit", name: "schema_history" });
@@ -493,7 +493,7 @@ export function lockTableName(table: TableName): TableName {
  * @throws {RuntimeError} `PERMISSION_DENIED` when the user may not create it.
  * @example
  * ```ts
- * import type { Queryable, QueryOptions } from "./driver.ts";
+ * import type { Queryable } from "./driver.ts";
  * import { ensureLockTable } from "./history.ts";
  * async function prepare(db: Queryable): Promise<void> {
  *   await ensureLockTable(db, { schema: null, name: "_migrations" });

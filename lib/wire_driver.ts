@@ -367,16 +367,12 @@ class WireDriver implements Driver {
         else reject(error);
       };
       this.#abortAttempt = finish;
-      const send = (build: (w: MessageWriter) => void) => {
+      // `last`: the client's last authentication message, which takes the
+      // early requests along in the same write.
+      const send = (build: (w: MessageWriter) => void, last = false) => {
         const w = new MessageWriter();
         build(w);
-        this.#socket?.write(w.take());
-      };
-      // The client's last authentication message, and the early requests in the same write.
-      const sendLast = (build: (w: MessageWriter) => void) => {
-        const w = new MessageWriter();
-        build(w);
-        if (this.#earlyEnd > this.#earlySent) {
+        if (last && this.#earlyEnd > this.#earlySent) {
           w.append(this.#writer.peek(this.#earlySent, this.#earlyEnd));
           this.#earlySent = this.#earlyEnd;
         }
@@ -388,10 +384,11 @@ class WireDriver implements Driver {
           case Backend.Authentication: {
             const code = view.getInt32(0);
             if (code === 0) return;
-            if (code === 3) return sendLast((w) => w.password(password));
+            if (code === 3) return send((w) => w.password(password), true);
             if (code === 5) {
-              return sendLast((w) =>
-                w.password(md5Password(info.user, password, body.slice(4, 8)))
+              return send(
+                (w) => w.password(md5Password(info.user, password, body.slice(4, 8))),
+                true,
               );
             }
             if (code === 10) {
@@ -410,7 +407,7 @@ class WireDriver implements Driver {
               scramContinue(scram, readText(body, 4, body.length - 4), password).then(
                 (final) => {
                   serverSignature = final.serverSignature;
-                  sendLast((w) => w.saslResponse(final.message));
+                  send((w) => w.saslResponse(final.message), true);
                 },
                 finish,
               );

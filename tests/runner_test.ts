@@ -14,7 +14,13 @@ import { MigrationError, type ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects, within } from "./support/assert.ts";
 import postgresJs from "postgres";
 import { ADVISORY_LOCK_KEY } from "../lib/config.ts";
-import { adminQuery, type DriverContext, driverTest, freshDatabase } from "./support/db.ts";
+import {
+  adminQuery,
+  type DriverContext,
+  driverTest,
+  freshDatabase,
+  serverTest,
+} from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
 
 const USERS = migrationText(
@@ -149,9 +155,6 @@ driverTest(
     }
   },
 );
-
-const serverTest = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
 
 serverTest(
   "apply checks what the first history read left pending while it waits for the lock, once",

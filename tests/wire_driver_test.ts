@@ -13,6 +13,7 @@ import type { DatabaseError, DataBridgeError } from "../lib/errors.ts";
 import { maskUrl } from "../lib/target.ts";
 import { openWire } from "../lib/wire_driver.ts";
 import { assert, assertEquals, assertMatch, assertRejects, within } from "./support/assert.ts";
+import { serverTest } from "./support/db.ts";
 
 let clusterPromise: Promise<Cluster> | null = null;
 
@@ -62,8 +63,7 @@ async function withDriver<T>(url: string, fn: (d: Driver) => Promise<T>, options
   }
 }
 
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+const test = serverTest;
 
 test("the wire client logs in with SCRAM-SHA-256, MD5 and cleartext passwords", async () => {
   const c = await cluster();

@@ -162,6 +162,17 @@ export async function openFresh(
 }
 
 /**
+ * Registers a test whose sessions, sockets and timers may outlive its body
+ * (a server's connections close on their own time).
+ *
+ * @param name The test's name.
+ * @param fn Its body.
+ */
+export function serverTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+}
+
+/**
  * Registers one test body for every driver: `name [postgres]` and
  * `name [pglite]`.
  */
