@@ -290,6 +290,11 @@ interface ObjectRef {
   schema: string | null;
   /** Table it lives on (indexes, triggers, policies, columns, constraints). */
   table?: string;
+  /**
+   * Names of `table`'s columns it involves, for an index or a constraint:
+   * PostgreSQL drops it with any of them (see {@link columnsNamed}).
+   */
+  columns?: string[];
 }
 
 /** What a `CREATE ...` statement creates, if it is one the DOWN check follows. */
@@ -314,9 +319,86 @@ function created(s: Stmt): ObjectRef | null {
   const ref: ObjectRef = { kind: kind as ObjectKind, name, schema };
   if (kind === "INDEX" || kind === "TRIGGER" || kind === "POLICY") {
     const on = find(t, ["ON"], next);
-    if (on !== -1) ref.table = nameAt(t, skipIf(t, on + 1)).name;
+    if (on !== -1) {
+      const table = nameAt(t, skipIf(t, on + 1));
+      ref.table = table.name;
+      if (kind === "INDEX") ref.columns = columnsNamed(t, table.next);
+    }
   }
   return ref;
+}
+
+/** Words of an index's or a constraint's definition that are never its columns. */
+const NOT_COLUMNS = new Set([
+  "ALL",
+  "AND",
+  "ANY",
+  "ASC",
+  "BETWEEN",
+  "CASE",
+  "CHECK",
+  "DEFERRABLE",
+  "DEFERRED",
+  "DESC",
+  "DISTINCT",
+  "ELSE",
+  "END",
+  "EXCLUDE",
+  "FALSE",
+  "FIRST",
+  "FOREIGN",
+  "ILIKE",
+  "IMMEDIATE",
+  "IN",
+  "INCLUDE",
+  "INHERIT",
+  "INITIALLY",
+  "IS",
+  "KEY",
+  "LAST",
+  "LIKE",
+  "NO",
+  "NOT",
+  "NULL",
+  "NULLS",
+  "OR",
+  "PRIMARY",
+  "THEN",
+  "TRUE",
+  "UNIQUE",
+  "VALID",
+  "WHEN",
+  "WHERE",
+  "WITH",
+]);
+
+/** Words followed by a name that is not a column (a collation, a method, a tablespace). */
+const BEFORE_OTHER_NAMES = new Set(["COLLATE", "USING", "TABLESPACE"]);
+
+/**
+ * The names in an index's or a constraint's definition, `toks` from
+ * `from` up to a `stop` word, that may be columns of its table: words and
+ * quoted identifiers other than keywords, a function's name (before `(`), a
+ * type (after `::`), a storage parameter (before `=`) or the name after
+ * `COLLATE`, `USING` or `TABLESPACE`. PostgreSQL drops an index or a
+ * constraint with any column it involves (its keys, expressions, `INCLUDE`
+ * list or predicate). A name kept that is not a column only counts if a
+ * DOWN drops a column of that name on the same table.
+ */
+function columnsNamed(toks: Tok[], from: number, stop?: string): string[] {
+  const names: string[] = [];
+  for (let i = from; i < toks.length; i++) {
+    const t = toks[i];
+    if (t.kind === "word" && t.up === stop) break;
+    const name = ident(t);
+    if (name === null || (t.kind === "word" && NOT_COLUMNS.has(t.up))) continue;
+    const before = toks[i - 1];
+    const after = toks[i + 1]?.text;
+    if (after === "(" || after === "=" || before?.text === ":") continue;
+    if (before?.kind === "word" && BEFORE_OTHER_NAMES.has(before.up)) continue;
+    names.push(name);
+  }
+  return names;
 }
 
 /** What a `DROP ...` statement drops. */
@@ -593,8 +675,10 @@ function downIncomplete(
       if (aw[1] === "CONSTRAINT") {
         const name = ident(a[2]);
         if (name) {
+          // A foreign key's columns are those before REFERENCES (after it, the other table's).
+          const columns = columnsNamed(a, 3, "REFERENCES");
           made.set(key("CONSTRAINT", name), {
-            ref: { kind: "CONSTRAINT", name, schema: null, table: alter.table },
+            ref: { kind: "CONSTRAINT", name, schema: null, table: alter.table, columns },
             at: s,
           });
         }
@@ -638,6 +722,8 @@ function downIncomplete(
   for (const [k, { ref, at }] of made) {
     if (gone.has(k)) continue;
     if (ref.table && goneTables.has(ref.table)) continue;
+    // Dropping a column drops the indexes and constraints that involve it.
+    if (ref.columns?.some((c) => gone.has(key("COLUMN", `${ref.table}.${c}`)))) continue;
     if (ref.schema && goneSchemas.has(ref.schema)) continue;
     const what = ref.kind === "COLUMN"
       ? `column ${ref.table}.${ref.name}`
