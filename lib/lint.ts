@@ -26,14 +26,8 @@ import {
   TOKEN_KINDS,
   type TokenList,
 } from "./lexer.ts";
-import {
-  checkFile,
-  type FileModel,
-  type RuleId,
-  RULES,
-  type Stmt,
-  type Tok,
-} from "./lint_rules.ts";
+import { checkFile, type FileModel, type RuleId, RULES } from "./lint_rules.ts";
+import type { Stmt, Tok } from "./lint_sql.ts";
 import { lineCounter, locate, startsLine } from "./location.ts";
 import { baseName, longWork, nextTurn, nodeFs } from "./runtime.ts";
 import {

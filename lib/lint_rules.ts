@@ -11,8 +11,18 @@
  *
  * @module
  */
-import type { TokenKind } from "./lexer.ts";
-import type { StatementKind } from "./statement_kind.ts";
+import { created, downIncomplete, dropped, type ObjectRef } from "./lint_down.ts";
+import {
+  alterTable,
+  find,
+  has,
+  head,
+  ident,
+  nameAt,
+  skipIf,
+  splitCommas,
+  type Stmt,
+} from "./lint_sql.ts";
 
 /** A rule's id, as used in `-- lint:ignore`, flags and `data-bridge.json`. */
 export type RuleId =
@@ -113,28 +123,6 @@ export const RULES: Record<RuleId, RuleInfo> = {
   },
 };
 
-/** A token of a statement, comments left out. */
-export interface Tok {
-  /** Kind. */
-  kind: TokenKind;
-  /** Text as written. */
-  text: string;
-  /** Upper-cased text of a word; a quoted identifier's name as written. */
-  up: string;
-  /** Parenthesis depth. */
-  depth: number;
-}
-
-/** A statement of a section. */
-export interface Stmt {
-  /** Its tokens. */
-  toks: Tok[];
-  /** Line of its first token. */
-  line: number;
-  /** What running it needs. */
-  kind: StatementKind;
-}
-
 /** A migration file, cut into statements. */
 export interface FileModel {
   /** Whether its sections run in a transaction (no `-- Transaction: none`). */
@@ -157,281 +145,6 @@ export interface RawFinding {
   message: string;
 }
 
-// ---------------------------------------------------------------- statement helpers
-
-/** Unquoted, case-folded name of an identifier token. */
-function ident(t: Tok | undefined): string | null {
-  if (!t) return null;
-  if (t.kind === "word") return t.text.toLowerCase();
-  if (t.kind === "ident") return t.text.slice(1, -1).replaceAll('""', '"');
-  return null;
-}
-
-/** A possibly qualified name starting at `i`: its last part and the index after it. */
-function nameAt(toks: Tok[], i: number): { name: string; schema: string | null; next: number } {
-  let name = ident(toks[i]);
-  let schema: string | null = null;
-  let j = i + 1;
-  while (name !== null && toks[j]?.text === "." && ident(toks[j + 1]) !== null) {
-    schema = name;
-    name = ident(toks[j + 1]);
-    j += 2;
-  }
-  return { name: name ?? "", schema, next: j };
-}
-
-/** Index of the first top-level word sequence `words` at or after `from`, or -1. */
-function find(toks: Tok[], words: string[], from = 0): number {
-  outer: for (let i = from; i + words.length <= toks.length; i++) {
-    for (let k = 0; k < words.length; k++) {
-      const t = toks[i + k];
-      if (t.depth !== 0 || t.kind !== "word" || t.up !== words[k]) continue outer;
-    }
-    return i;
-  }
-  return -1;
-}
-
-function has(toks: Tok[], ...words: string[]): boolean {
-  return find(toks, words) !== -1;
-}
-
-/** Skips `IF EXISTS` / `IF NOT EXISTS` / `ONLY` at `i`. */
-function skipIf(toks: Tok[], i: number): number {
-  if (toks[i]?.up === "IF" && toks[i + 1]?.up === "NOT" && toks[i + 2]?.up === "EXISTS") i += 3;
-  else if (toks[i]?.up === "IF" && toks[i + 1]?.up === "EXISTS") i += 2;
-  if (toks[i]?.up === "ONLY" && toks[i].kind === "word") i++;
-  return i;
-}
-
-/** Splits tokens at top-level commas. */
-function splitCommas(toks: Tok[]): Tok[][] {
-  const parts: Tok[][] = [[]];
-  for (const t of toks) {
-    if (t.depth === 0 && t.text === ",") parts.push([]);
-    else parts.at(-1)!.push(t);
-  }
-  return parts.filter((p) => p.length);
-}
-
-/** Words of a statement at depth 0, upper-cased (words only). */
-function head(s: Stmt, n: number): string[] {
-  const words: string[] = [];
-  for (const t of s.toks) {
-    if (t.depth !== 0) continue;
-    if (words.push(t.up) === n) break;
-  }
-  return words;
-}
-
-/** `ALTER TABLE [IF EXISTS] [ONLY] name [*] actions`: the table and its actions. */
-function alterTable(s: Stmt): { table: string; actions: Tok[][] } | null {
-  const t = s.toks;
-  if (t[0]?.up !== "ALTER" || t[1]?.up !== "TABLE") return null;
-  const at = skipIf(t, 2);
-  const { name, next } = nameAt(t, at);
-  let i = next;
-  if (t[i]?.text === "*") i++;
-  return { table: name, actions: splitCommas(t.slice(i)) };
-}
-
-const CREATE_MODIFIERS = new Set([
-  "OR",
-  "REPLACE",
-  "GLOBAL",
-  "LOCAL",
-  "TEMP",
-  "TEMPORARY",
-  "UNLOGGED",
-  "RECURSIVE",
-  "UNIQUE",
-  "TRUSTED",
-  "PROCEDURAL",
-  "CONSTRAINT",
-]);
-
-/** Object kinds the DOWN check follows. */
-type ObjectKind =
-  | "TABLE"
-  | "INDEX"
-  | "FUNCTION"
-  | "PROCEDURE"
-  | "VIEW"
-  | "MATERIALIZED VIEW"
-  | "SEQUENCE"
-  | "TYPE"
-  | "DOMAIN"
-  | "SCHEMA"
-  | "EXTENSION"
-  | "TRIGGER"
-  | "POLICY"
-  | "COLUMN"
-  | "CONSTRAINT";
-
-const KINDS = new Set<string>([
-  "TABLE",
-  "INDEX",
-  "FUNCTION",
-  "PROCEDURE",
-  "VIEW",
-  "SEQUENCE",
-  "TYPE",
-  "DOMAIN",
-  "SCHEMA",
-  "EXTENSION",
-  "TRIGGER",
-  "POLICY",
-]);
-
-/** An object a statement creates (or drops). */
-interface ObjectRef {
-  kind: ObjectKind;
-  name: string;
-  schema: string | null;
-  /** Table it lives on (indexes, triggers, policies, columns, constraints). */
-  table?: string;
-  /**
-   * Names of `table`'s columns it involves, for an index or a constraint:
-   * PostgreSQL drops it with any of them (see {@link columnsNamed}).
-   */
-  columns?: string[];
-}
-
-/** What a `CREATE ...` statement creates, if it is one the DOWN check follows. */
-function created(s: Stmt): ObjectRef | null {
-  const t = s.toks;
-  if (t[0]?.up !== "CREATE") return null;
-  let i = 1;
-  while (t[i] && CREATE_MODIFIERS.has(t[i].up) && t[i].kind === "word") i++;
-  let kind = t[i]?.up;
-  if (kind === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
-    kind = "MATERIALIZED VIEW";
-    i++;
-  }
-  if (!kind || !(KINDS.has(kind) || kind === "MATERIALIZED VIEW")) return null;
-  i++;
-  if (kind === "INDEX" && t[i]?.up === "CONCURRENTLY") i++;
-  i = skipIf(t, i);
-  if (kind === "INDEX" && t[i]?.up === "ON") return null; // unnamed index
-  if (kind === "SCHEMA" && t[i]?.up === "AUTHORIZATION") return null;
-  const { name, schema, next } = nameAt(t, i);
-  if (!name) return null;
-  const ref: ObjectRef = { kind: kind as ObjectKind, name, schema };
-  if (kind === "INDEX" || kind === "TRIGGER" || kind === "POLICY") {
-    const on = find(t, ["ON"], next);
-    if (on !== -1) {
-      const table = nameAt(t, skipIf(t, on + 1));
-      ref.table = table.name;
-      if (kind === "INDEX") ref.columns = columnsNamed(t, table.next);
-    }
-  }
-  return ref;
-}
-
-/** Words of an index's or a constraint's definition that are never its columns. */
-const NOT_COLUMNS = new Set([
-  "ALL",
-  "AND",
-  "ANY",
-  "ASC",
-  "BETWEEN",
-  "CASE",
-  "CHECK",
-  "DEFERRABLE",
-  "DEFERRED",
-  "DESC",
-  "DISTINCT",
-  "ELSE",
-  "END",
-  "EXCLUDE",
-  "FALSE",
-  "FIRST",
-  "FOREIGN",
-  "ILIKE",
-  "IMMEDIATE",
-  "IN",
-  "INCLUDE",
-  "INHERIT",
-  "INITIALLY",
-  "IS",
-  "KEY",
-  "LAST",
-  "LIKE",
-  "NO",
-  "NOT",
-  "NULL",
-  "NULLS",
-  "OR",
-  "PRIMARY",
-  "THEN",
-  "TRUE",
-  "UNIQUE",
-  "VALID",
-  "WHEN",
-  "WHERE",
-  "WITH",
-]);
-
-/** Words followed by a name that is not a column (a collation, a method, a tablespace). */
-const BEFORE_OTHER_NAMES = new Set(["COLLATE", "USING", "TABLESPACE"]);
-
-/**
- * The names in an index's or a constraint's definition, `toks` from
- * `from` up to a `stop` word, that may be columns of its table: words and
- * quoted identifiers other than keywords, a function's name (before `(`), a
- * type (after `::`), a storage parameter (before `=`) or the name after
- * `COLLATE`, `USING` or `TABLESPACE`. PostgreSQL drops an index or a
- * constraint with any column it involves (its keys, expressions, `INCLUDE`
- * list or predicate). A name kept that is not a column only counts if a
- * DOWN drops a column of that name on the same table.
- */
-function columnsNamed(toks: Tok[], from: number, stop?: string): string[] {
-  const names: string[] = [];
-  for (let i = from; i < toks.length; i++) {
-    const t = toks[i];
-    if (t.kind === "word" && t.up === stop) break;
-    const name = ident(t);
-    if (name === null || (t.kind === "word" && NOT_COLUMNS.has(t.up))) continue;
-    const before = toks[i - 1];
-    const after = toks[i + 1]?.text;
-    if (after === "(" || after === "=" || before?.text === ":") continue;
-    if (before?.kind === "word" && BEFORE_OTHER_NAMES.has(before.up)) continue;
-    names.push(name);
-  }
-  return names;
-}
-
-/** What a `DROP ...` statement drops. */
-function dropped(s: Stmt): ObjectRef[] {
-  const t = s.toks;
-  if (t[0]?.up !== "DROP") return [];
-  let i = 1;
-  let kind = t[i]?.up;
-  if (kind === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
-    kind = "MATERIALIZED VIEW";
-    i++;
-  }
-  if (!kind || !(KINDS.has(kind) || kind === "MATERIALIZED VIEW")) return [];
-  i++;
-  if (t[i]?.up === "CONCURRENTLY") i++;
-  i = skipIf(t, i);
-  const rest = t.slice(i);
-  if (kind === "TRIGGER" || kind === "POLICY") {
-    const { name, schema, next } = nameAt(rest, 0);
-    const on = find(rest, ["ON"], next);
-    return [{
-      kind: kind as ObjectKind,
-      name,
-      schema,
-      table: on === -1 ? undefined : nameAt(rest, on + 1).name,
-    }];
-  }
-  return splitCommas(rest).map((part) => {
-    const { name, schema } = nameAt(part, 0);
-    return { kind: kind as ObjectKind, name, schema };
-  }).filter((r) => r.name !== "" && !["cascade", "restrict"].includes(r.name));
-}
-
 // ---------------------------------------------------------------- the rules
 
 /**
@@ -441,7 +154,8 @@ function dropped(s: Stmt): ObjectRef[] {
  * @returns Findings in file order (before suppressions and levels).
  * @example
  * ```ts
- * import { checkFile, type Stmt } from "./lint_rules.ts";
+ * import { checkFile } from "./lint_rules.ts";
+ * import type { Stmt } from "./lint_sql.ts";
  * const word = (text: string) => ({ kind: "word" as const, text, up: text.toUpperCase(), depth: 0 });
  * const drop: Stmt = { toks: ["DROP", "TABLE", "users"].map(word), line: 2, kind: "plain" };
  * const findings = checkFile({ transactional: true, up: [drop], down: [], downLine: 3 });
@@ -643,91 +357,4 @@ export function checkFile(model: FileModel): RawFinding[] {
     }
   }
   return out.sort((a, b) => a.line - b.line);
-}
-
-/** UP-created objects that the DOWN neither drops nor restores. */
-function downIncomplete(
-  model: FileModel,
-  add: (rule: RuleId, line: number, message: string) => void,
-  createdBy: (s: Stmt) => ObjectRef | null,
-): void {
-  const down = model.down!;
-  // Dynamic SQL in DOWN cannot be followed: say nothing rather than guess.
-  if (down.some((s) => s.toks[0]?.up === "DO" || s.toks[0]?.up === "EXECUTE")) return;
-  const key = (kind: string, name: string) => `${kind}\u0000${name}`;
-  // The statement, not its line: a line is counted only for a finding.
-  const made = new Map<string, { ref: ObjectRef; at: Stmt }>();
-  for (const s of model.up) {
-    const ref = createdBy(s);
-    if (ref) made.set(key(ref.kind, ref.name), { ref, at: s });
-    for (const d of dropped(s)) made.delete(key(d.kind, d.name));
-    const alter = alterTable(s);
-    if (!alter) continue;
-    for (const a of alter.actions) {
-      const aw = a.filter((x) => x.depth === 0).map((x) => x.up);
-      if (aw[0] === "DROP") {
-        const constraint = aw[1] === "CONSTRAINT";
-        const name = ident(a[skipIf(a, constraint || aw[1] === "COLUMN" ? 2 : 1)]) ?? "";
-        made.delete(constraint ? key("CONSTRAINT", name) : key("COLUMN", `${alter.table}.${name}`));
-        continue;
-      }
-      if (aw[0] !== "ADD") continue;
-      if (aw[1] === "CONSTRAINT") {
-        const name = ident(a[2]);
-        if (name) {
-          // A foreign key's columns are those before REFERENCES (after it, the other table's).
-          const columns = columnsNamed(a, 3, "REFERENCES");
-          made.set(key("CONSTRAINT", name), {
-            ref: { kind: "CONSTRAINT", name, schema: null, table: alter.table, columns },
-            at: s,
-          });
-        }
-      } else if (!["CHECK", "FOREIGN", "PRIMARY", "UNIQUE", "EXCLUDE"].includes(aw[1])) {
-        const name = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]);
-        if (name) {
-          made.set(key("COLUMN", `${alter.table}.${name}`), {
-            ref: { kind: "COLUMN", name, schema: null, table: alter.table },
-            at: s,
-          });
-        }
-      }
-    }
-  }
-  const gone = new Set<string>();
-  const goneTables = new Set<string>();
-  const goneSchemas = new Set<string>();
-  for (const s of down) {
-    for (const d of dropped(s)) {
-      gone.add(key(d.kind, d.name));
-      if (d.kind === "TABLE") goneTables.add(d.name);
-      if (d.kind === "SCHEMA") goneSchemas.add(d.name);
-    }
-    // CREATE OR REPLACE in DOWN restores the previous definition.
-    const restored = created(s);
-    if (restored && head(s, 3).includes("REPLACE")) gone.add(key(restored.kind, restored.name));
-    const alter = alterTable(s);
-    if (alter) {
-      for (const a of alter.actions) {
-        const aw = a.filter((x) => x.depth === 0).map((x) => x.up);
-        if (aw[0] !== "DROP") continue;
-        if (aw[1] === "CONSTRAINT") {
-          gone.add(key("CONSTRAINT", ident(a[skipIf(a, 2)]) ?? ""));
-        } else {
-          const col = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]);
-          if (col) gone.add(key("COLUMN", `${alter.table}.${col}`));
-        }
-      }
-    }
-  }
-  for (const [k, { ref, at }] of made) {
-    if (gone.has(k)) continue;
-    if (ref.table && goneTables.has(ref.table)) continue;
-    // Dropping a column drops the indexes and constraints that involve it.
-    if (ref.columns?.some((c) => gone.has(key("COLUMN", `${ref.table}.${c}`)))) continue;
-    if (ref.schema && goneSchemas.has(ref.schema)) continue;
-    const what = ref.kind === "COLUMN"
-      ? `column ${ref.table}.${ref.name}`
-      : `${ref.kind.toLowerCase()} ${ref.name}`;
-    add("down-incomplete", at.line, `the DOWN section does not drop ${what} created here`);
-  }
 }

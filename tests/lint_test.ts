@@ -246,63 +246,6 @@ for (const c of CASES) {
   });
 }
 
-/**
- * The DOWN check follows PostgreSQL's own rule: DROP COLUMN drops the indexes
- * and constraints that involve the column (tests/verify_test.ts runs the
- * second case on PostgreSQL: its DOWN leaves nothing behind).
- */
-const COLUMN_DROPS: { name: string; up: string; down: string; incomplete: string[] }[] = [
-  {
-    name: "an index on a column the DOWN drops",
-    up: "ALTER TABLE users ADD COLUMN name text;\nCREATE INDEX users_name ON users (name);",
-    down: "ALTER TABLE users DROP COLUMN name;",
-    incomplete: [],
-  },
-  {
-    name: "an expression index, a partial index and named constraints on dropped columns",
-    up: "ALTER TABLE a ADD COLUMN nick text, ADD CONSTRAINT a_nick_check CHECK (nick <> ''), " +
-      "ADD CONSTRAINT a_nick_key UNIQUE (nick), ADD COLUMN parent int, " +
-      "ADD CONSTRAINT a_parent_fk FOREIGN KEY (parent) REFERENCES a (id);\n" +
-      'CREATE INDEX a_nick_lower ON a USING btree (lower(nick) COLLATE "C") WHERE parent IS NOT NULL;\n' +
-      'CREATE INDEX a_quoted ON a ("Parent");',
-    down: 'ALTER TABLE a DROP COLUMN nick, DROP COLUMN parent, DROP COLUMN "Parent";',
-    incomplete: [],
-  },
-  {
-    name: "an index on another column of the same table",
-    up: "ALTER TABLE a ADD COLUMN nick text;\nCREATE INDEX a_email ON a (email);",
-    down: "ALTER TABLE a DROP COLUMN nick;",
-    incomplete: ["index a_email"],
-  },
-  {
-    name: "an index on a column of that name on another table",
-    up: "ALTER TABLE a ADD COLUMN nick text;\nCREATE INDEX b_nick ON b (nick);",
-    down: "ALTER TABLE a DROP COLUMN nick;",
-    incomplete: ["index b_nick"],
-  },
-  {
-    name: "a foreign key that names the dropped column only after REFERENCES",
-    up: "ALTER TABLE a ADD CONSTRAINT a_org_fk FOREIGN KEY (org) REFERENCES orgs (nick);",
-    down: "ALTER TABLE a DROP COLUMN nick;",
-    incomplete: ["constraint a_org_fk"],
-  },
-  {
-    name: "a function's name, a type and an operator class that match the dropped column",
-    up: "CREATE INDEX a_f ON a (lower(email::text) text_pattern_ops);",
-    down: "ALTER TABLE a DROP COLUMN lower, DROP COLUMN text;",
-    incomplete: ["index a_f"],
-  },
-];
-
-for (const c of COLUMN_DROPS) {
-  Deno.test(`lint down-incomplete: ${c.name}`, async () => {
-    const findings = (await lintText(FILE, m(c.up, c.down)))
-      .filter((f) => f.rule === "down-incomplete")
-      .map((f) => f.message.replace(/^the DOWN section does not drop (.*) created here$/, "$1"));
-    assertEquals(findings, c.incomplete);
-  });
-}
-
 Deno.test("every rule has a violating and a clean fixture, a reason and a fix", () => {
   for (const rule of ruleIds()) {
     assert(CASES.some((c) => c.rule === rule), `no fixture for ${rule}`);

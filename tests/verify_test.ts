@@ -128,27 +128,6 @@ const CASES: Case[] = [
     down_: [],
     reapply: [],
   },
-  {
-    // What lint's down-incomplete counts as dropped with the columns (tests/lint_test.ts).
-    name: "a DOWN that drops columns, and the indexes and constraints on them with them",
-    up: "ALTER TABLE a ADD COLUMN nick text, ADD CONSTRAINT a_nick_check CHECK (nick <> ''), " +
-      "ADD CONSTRAINT a_nick_key UNIQUE (nick), ADD COLUMN parent int, " +
-      "ADD CONSTRAINT a_parent_fk FOREIGN KEY (parent) REFERENCES a (id); " +
-      'CREATE INDEX a_nick_lower ON a USING btree (lower(nick) COLLATE "C") WHERE parent IS NOT NULL;',
-    down: "ALTER TABLE a DROP COLUMN nick, DROP COLUMN parent;",
-    status: "ok",
-    down_: [],
-    reapply: [],
-  },
-  {
-    name: "a DOWN that drops a column but not an index on another",
-    up: "ALTER TABLE a ADD COLUMN alias text; CREATE INDEX a_email_again ON a (email);",
-    down: "ALTER TABLE a DROP COLUMN alias;",
-    status: "failed",
-    down_: ["added: index public.a_email_again"],
-    reapply: [],
-    reapplyError: "42P07",
-  },
 ];
 
 driverTest("verify reports each kind of broken DOWN and UP", async ({ driver }) => {
