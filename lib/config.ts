@@ -76,6 +76,7 @@ export const LINT_LEVELS = {
   "alter-column-type": "warning",
   "set-not-null": "warning",
   "constraint-not-valid": "warning",
+  "add-unique-constraint": "warning",
   "drop-table": "error",
   "drop-column": "error",
   "rename": "warning",

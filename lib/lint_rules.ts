@@ -31,6 +31,7 @@ export type RuleId =
   | "alter-column-type"
   | "set-not-null"
   | "constraint-not-valid"
+  | "add-unique-constraint"
   | "drop-table"
   | "drop-column"
   | "rename"
@@ -76,6 +77,12 @@ export const RULES: Record<RuleId, RuleInfo> = {
       "that blocks writes",
     fix: "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later statement " +
       "(validation does not block writes)",
+  },
+  "add-unique-constraint": {
+    why: "adding a UNIQUE, PRIMARY KEY or EXCLUDE constraint builds its index while holding an " +
+      "ACCESS EXCLUSIVE lock, blocking reads and writes",
+    fix: "CREATE UNIQUE INDEX CONCURRENTLY (in a migration with '-- Transaction: none'), then " +
+      "ADD CONSTRAINT ... UNIQUE (or PRIMARY KEY) USING INDEX, which takes the lock only briefly",
   },
   "drop-table": {
     why: "dropping a table deletes its data for good, and running code that uses it breaks",
@@ -146,6 +153,16 @@ export interface RawFinding {
 }
 
 // ---------------------------------------------------------------- the rules
+
+/** Column types whose DEFAULT is a sequence of their own. */
+const SERIAL_TYPES = new Set([
+  "SMALLSERIAL",
+  "SERIAL",
+  "BIGSERIAL",
+  "SERIAL2",
+  "SERIAL4",
+  "SERIAL8",
+]);
 
 /**
  * Runs every rule on one file.
@@ -254,14 +271,27 @@ export function checkFile(model: FileModel): RawFinding[] {
           const isConstraint = ["CONSTRAINT", "CHECK", "FOREIGN", "PRIMARY", "UNIQUE", "EXCLUDE"]
             .includes(aw[1]);
           if (!isConstraint) {
-            const col = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]) ?? "?";
-            const notNull = find(a, ["NOT", "NULL"]) !== -1 || find(a, ["PRIMARY", "KEY"]) !== -1;
-            const filled = find(a, ["DEFAULT"]) !== -1 || find(a, ["GENERATED"]) !== -1;
+            const at = skipIf(a, aw[1] === "COLUMN" ? 2 : 1);
+            const col = ident(a[at]) ?? "?";
+            const primary = find(a, ["PRIMARY", "KEY"]) !== -1;
+            const notNull = find(a, ["NOT", "NULL"]) !== -1 || primary;
+            // A serial column's DEFAULT is its sequence.
+            const filled = find(a, ["DEFAULT"]) !== -1 || find(a, ["GENERATED"]) !== -1 ||
+              SERIAL_TYPES.has(a[at + 1]?.up ?? "");
             if (existing && notNull && !filled) {
               add(
                 "add-column-not-null",
                 s.line,
                 `ADD COLUMN ${table}.${col} NOT NULL without a DEFAULT on an existing table`,
+              );
+            }
+            if (existing && (primary || find(a, ["UNIQUE"]) !== -1)) {
+              add(
+                "add-unique-constraint",
+                s.line,
+                `ADD COLUMN ${table}.${col} ${
+                  primary ? "PRIMARY KEY" : "UNIQUE"
+                } on existing table ${table}`,
               );
             }
             continue;
@@ -281,6 +311,16 @@ export function checkFile(model: FileModel): RawFinding[] {
                 if (name) checkNames.set(name, `${table}.${col}`);
               }
             }
+          }
+          const indexed = ctype === "UNIQUE" || ctype === "PRIMARY" || ctype === "EXCLUDE";
+          if (indexed && existing && find(a, ["USING", "INDEX"]) === -1) {
+            add(
+              "add-unique-constraint",
+              s.line,
+              `ADD ${ctype === "PRIMARY" ? "PRIMARY KEY" : ctype} constraint${
+                name ? ` ${name}` : ""
+              } on existing table ${table} without USING INDEX`,
+            );
           }
           if ((ctype === "CHECK" || ctype === "FOREIGN") && existing && !notValid) {
             add(

@@ -124,6 +124,42 @@ const CASES: Case[] = [
     good: m("ALTER TABLE users ADD CHECK (age > 0) NOT VALID;"),
   },
   {
+    rule: "add-unique-constraint",
+    bad: m(
+      "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
+      "ALTER TABLE users DROP CONSTRAINT users_email_key;",
+    ),
+    line: 2,
+    good: m(
+      "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);",
+      "DROP INDEX CONCURRENTLY IF EXISTS users_email_key;",
+      NO_TX,
+    ),
+  },
+  {
+    rule: "add-unique-constraint",
+    bad: m(
+      "ALTER TABLE users ADD COLUMN id bigserial PRIMARY KEY;",
+      "ALTER TABLE users DROP COLUMN id;",
+    ),
+    line: 2,
+    good: m(
+      "ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY USING INDEX users_id_key;\n" +
+        "CREATE TABLE t (id bigserial PRIMARY KEY, email text UNIQUE);\n" +
+        "ALTER TABLE t ADD CONSTRAINT t_email_key UNIQUE (email);",
+      "DROP TABLE t;\nALTER TABLE users DROP CONSTRAINT users_pkey;",
+    ),
+  },
+  {
+    rule: "add-column-not-null",
+    bad: m("ALTER TABLE users ADD COLUMN id int NOT NULL;", "ALTER TABLE users DROP COLUMN id;"),
+    line: 2,
+    good: m(
+      "ALTER TABLE users ADD COLUMN id serial NOT NULL;\nALTER TABLE users ADD COLUMN n bigserial;",
+      "ALTER TABLE users DROP COLUMN n;\nALTER TABLE users DROP COLUMN id;",
+    ),
+  },
+  {
     rule: "drop-table",
     bad: m("DROP TABLE IF EXISTS old_logs;"),
     line: 2,
