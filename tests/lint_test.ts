@@ -16,6 +16,7 @@ import type { RuleId } from "../lib/lint_rules.ts";
 import { Migration, migrationFile, parsedScan, parseMigrationFile } from "../lib/migration.ts";
 import { createMigration } from "../lib/create.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./support/assert.ts";
+import { driverTest } from "./support/db.ts";
 
 const FILE = "migrations/20250101_000000_change.sql";
 const NO_TX = "-- Transaction: none\n";
@@ -438,3 +439,31 @@ Deno.test("lint of a parsed migration, from the scan its parse kept, finds what 
   }
   assert(compared >= 2 * CASES.length - 4, `only ${compared} fixtures parse`);
 });
+
+driverTest(
+  "lint add-column-not-null reports exactly the columns PostgreSQL refuses on a table with rows",
+  async (ctx) => {
+    const cases: string[] = [
+      "c int NOT NULL",
+      "c int NOT NULL DEFAULT 0",
+      "c text DEFAULT 'x' NOT NULL",
+      "c serial NOT NULL",
+      "c bigserial PRIMARY KEY",
+      "c int PRIMARY KEY",
+      "c int GENERATED ALWAYS AS IDENTITY",
+      "c int GENERATED ALWAYS AS (id * 2) STORED NOT NULL",
+      "c int NOT NULL CHECK (c > 0)",
+      "c int",
+    ];
+    let n = 0;
+    for (const column of cases) {
+      const table = `nn${++n}`;
+      await ctx.driver.exec(`CREATE TABLE ${table} (id int); INSERT INTO ${table} VALUES (1)`);
+      const up = `ALTER TABLE ${table} ADD COLUMN ${column};`;
+      const reported = (await lintText(FILE, m(up, `ALTER TABLE ${table} DROP COLUMN c;`)))
+        .some((f) => f.rule === "add-column-not-null");
+      const refused = await ctx.driver.exec(up).then(() => false, () => true);
+      assertEquals(reported, refused, `${column}: lint ${reported}, PostgreSQL refused ${refused}`);
+    }
+  },
+);
