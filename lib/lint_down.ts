@@ -91,6 +91,11 @@ export interface ObjectRef {
    * {@link columnsNamed}).
    */
   columns?: string[];
+  /**
+   * Created with `IF NOT EXISTS`: the UP may have found it there already, and
+   * runs again after a DOWN that kept it.
+   */
+  ifNotExists?: boolean;
 }
 
 /** Kinds whose drop takes the indexes, triggers and policies on them along. */
@@ -126,12 +131,14 @@ export function created(s: Stmt): ObjectRef | null {
   if (!kind || !(KINDS.has(kind) || kind === "MATERIALIZED VIEW")) return null;
   i++;
   if (kind === "INDEX" && t[i]?.up === "CONCURRENTLY") i++;
+  const ifNotExists = t[i]?.up === "IF" && t[i + 1]?.up === "NOT";
   i = skipIf(t, i);
   if (kind === "INDEX" && t[i]?.up === "ON") return null; // unnamed index
   if (kind === "SCHEMA" && t[i]?.up === "AUTHORIZATION") return null;
   const { name, schema, next } = nameAt(t, i);
   if (!name) return null;
   const ref: ObjectRef = { kind: kind as ObjectKind, name, schema };
+  if (ifNotExists) ref.ifNotExists = true;
   if (kind === "INDEX" || kind === "TRIGGER" || kind === "POLICY") {
     const on = find(t, ["ON"], next);
     if (on !== -1) {
@@ -370,7 +377,8 @@ export function downIncomplete(
     }
   }
   for (const [k, { ref, at, order }] of made) {
-    if (gone.has(k)) continue;
+    // Whether the UP made it is not known, nor is keeping it a failure to apply again.
+    if (gone.has(k) || ref.ifNotExists) continue;
     if (ref.kind === "TABLE" && goneRelations.has(ref.name)) continue;
     if (ref.table && goneRelations.has(ref.table)) continue;
     if (ref.schema && goneSchemas.has(ref.schema)) continue;
@@ -457,8 +465,10 @@ function madeByUp(
         const columns = columnsNamed(a, 3, "REFERENCES");
         if (name) remember({ kind: "CONSTRAINT", name, schema, table, columns }, s, order);
       } else if (!["CHECK", "FOREIGN", "PRIMARY", "UNIQUE", "EXCLUDE"].includes(aw[1])) {
-        const name = ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]);
-        if (name) remember({ kind: "COLUMN", name, schema, table }, s, order);
+        const at = aw[1] === "COLUMN" ? 2 : 1;
+        const name = ident(a[skipIf(a, at)]);
+        const ifNotExists = a[at]?.up === "IF" ? true : undefined;
+        if (name) remember({ kind: "COLUMN", name, schema, table, ifNotExists }, s, order);
       }
     }
   });

@@ -199,7 +199,8 @@ export function checkFile(model: FileModel): RawFinding[] {
     const t = s.toks;
     const w = head(s, 6);
     const made = createdBy(s);
-    if (made?.kind === "TABLE") newTables.add(made.name);
+    // A materialized view made here is new too (an index on it blocks no one).
+    if (made?.kind === "TABLE" || made?.kind === "MATERIALIZED VIEW") newTables.add(made.name);
     if (w[0] === "SELECT" && has(t, "INTO")) {
       const into = find(t, ["INTO"]);
       newTables.add(nameAt(t, skipIf(t, into + 1 + (t[into + 1]?.up === "TABLE" ? 1 : 0))).name);

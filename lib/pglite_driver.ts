@@ -149,9 +149,21 @@ class PGliteDriver implements Driver {
   }
 }
 
+/** PostgreSQL's message for a `CREATE EXTENSION` of an extension it does not have. */
+const MISSING_EXTENSION = /^extension "(.+)" is not available$/;
+
 function translate(error: unknown): DataBridgeError {
   if (error instanceof DataBridgeError) return error;
   const e = error as ServerErrorFields;
-  if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return DatabaseError.from(e);
+  if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) {
+    const translated = DatabaseError.from(e);
+    // PostgreSQL's hint (install it on the server) cannot be followed here.
+    const missing = e.code === "0A000" ? MISSING_EXTENSION.exec(e.message ?? "") : null;
+    if (missing) {
+      translated.hint = `the embedded database (PGlite) has no extension ${missing[1]}: ` +
+        "migrate a PostgreSQL server that has it (--database-url), and verify there (--scratch-url)";
+    }
+    return translated;
+  }
   return new RuntimeError("INTERNAL", e.message ?? String(error), { cause: error });
 }

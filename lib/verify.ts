@@ -43,6 +43,8 @@ export interface StepError {
   pgCode?: string;
   /** Line in the migration file. */
   line?: number;
+  /** PostgreSQL's HINT, or data-bridge's advice. */
+  hint?: string;
 }
 
 /** The verification of one migration. */
@@ -376,6 +378,7 @@ function stepError(
     message: error.message,
     ...(error.pgCode ? { pgCode: error.pgCode } : {}),
     line: locate(section, offset, firstLine).line,
+    ...(error.hint ? { hint: error.hint } : {}),
   };
 }
 

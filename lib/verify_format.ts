@@ -20,7 +20,7 @@ function step(what: string, error: StepError, file: string | null): string {
   const where = file && error.line ? ` (${file}:${error.line})` : "";
   return `${what} failed${where}: ${error.message}${
     error.pgCode ? ` (SQLSTATE ${error.pgCode})` : ""
-  }`;
+  }${error.hint ? `\n    hint: ${error.hint}` : ""}`;
 }
 
 /**

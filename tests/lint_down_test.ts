@@ -18,6 +18,12 @@ interface Case {
   down: string;
   /** The objects lint says the DOWN does not drop. */
   incomplete: string[];
+  /**
+   * Left behind by the DOWN, which verify finds, but not reported by lint by
+   * design: made with IF NOT EXISTS, it may have been there before the UP,
+   * and the UP runs again.
+   */
+  kept?: true;
 }
 
 const CASES: Case[] = [
@@ -143,6 +149,22 @@ const CASES: Case[] = [
     incomplete: [],
   },
   {
+    name: "what the UP makes IF NOT EXISTS is the DOWN's to keep",
+    before: "CREATE TABLE ds (id int);",
+    up:
+      "CREATE TABLE IF NOT EXISTS ds_new (id int);\nALTER TABLE ds ADD COLUMN IF NOT EXISTS c int;\n" +
+      "CREATE INDEX IF NOT EXISTS ds_id ON ds (id);",
+    down: "SELECT 1;",
+    incomplete: [],
+    kept: true,
+  },
+  {
+    name: "an index on a table made IF NOT EXISTS must still go",
+    up: "CREATE TABLE IF NOT EXISTS dt (id int);\nCREATE INDEX dt_id ON dt (id);",
+    down: "SELECT 1;",
+    incomplete: ["index dt_id"],
+  },
+  {
     name: "an index on an existing table is forgotten",
     before: "CREATE TABLE dr (id int);",
     up: "CREATE INDEX dr_id ON dr (id);",
@@ -183,7 +205,7 @@ driverTest(
       const found = await incomplete(c);
       assertEquals(
         verified.status === "failed",
-        found.length > 0,
+        found.length > 0 || c.kept === true,
         `${c.name}: lint says ${JSON.stringify(found)}, verify ${JSON.stringify(verified)}`,
       );
     }

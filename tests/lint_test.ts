@@ -152,6 +152,16 @@ const CASES: Case[] = [
     ),
   },
   {
+    rule: "index-not-concurrently",
+    bad: m("CREATE UNIQUE INDEX org_stats_id ON org_stats (id);", "DROP INDEX org_stats_id;"),
+    line: 2,
+    good: m(
+      "CREATE MATERIALIZED VIEW org_stats AS SELECT 1 AS id;\n" +
+        "CREATE UNIQUE INDEX org_stats_id ON org_stats (id);",
+      "DROP MATERIALIZED VIEW org_stats;",
+    ),
+  },
+  {
     rule: "add-column-not-null",
     bad: m("ALTER TABLE users ADD COLUMN id int NOT NULL;", "ALTER TABLE users DROP COLUMN id;"),
     line: 2,

@@ -5,7 +5,7 @@ import { formatVerification, formatVerifySummary } from "../lib/verify_format.ts
 import { palette } from "../lib/format.ts";
 import { MigrationError, ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
-import { adminQuery, driverTest, serverUrl } from "./support/db.ts";
+import { adminQuery, driverTest, serverTest, serverUrl } from "./support/db.ts";
 
 let n = 0;
 function migration(up: string, down: string, transactional = true): Promise<Migration> {
@@ -230,3 +230,23 @@ Deno.test("verify --scratch-url creates a temporary database on the server and d
   );
   assertEquals(left, []);
 });
+
+serverTest(
+  "verify on the embedded database says where to run a migration needing an extension it lacks",
+  async () => {
+    const m = await migration("CREATE EXTENSION pgcrypto;", "DROP EXTENSION pgcrypto;");
+    const report = await verifyMigrations({ replay: [], verify: [m] }, {
+      scratchUrl: "pglite:memory",
+    });
+    const [r] = report.migrations;
+    assertEquals([r.status, r.up?.pgCode], ["failed", "0A000"]);
+    assertMatch(
+      r.up?.hint ?? "",
+      /^the embedded database \(PGlite\) has no extension pgcrypto: .*--database-url.*--scratch-url/,
+    );
+    assertMatch(
+      formatVerification(r, palette(false)),
+      /\n {4}hint: the embedded database \(PGlite\)/,
+    );
+  },
+);
