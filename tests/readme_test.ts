@@ -1,6 +1,11 @@
-/** The README stays true to the CLI: every command and option in --help is documented. */
+/**
+ * The docs stay true to the CLI: every command and option in --help is in the
+ * README, every lint rule in docs/verify-and-lint.md with its default level.
+ */
 import { readFileSync } from "node:fs";
-import { assert } from "./support/assert.ts";
+import { LINT_LEVELS } from "../lib/config.ts";
+import { ruleIds } from "../lib/lint.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { cli } from "./support/cli.ts";
 
 const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
@@ -16,4 +21,13 @@ Deno.test("every command and option of --help is in the README", async () => {
   for (const command of new Set(commands)) {
     assert(README.includes(`| \`${command}`), `README's command table has ${command}`);
   }
+});
+
+Deno.test("every lint rule is in the rules table of docs/verify-and-lint.md with its default level", () => {
+  const docs = readFileSync(new URL("../docs/verify-and-lint.md", import.meta.url), "utf8");
+  const table = new Map(
+    [...docs.matchAll(/^\| `([a-z-]+)` +\| (error|warning|off) +\|/gm)].map((m) => [m[1], m[2]]),
+  );
+  for (const rule of ruleIds()) assertEquals(table.get(rule), LINT_LEVELS[rule], rule);
+  assertEquals(table.size, ruleIds().length, "the table lists no rule lint does not have");
 });
