@@ -75,8 +75,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
   "constraint-not-valid": {
     why: "adding a FOREIGN KEY or CHECK constraint checks every row while holding a lock " +
       "that blocks writes",
-    fix: "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later statement " +
-      "(validation does not block writes)",
+    fix: "ADD CONSTRAINT ... NOT VALID (for a new column: add the column, then the " +
+      "constraint), then VALIDATE CONSTRAINT in a later statement (validation does not block writes)",
   },
   "add-unique-constraint": {
     why: "adding a UNIQUE, PRIMARY KEY or EXCLUDE constraint builds its index while holding an " +
@@ -293,6 +293,20 @@ export function checkFile(model: FileModel): RawFinding[] {
                 `ADD COLUMN ${table}.${col} ${
                   primary ? "PRIMARY KEY" : "UNIQUE"
                 } on existing table ${table}`,
+              );
+            }
+            // A column's own REFERENCES or CHECK is checked against every row too
+            // (and cannot be NOT VALID).
+            const inline = find(a, ["REFERENCES"]) !== -1
+              ? "REFERENCES"
+              : find(a, ["CHECK"]) !== -1
+              ? "CHECK"
+              : null;
+            if (existing && inline) {
+              add(
+                "constraint-not-valid",
+                s.line,
+                `ADD COLUMN ${table}.${col} with ${inline} on existing table ${table}`,
               );
             }
             continue;

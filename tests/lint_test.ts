@@ -120,6 +120,20 @@ const CASES: Case[] = [
   },
   {
     rule: "constraint-not-valid",
+    bad: m(
+      "ALTER TABLE users ADD COLUMN org_id bigint REFERENCES orgs (id);",
+      "ALTER TABLE users DROP COLUMN org_id;",
+    ),
+    line: 2,
+    good: m(
+      "ALTER TABLE users ADD COLUMN org_id bigint;\n" +
+        "ALTER TABLE users ADD CONSTRAINT users_org FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID;\n" +
+        "ALTER TABLE users VALIDATE CONSTRAINT users_org;",
+      "ALTER TABLE users DROP COLUMN org_id;",
+    ),
+  },
+  {
+    rule: "constraint-not-valid",
     bad: m("ALTER TABLE users ADD CHECK (age > 0);"),
     line: 2,
     good: m("ALTER TABLE users ADD CHECK (age > 0) NOT VALID;"),
