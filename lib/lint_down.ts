@@ -105,6 +105,17 @@ const RELATIONS = new Set<string>(["TABLE", "VIEW", "MATERIALIZED VIEW"]);
 const RENAMED_KINDS = new Set<string>(["TABLE", "INDEX", "VIEW", "MATERIALIZED VIEW", "SEQUENCE"]);
 
 /**
+ * The kind of object a `CREATE`, `DROP` or `ALTER` names at `i` (`MATERIALIZED
+ * VIEW` as one), and the index after it.
+ */
+function objectKind(t: Tok[], i: number): { kind: string | undefined; next: number } {
+  if (t[i]?.up === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
+    return { kind: "MATERIALIZED VIEW", next: i + 2 };
+  }
+  return { kind: t[i]?.up, next: i + 1 };
+}
+
+/**
  * What a `CREATE ...` statement creates, if it is one the DOWN check follows.
  *
  * @param s The statement.
@@ -121,15 +132,11 @@ const RENAMED_KINDS = new Set<string>(["TABLE", "INDEX", "VIEW", "MATERIALIZED V
 export function created(s: Stmt): ObjectRef | null {
   const t = s.toks;
   if (t[0]?.up !== "CREATE") return null;
-  let i = 1;
-  while (t[i] && CREATE_MODIFIERS.has(t[i].up) && t[i].kind === "word") i++;
-  let kind = t[i]?.up;
-  if (kind === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
-    kind = "MATERIALIZED VIEW";
-    i++;
-  }
+  let at = 1;
+  while (t[at] && CREATE_MODIFIERS.has(t[at].up) && t[at].kind === "word") at++;
+  const { kind, next: after } = objectKind(t, at);
   if (!kind || !(KINDS.has(kind) || kind === "MATERIALIZED VIEW")) return null;
-  i++;
+  let i = after;
   if (kind === "INDEX" && t[i]?.up === "CONCURRENTLY") i++;
   const ifNotExists = t[i]?.up === "IF" && t[i + 1]?.up === "NOT";
   i = skipIf(t, i);
@@ -251,14 +258,9 @@ function columnsNamed(toks: Tok[], from: number, stop?: string): string[] {
 export function dropped(s: Stmt): ObjectRef[] {
   const t = s.toks;
   if (t[0]?.up !== "DROP") return [];
-  let i = 1;
-  let kind = t[i]?.up;
-  if (kind === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
-    kind = "MATERIALIZED VIEW";
-    i++;
-  }
+  const { kind, next } = objectKind(t, 1);
   if (!kind || !(KINDS.has(kind) || kind === "MATERIALIZED VIEW")) return [];
-  i++;
+  let i = next;
   if (t[i]?.up === "CONCURRENTLY") i++;
   i = skipIf(t, i);
   const rest = t.slice(i);
@@ -282,14 +284,9 @@ export function dropped(s: Stmt): ObjectRef[] {
 function renamedRelation(s: Stmt): { kind: ObjectKind; from: string; to: string } | null {
   const t = s.toks;
   if (t[0]?.up !== "ALTER") return null;
-  let i = 1;
-  let kind = t[i]?.up;
-  if (kind === "MATERIALIZED" && t[i + 1]?.up === "VIEW") {
-    kind = "MATERIALIZED VIEW";
-    i++;
-  }
+  const { kind, next: at } = objectKind(t, 1);
   if (!kind || !RENAMED_KINDS.has(kind)) return null;
-  const { name, next } = nameAt(t, skipIf(t, i + 1));
+  const { name, next } = nameAt(t, skipIf(t, at));
   const to = t[next]?.up === "RENAME" && t[next + 1]?.up === "TO" ? ident(t[next + 2]) : null;
   return name && to ? { kind: kind as ObjectKind, from: name, to } : null;
 }
@@ -356,13 +353,10 @@ export function downIncomplete(
     const alter = alterTable(s);
     if (!alter) continue;
     for (const a of alter.actions) {
-      const aw = a.filter((x) => x.depth === 0).map((x) => x.up);
-      if (aw[0] !== "DROP") continue;
-      const k = aw[1] === "CONSTRAINT"
-        ? key("CONSTRAINT", ident(a[skipIf(a, 2)]) ?? "")
-        : key("COLUMN", `${alter.table}.${ident(a[skipIf(a, aw[1] === "COLUMN" ? 2 : 1)]) ?? ""}`);
+      const k = droppedBy(alter.table, a);
+      if (k === null) continue;
       gone.add(k);
-      if (aw.includes("CASCADE")) cascades.push(k);
+      if (has(a, "CASCADE")) cascades.push(k);
     }
   }
   // A partition goes with its parent, and its own partitions with it.
@@ -398,6 +392,15 @@ function key(kind: string, name: string): string {
   return `${kind}\u0000${name}`;
 }
 
+/** The {@link key} of what an `ALTER TABLE` action `DROP [COLUMN|CONSTRAINT] name` drops. */
+function droppedBy(table: string, action: Tok[]): string | null {
+  if (action[0]?.up !== "DROP") return null;
+  const kind = action[1]?.up;
+  const name = ident(action[skipIf(action, kind === "COLUMN" || kind === "CONSTRAINT" ? 2 : 1)]);
+  if (kind === "CONSTRAINT") return key("CONSTRAINT", name ?? "");
+  return key("COLUMN", `${table}.${name ?? ""}`);
+}
+
 /**
  * What the UP leaves made, by {@link key}: what it creates, less what it
  * drops again, under the names its renames give.
@@ -417,9 +420,10 @@ function madeByUp(
   // Renames what UP made (and what lives on it, or names it among its columns).
   const rename = (kind: ObjectKind, table: string | null, from: string, to: string) => {
     const column = kind === "COLUMN";
-    const old = made.get(key(kind, column ? `${table}.${from}` : from));
+    const was = key(kind, column ? `${table}.${from}` : from);
+    const old = made.get(was);
     if (old) {
-      made.delete(key(kind, column ? `${table}.${from}` : from));
+      made.delete(was);
       remember({ ...old.ref, name: to }, old.at, old.order);
     }
     if (!column && !RELATIONS.has(kind)) return;
@@ -452,10 +456,9 @@ function madeByUp(
         if (from && to) rename(aw[1] === "CONSTRAINT" ? "CONSTRAINT" : "COLUMN", table, from, to);
         continue;
       }
-      if (aw[0] === "DROP") {
-        const constraint = aw[1] === "CONSTRAINT";
-        const name = ident(a[skipIf(a, constraint || aw[1] === "COLUMN" ? 2 : 1)]) ?? "";
-        made.delete(constraint ? key("CONSTRAINT", name) : key("COLUMN", `${table}.${name}`));
+      const drop = droppedBy(table, a);
+      if (drop !== null) {
+        made.delete(drop);
         continue;
       }
       if (aw[0] !== "ADD") continue;
