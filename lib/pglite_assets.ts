@@ -1,10 +1,12 @@
 /**
  * Where the embedded database's files come from. PGlite reads `pglite.wasm`,
  * `initdb.wasm` and `pglite.data` from beside its own module, which works when
- * it runs from `node_modules` or Deno's npm cache. A packaging of data-bridge
- * where those files are elsewhere (inside a single-file executable, or beside
- * a bundle served over HTTP) provides them here once, before the first
- * embedded database opens; without a provider PGlite finds its files itself.
+ * it runs from `node_modules` or Deno's npm cache, and data-bridge finds the
+ * contrib extensions' tarballs there too. A packaging of data-bridge where
+ * those files are elsewhere (inside a single-file executable, or beside a
+ * bundle served over HTTP) provides them here once, before the first embedded
+ * database opens, the extensions as one archive, `pglite-contrib.tgz`;
+ * without a provider PGlite finds its files itself.
  *
  * @module
  */
@@ -17,6 +19,11 @@ export interface PGliteAssets {
   initdbWasmModule: WebAssembly.Module;
   /** `pglite.data`: PostgreSQL's share and lib folders. */
   fsBundle: Blob;
+  /**
+   * `pglite-contrib.tgz`: the contrib extensions' files, one gzipped tar
+   * (see `lib/pglite_contrib.ts`).
+   */
+  contrib: Blob;
 }
 
 /**
@@ -26,7 +33,11 @@ export interface PGliteAssets {
 export type PGliteAssetSource = () => Promise<PGliteAssets | null>;
 
 /** The names of the files {@link loadPGliteAssets} asks for. */
-export type PGliteAssetName = "pglite.wasm" | "initdb.wasm" | "pglite.data";
+export type PGliteAssetName =
+  | "pglite.wasm"
+  | "initdb.wasm"
+  | "pglite.data"
+  | "pglite-contrib.tgz";
 
 let source: PGliteAssetSource | null = null;
 let loaded: Promise<Partial<PGliteAssets>> | null = null;
@@ -42,7 +53,9 @@ let loaded: Promise<Partial<PGliteAssets>> | null = null;
  * import { loadPGliteAssets, providePGliteAssets } from "./pglite_assets.ts";
  *
  * const dir = "node_modules/@electric-sql/pglite/dist/";
- * providePGliteAssets(() => loadPGliteAssets((name) => readFile(dir + name)));
+ * // The contrib archive is made by the build; any gzipped tar of extensions will do.
+ * const file = (name: string) => name === "pglite-contrib.tgz" ? "citext.tar.gz" : name;
+ * providePGliteAssets(() => loadPGliteAssets((name) => readFile(dir + file(name))));
  * providePGliteAssets(null); // back to PGlite's own lookup
  * ```
  */
@@ -79,7 +92,7 @@ export function pgliteAssets(): Promise<Partial<PGliteAssets>> {
  * Builds {@link PGliteAssets} from a function that reads a file by name,
  * compiling both WebAssembly modules.
  *
- * @param read Reads one of the three files.
+ * @param read Reads one of the four files.
  * @returns The assets.
  * @throws {Error} Naming the file when one cannot be read or compiled.
  * @example
@@ -88,7 +101,9 @@ export function pgliteAssets(): Promise<Partial<PGliteAssets>> {
  * import { loadPGliteAssets } from "./pglite_assets.ts";
  *
  * const dir = "node_modules/@electric-sql/pglite/dist/";
- * const assets = await loadPGliteAssets((name) => readFile(dir + name));
+ * // The contrib archive is made by the build; here citext's tarball stands in.
+ * const file = (name: string) => name === "pglite-contrib.tgz" ? "citext.tar.gz" : name;
+ * const assets = await loadPGliteAssets((name) => readFile(dir + file(name)));
  * console.log(assets.fsBundle.size > 0); // true
  * ```
  */
@@ -114,10 +129,16 @@ export async function loadPGliteAssets(
       });
     }
   };
-  const [pgliteWasmModule, initdbWasmModule, data] = await Promise.all([
+  const [pgliteWasmModule, initdbWasmModule, data, contrib] = await Promise.all([
     compile("pglite.wasm"),
     compile("initdb.wasm"),
     bytes("pglite.data"),
+    bytes("pglite-contrib.tgz"),
   ]);
-  return { pgliteWasmModule, initdbWasmModule, fsBundle: new Blob([data]) };
+  return {
+    pgliteWasmModule,
+    initdbWasmModule,
+    fsBundle: new Blob([data]),
+    contrib: new Blob([contrib]),
+  };
 }

@@ -18,6 +18,7 @@ import {
 } from "./driver.ts";
 import { acquireFileLock } from "./file_lock.ts";
 import { pgliteAssets } from "./pglite_assets.ts";
+import { contribExtension, packageContrib } from "./pglite_contrib.ts";
 
 interface PGliteLike {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -62,8 +63,13 @@ export async function openPGlite(
   }
   try {
     const { PGlite } = await import("@electric-sql/pglite");
+    const { contrib, ...assets } = await pgliteAssets();
     const db = await PGlite.create({
-      ...await pgliteAssets(),
+      ...assets,
+      // The contrib extensions: from the packaging's archive, else PGlite's own tarballs.
+      extensions: {
+        contrib: contribExtension(() => contrib ? Promise.resolve([contrib]) : packageContrib()),
+      },
       ...(path === null ? {} : { dataDir: path }),
       ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     });

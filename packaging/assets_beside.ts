@@ -1,6 +1,7 @@
 /**
  * PGlite's files read from beside a module: the URL bundle ships
- * `pglite.wasm`, `initdb.wasm` and `pglite.data` next to `mod.js`, and finds
+ * `pglite.wasm`, `initdb.wasm`, `pglite.data` and the contrib extensions'
+ * archive `pglite-contrib.tgz` next to `mod.js`, and finds
  * them from its own `import.meta.url`, over HTTP(S) or on disk. `node:fs`
  * and `node:url` are imported only when the embedded database starts: on
  * Deno the first `node:` module starts its Node layer (~25 ms a run).

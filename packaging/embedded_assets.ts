@@ -1,7 +1,8 @@
 /**
  * PGlite's files embedded in a single-file executable made by
  * `bun build --compile` (see scripts/build_bun.ts), which lists them in
- * `Bun.embeddedFiles` under names such as `pglite-1a2b3c4d.wasm`.
+ * `Bun.embeddedFiles` under names such as `pglite-1a2b3c4d.wasm`, with the
+ * contrib extensions' archive `pglite-contrib.tgz`.
  *
  * @module
  */
@@ -11,7 +12,12 @@ import {
   type PGliteAssetSource,
 } from "../lib/pglite_assets.ts";
 
-const NAMES: readonly PGliteAssetName[] = ["pglite.wasm", "initdb.wasm", "pglite.data"];
+const NAMES: readonly PGliteAssetName[] = [
+  "pglite.wasm",
+  "initdb.wasm",
+  "pglite.data",
+  "pglite-contrib.tgz",
+];
 
 /**
  * Finds an embedded file by its original name, ignoring the hash Bun adds.

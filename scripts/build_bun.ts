@@ -1,6 +1,6 @@
 /**
  * The Bun half of `deno task build`: the single-file executable through
- * `bun build --compile` (PGlite's three files embedded and handed to it by
+ * `bun build --compile` (PGlite's files and the contrib archive embedded and handed to it by
  * packaging/embedded_assets.ts), the URL bundle `dist/mod.js` and the Node
  * build `dist/node/`.
  *
@@ -18,7 +18,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { BINARY_JIT_POLICY } from "../lib/config.ts";
+import { CONTRIB_ARCHIVE } from "../lib/pglite_contrib.ts";
+import { readTar, writeTar } from "../lib/tar.ts";
 import { PLATFORMS, runTool } from "./build_targets.ts";
 import { REPO_ROOT, toolPath } from "./tools.ts";
 
@@ -33,6 +36,28 @@ export const PGLITE_DIST: string = join(
   "pglite",
   "dist",
 );
+
+/**
+ * {@link CONTRIB_ARCHIVE}: the files of every contrib extension tarball of the
+ * installed PGlite in one gzipped tar, which the executable embeds and the
+ * URL bundle ships beside `mod.js`.
+ *
+ * @returns The archive's bytes.
+ * @throws {Error} When PGlite's folder holds no tarballs, or two hold the same file.
+ */
+export function contribArchive(): Uint8Array {
+  const tarballs = readdirSync(PGLITE_DIST).filter((name) => name.endsWith(".tar.gz")).sort();
+  if (tarballs.length === 0) throw new Error(`no contrib extension tarballs in ${PGLITE_DIST}`);
+  const files = tarballs.flatMap((name) =>
+    readTar(gunzipSync(readFileSync(join(PGLITE_DIST, name))))
+  );
+  const seen = new Set<string>();
+  for (const file of files) {
+    if (seen.has(file.path)) throw new Error(`two of PGlite's contrib tarballs hold ${file.path}`);
+    seen.add(file.path);
+  }
+  return gzipSync(writeTar(files), { level: 9 });
+}
 
 /**
  * The running Bun's version.
@@ -74,6 +99,10 @@ export function compileWithBun(
   const flags = options.host
     ? ["--bytecode", "--format=esm", `--compile-jit-policy=${BINARY_JIT_POLICY}`]
     : [`--target=${platform.bun}`, `--compile-jit-policy=${BINARY_JIT_POLICY}`];
+  // The contrib archive is made in a folder of its own, then embedded.
+  const contribDir = mkdtempSync(join(tmpdir(), "data-bridge-contrib-"));
+  const contrib = join(contribDir, CONTRIB_ARCHIVE);
+  writeFileSync(contrib, contribArchive());
   const args = [
     "build",
     "--compile",
@@ -87,11 +116,14 @@ export function compileWithBun(
     ...flags,
     "packaging/binary.ts",
     ...PGLITE_FILES.map((name) => join(PGLITE_DIST, name)),
-    // The three files are embedded as they are; their names keep a hash.
+    contrib,
+    // The four files are embedded as they are; their names keep a hash.
     "--loader",
     ".data:file",
     "--loader",
     ".wasm:file",
+    "--loader",
+    ".tgz:file",
     "--entry-naming",
     "[name]-[hash].[ext]",
     "--outfile",
@@ -99,20 +131,25 @@ export function compileWithBun(
   ];
   const compile = (extra: string[]) =>
     runTool(toolPath("bun"), [...args, ...extra], { cwd: REPO_ROOT });
-  let run = compile([]);
+  let run;
   let ordered = "";
-  if (run.code === 0 && options.host) {
-    // Bytecode laid out in the order a run first needs it: the executable
-    // is run on the paths every deploy takes, then built again with that
-    // order (a no-op apply of 1000 files ~0.4 ms sooner, --version ~0.6).
-    // A runtime that writes no order (another platform's Bun) keeps the
-    // executable as built; BUILD-INFO then does not name the order.
-    const orders = recordBytecodeOrder(options.outfile);
-    if (orders.files.length) {
-      run = compile([`--bytecode-order=${orders.files.join(",")}`]);
-      ordered = " --bytecode-order (recorded by apply, status and --version)";
+  try {
+    run = compile([]);
+    if (run.code === 0 && options.host) {
+      // Bytecode laid out in the order a run first needs it: the executable
+      // is run on the paths every deploy takes, then built again with that
+      // order (a no-op apply of 1000 files ~0.4 ms sooner, --version ~0.6).
+      // A runtime that writes no order (another platform's Bun) keeps the
+      // executable as built; BUILD-INFO then does not name the order.
+      const orders = recordBytecodeOrder(options.outfile);
+      if (orders.files.length) {
+        run = compile([`--bytecode-order=${orders.files.join(",")}`]);
+        ordered = " --bytecode-order (recorded by apply, status and --version)";
+      }
+      orders.remove();
     }
-    orders.remove();
+  } finally {
+    rmSync(contribDir, { recursive: true, force: true });
   }
   if (run.code !== 0) {
     const download = options.host ? "" : `Bun builds for ${options.platform} with that platform's` +
@@ -183,7 +220,8 @@ export function recordBytecodeOrder(
 /**
  * Builds the self-contained ES module bundle for importing by URL:
  * `mod.js` and `cli.js` with shared chunks, PGlite in chunks of its own that
- * only the embedded database loads, and PGlite's files beside them.
+ * only the embedded database loads, and PGlite's files beside them (the
+ * contrib extensions as one archive).
  *
  * @param outDir Output folder (`dist`).
  * @param banner First line of each entry file.
@@ -210,6 +248,7 @@ export function bundleForUrl(outDir: string, banner: string): string {
   bun(args, "bundling dist/mod.js");
   allowRemoteRequire(outDir);
   for (const name of PGLITE_FILES) copyFileSync(join(PGLITE_DIST, name), join(outDir, name));
+  writeFileSync(join(outDir, CONTRIB_ARCHIVE), contribArchive());
   return `bun ${bunVersion()} build --target=node --format=esm --splitting`;
 }
 

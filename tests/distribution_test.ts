@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import process from "node:process";
 import { VERSION } from "../lib/config.ts";
+import { CONTRIB_ARCHIVE } from "../lib/pglite_contrib.ts";
 import { median } from "../scripts/measure_startup.ts";
 import { REPO_ROOT, toolPath } from "../scripts/tools.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
@@ -110,6 +111,30 @@ function writeMigration(dir: string): string {
   return "20250128_120000";
 }
 
+/** A migration creating contrib extensions, and a later one using them (new process). */
+const EXTENSION_MIGRATIONS: Record<string, string> = {
+  "20250129_120000_extensions.sql":
+    "-- UP\nCREATE EXTENSION citext;\nCREATE EXTENSION pgcrypto;\n" +
+    "CREATE TABLE accounts (email citext PRIMARY KEY, pw text NOT NULL);\n" +
+    "INSERT INTO accounts VALUES ('Ann@Example.org', crypt('secret', gen_salt('bf', 4)));\n" +
+    "-- DOWN\nDROP TABLE accounts;\nDROP EXTENSION pgcrypto;\nDROP EXTENSION citext;\n",
+  // Fails unless citext compares without case and pgcrypto checks the password.
+  "20250129_130000_check_accounts.sql": "-- UP\nDO $$ BEGIN\n" +
+    "  IF (SELECT count(*) FROM accounts WHERE email = 'ann@example.ORG'\n" +
+    "      AND pw = crypt('secret', pw)) <> 1 THEN RAISE EXCEPTION 'accounts check failed';\n" +
+    "  END IF;\nEND $$;\nCREATE TABLE checked (at timestamptz DEFAULT now());\n" +
+    "-- DOWN\nDROP TABLE checked;\n",
+};
+
+/** Writes {@link EXTENSION_MIGRATIONS} into `dir/sub`; returns their versions. */
+function writeExtensionMigrations(dir: string, sub = "migrations"): string[] {
+  mkdirSync(join(dir, sub), { recursive: true });
+  for (const [name, text] of Object.entries(EXTENSION_MIGRATIONS)) {
+    writeFileSync(join(dir, sub, name), text);
+  }
+  return Object.keys(EXTENSION_MIGRATIONS).map((name) => name.slice(0, 15));
+}
+
 let building: Promise<string> | null = null;
 
 /**
@@ -134,7 +159,9 @@ function distTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): voi
 
 distTest("deno task build writes the executable, both bundles and BUILD-INFO", async () => {
   const info = await built();
-  for (const file of ["mod.js", "cli.js", "pglite.wasm", "initdb.wasm", "pglite.data"]) {
+  for (
+    const file of ["mod.js", "cli.js", "pglite.wasm", "initdb.wasm", "pglite.data", CONTRIB_ARCHIVE]
+  ) {
     assert(existsSync(join(DIST, file)), `dist/${file} is missing`);
   }
   for (const file of ["mod.js", "cli.js"]) {
@@ -290,6 +317,26 @@ distTest(
       }
     });
 
+    await t.step("the embedded database has PostgreSQL's contrib extensions", async () => {
+      const dir = tempDir("db-dist-contrib-");
+      const cli = (...args: string[]) => exec(BINARY, args, { cwd: dir.path });
+      try {
+        const [first, second] = writeExtensionMigrations(dir.path);
+        // One process creates the extensions; the next uses them on the data folder.
+        ok(await cli("apply", "--to", first), "apply --to the extensions");
+        ok(await cli("apply"), "apply the check");
+        const verified = ok(await cli("verify", "--all"), "verify --all on pglite:memory");
+        assertMatch(verified.stdout, /^Verified 2 migrations on pglite:memory: 2 ok\.$/m);
+        const status = ok(await cli("status", "--json"), "status --json");
+        assertEquals(JSON.parse(status.stdout).applied, [first, second]);
+        const schema = ok(await cli("schema"), "schema");
+        assertMatch(schema.stdout, /^CREATE EXTENSION citext /m);
+        assertMatch(schema.stdout, /^CREATE EXTENSION pgcrypto /m);
+      } finally {
+        dir.remove();
+      }
+    });
+
     await t.step("a server run does not load the embedded database", () => {
       // Memory as a ratio of the embedded run's, measured in this run: PGlite
       // alone takes several times what the server path needs.
@@ -385,11 +432,12 @@ distTest("a Deno script imports the bundle by URL and migrates a server and PGli
         assertEquals(JSON.parse(ran.stdout), { applied: [version], pending: [] });
         assertEquals(await adminQuery(db.url, "SELECT version FROM _migrations"), [{ version }]);
         assert(http.log.includes("/data-bridge/dist/mod.js"), "mod.js came from the server");
-        assertEquals(http.log.filter((p) => /\.(wasm|data)$/.test(p)), []);
+        assertEquals(http.log.filter((p) => /\.(wasm|data|tgz)$/.test(p)), []);
       },
     );
 
     await t.step("embedded: PGlite's files come from beside the bundle", async () => {
+      const extensions = writeExtensionMigrations(dir.path);
       writeFileSync(
         join(dir.path, "embedded.ts"),
         `import { MigrationRunner } from "${http.base}mod.js";\n` +
@@ -401,10 +449,12 @@ distTest("a Deno script imports the bundle by URL and migrates a server and PGli
           `}\n`,
       );
       const ran = ok(await run("embedded.ts"), "deno run embedded.ts");
-      assertEquals(JSON.parse(ran.stdout), [version]);
+      assertEquals(JSON.parse(ran.stdout), [version, ...extensions]);
       assertEquals(
-        http.log.filter((p) => /\.(wasm|data)$/.test(p)).sort(),
-        ["initdb.wasm", "pglite.data", "pglite.wasm"].map((f) => `/data-bridge/dist/${f}`),
+        http.log.filter((p) => /\.(wasm|data|tgz)$/.test(p)).sort(),
+        ["initdb.wasm", "pglite-contrib.tgz", "pglite.data", "pglite.wasm"].map((f) =>
+          `/data-bridge/dist/${f}`
+        ),
       );
     });
 
@@ -470,25 +520,32 @@ distTest("a Bun project installs the packed package and migrates; Node runs it t
     );
     ok(await exec(toolPath("bun"), ["install"], { cwd: dir.path, env }), "bun install");
     const version = writeMigration(dir.path);
+    // The embedded database's contrib extensions come from PGlite's package here.
+    const extensions = writeExtensionMigrations(dir.path, "extensions");
     const script = `import { MigrationRunner, postgres } from "data-bridge";\n` +
       `await postgres.init(process.env.DATABASE_URL);\n` +
       `const applied = await postgres.migrationApply("migrations");\n` +
       `const reverted = await postgres.migrationRollback("migrations", 1);\n` +
       `await postgres.close();\n` +
+      `const runner = new MigrationRunner("pglite:memory");\n` +
+      `const embedded = await runner.apply("extensions");\n` +
+      `await runner.close();\n` +
       `const resolved = import.meta.resolve("data-bridge");\n` +
-      `console.log(JSON.stringify({ applied, reverted, resolved, runner: typeof MigrationRunner }));\n`;
+      `console.log(JSON.stringify({ applied, reverted, embedded, resolved, runner: typeof MigrationRunner }));\n`;
     writeFileSync(join(dir.path, "app.ts"), script);
     writeFileSync(join(dir.path, "app.mjs"), script);
 
     const bun = ok(await exec(toolPath("bun"), ["app.ts"], { cwd: dir.path, env }), "bun app.ts");
     const fromBun = JSON.parse(bun.stdout);
     assertEquals([fromBun.applied, fromBun.reverted], [[version], [version]]);
+    assertEquals(fromBun.embedded, extensions);
     assertEquals(fromBun.runner, "function");
     assertMatch(fromBun.resolved, /node_modules\/data-bridge\/mod\.ts$/);
 
     const node = ok(await exec("node", ["app.mjs"], { cwd: dir.path, env }), "node app.mjs");
     const fromNode = JSON.parse(node.stdout);
     assertEquals([fromNode.applied, fromNode.reverted], [[version], [version]]);
+    assertEquals(fromNode.embedded, extensions);
     assertMatch(fromNode.resolved, /node_modules\/data-bridge\/dist\/node\/mod\.js$/);
 
     const bin = join(dir.path, "node_modules", ".bin", "data-bridge");

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
 import {
   loadPGliteAssets,
   type PGliteAssetName,
@@ -9,11 +10,19 @@ import {
 import { openPGlite } from "../lib/pglite_driver.ts";
 import { embeddedAssetSource } from "../packaging/embedded_assets.ts";
 import type { RuntimeError } from "../lib/errors.ts";
+import { readTar, writeTar } from "../lib/tar.ts";
 import { REPO_ROOT } from "../scripts/tools.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 
 const PGLITE_DIST = join(REPO_ROOT, "node_modules", "@electric-sql", "pglite", "dist");
-const readAsset = (name: PGliteAssetName) => readFile(join(PGLITE_DIST, name));
+/**
+ * PGlite's files; as the contrib archive, citext's files alone, so that what
+ * a start installs tells the provider's archive from PGlite's own tarballs.
+ */
+const readAsset = async (name: PGliteAssetName) =>
+  name === "pglite-contrib.tgz"
+    ? gzipSync(writeTar(readTar(gunzipSync(await readFile(join(PGLITE_DIST, "citext.tar.gz"))))))
+    : await readFile(join(PGLITE_DIST, name));
 
 /** Runs a test body with a provider set, and always removes it after. */
 function withProvider(name: string, body: () => Promise<void>): void {
@@ -96,6 +105,12 @@ withProvider("a provided source is what PGlite starts from, and it is loaded onc
     const driver = await openPGlite(null);
     try {
       assertEquals(await driver.query("SELECT 40 + 2 AS answer"), [{ answer: 42 }]);
+      // The contrib extensions installed are the provided archive's: citext only.
+      await driver.exec("CREATE EXTENSION citext");
+      assertEquals(await driver.query("SELECT 'A'::citext = 'a' AS same"), [{ same: true }]);
+      await assertRejects(() => driver.exec("CREATE EXTENSION hstore"), (error: Error) => {
+        assertMatch(error.message, /extension "hstore" is not available/);
+      });
     } finally {
       await driver.close();
     }
@@ -104,7 +119,12 @@ withProvider("a provided source is what PGlite starts from, and it is loaded onc
   }
   await pgliteAssets();
   assertEquals(calls, 1);
-  assertEquals(requested.sort(), ["initdb.wasm", "pglite.data", "pglite.wasm"]);
+  assertEquals(requested.sort(), [
+    "initdb.wasm",
+    "pglite-contrib.tgz",
+    "pglite.data",
+    "pglite.wasm",
+  ]);
   assert(instantiated.includes(provided[0]), "pglite.wasm came from the provider");
   assert(instantiated.includes(provided[1]), "initdb.wasm came from the provider");
   assert(

@@ -128,6 +128,26 @@ const CASES: Case[] = [
     down_: [],
     reapply: [],
   },
+  // Contrib extensions, which the embedded database has as a server does.
+  {
+    name: "a DOWN that drops a table of an extension's type, then the extension",
+    up: "CREATE EXTENSION citext; CREATE TABLE ce (email citext UNIQUE);" +
+      "INSERT INTO ce VALUES ('A@b.org');",
+    down: "DROP TABLE ce; DROP EXTENSION citext;",
+    status: "ok",
+    down_: [],
+    reapply: [],
+  },
+  {
+    name: "a DOWN that forgets an extension",
+    up: "CREATE EXTENSION pg_trgm;",
+    down: "SELECT 1;",
+    status: "failed",
+    // CREATE EXTENSION also set the comment of its control file.
+    down_: ["added: extension pg_trgm", "added: comment extension pg_trgm"],
+    reapply: [],
+    reapplyError: "42710",
+  },
 ];
 
 driverTest("verify reports each kind of broken DOWN and UP", async ({ driver }) => {
@@ -234,7 +254,8 @@ Deno.test("verify --scratch-url creates a temporary database on the server and d
 serverTest(
   "verify on the embedded database says where to run a migration needing an extension it lacks",
   async () => {
-    const m = await migration("CREATE EXTENSION pgcrypto;", "DROP EXTENSION pgcrypto;");
+    // PostGIS is not among the contrib extensions PGlite ships.
+    const m = await migration("CREATE EXTENSION postgis;", "DROP EXTENSION postgis;");
     const report = await verifyMigrations({ replay: [], verify: [m] }, {
       scratchUrl: "pglite:memory",
     });
@@ -242,7 +263,7 @@ serverTest(
     assertEquals([r.status, r.up?.pgCode], ["failed", "0A000"]);
     assertMatch(
       r.up?.hint ?? "",
-      /^the embedded database \(PGlite\) has no extension pgcrypto: .*--database-url.*--scratch-url/,
+      /^the embedded database \(PGlite\) has no extension postgis: .*--database-url.*--scratch-url/,
     );
     assertMatch(
       formatVerification(r, palette(false)),
