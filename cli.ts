@@ -235,10 +235,7 @@ function runner(ctx: Context, verb: string, chosen?: Target): MigrationRunner {
     lockRetries: wholeNumber(ctx.values, "lock-retries", 0),
     statementTimeout: duration(ctx.values, "statement-timeout"),
     lockMode: lockMode(ctx.values),
-    driver: {
-      connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
-      password: passwordFile(ctx.values),
-    },
+    driver: driverOptions(ctx),
   };
   const t = chosen ?? target(ctx);
   // Described when an event needs it (a run with nothing to report shows none).
@@ -564,10 +561,11 @@ async function runHistory(ctx: Context): Promise<number> {
 
 // ---------------------------------------------------------------- verify, lint, schema, sum
 
-/** Connection options from --connect-timeout and --password-file. */
+/** Connection options from --connect-timeout, --connect-wait and --password-file. */
 function driverOptions(ctx: Context) {
   return {
     connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
+    connectWaitSeconds: seconds(ctx.values, "connect-wait", true),
     password: passwordFile(ctx.values),
   };
 }

@@ -23,6 +23,7 @@ export type OptionName =
   | "help"
   | "version"
   | "connect-timeout"
+  | "connect-wait"
   | "lock-wait"
   | "lock-timeout"
   | "lock-retries"
@@ -77,6 +78,12 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "string",
     value: "SECONDS",
     help: `give up connecting after this long (default: ${DEFAULTS.connectTimeoutSeconds})`,
+  },
+  "connect-wait": {
+    type: "string",
+    value: "SECONDS",
+    help:
+      `keep trying to connect this long while the server is not up yet: refused, starting up, not yet in DNS (default: ${DEFAULTS.connectWaitSeconds}, one attempt)`,
   },
   "lock-wait": {
     type: "string",
@@ -181,6 +188,7 @@ const COMMON: OptionName[] = [
   "verbose",
   "help",
   "connect-timeout",
+  "connect-wait",
 ];
 const RUN: OptionName[] = [
   "lock-mode",

@@ -23,6 +23,13 @@ export const DEFAULTS = {
   postgresPort: 5432,
   /** Seconds to wait for a connection before giving up. */
   connectTimeoutSeconds: 10,
+  /**
+   * Seconds to keep trying to connect while the server is not up yet
+   * (refused, starting up, not yet in DNS); 0 tries once.
+   */
+  connectWaitSeconds: 0,
+  /** Milliseconds before the first new attempt to connect; doubled after each, up to a second. */
+  connectRetryMs: 50,
   /** Seconds to wait for the migration lock; `Infinity` waits for ever. */
   lockWaitSeconds: Infinity,
   /** Milliseconds between two attempts to take a busy migration lock. */

@@ -30,6 +30,79 @@ const CONNECTION_CODES = new Set([
   "AUTH_UNSUPPORTED",
 ]);
 
+/**
+ * Errors of a connection attempt that a server coming up gives: nothing
+ * listens yet, its name is not in DNS yet, it closed the socket (restarting
+ * after its first start), or it refused the session while starting up or
+ * shutting down (57P03, 57P01) or full (53300).
+ */
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOENT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNRESET",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01",
+  "57P03",
+  "53300",
+]);
+
+/**
+ * Whether a failed connection attempt may succeed when tried again soon,
+ * as while a server starts: what `--connect-wait` retries. A wrong
+ * password, a missing database, a TLS or protocol problem is not.
+ *
+ * @param error What the socket or client library threw while connecting.
+ * @returns `true` for a refused, unresolved, timed-out or reset attempt, and
+ *   for a server starting up, shutting down or full.
+ * @example
+ * ```ts
+ * import { transientConnectError } from "./connection_errors.ts";
+ * console.log(transientConnectError({ code: "ECONNREFUSED" })); // true
+ * console.log(transientConnectError({ code: "28P01", severity: "FATAL" })); // false
+ * ```
+ */
+export function transientConnectError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && TRANSIENT_CODES.has(code);
+}
+
+/**
+ * The notice a driver gives when it starts waiting for a server to come up.
+ *
+ * @param target The target as shown (password masked).
+ * @param error The failed attempt's error.
+ * @param seconds How long it will keep trying.
+ * @returns An `INFO` notice, for `DriverOptions.onNotice`.
+ * @example
+ * ```ts
+ * import { waitingNotice } from "./connection_errors.ts";
+ * const notice = waitingNotice("postgres://db:5432/app", { code: "ECONNREFUSED" }, 30);
+ * console.log(notice.message); // "cannot connect to postgres://db:5432/app yet (ECONNREFUSED); ..."
+ * ```
+ */
+export function waitingNotice(
+  target: string,
+  error: unknown,
+  seconds: number,
+): { severity: string; message: string } {
+  const e = error as { code?: string; message?: string; severity?: string };
+  const why = e.severity === undefined ? e.code ?? e.message : `${e.message} (SQLSTATE ${e.code})`;
+  return {
+    severity: "INFO",
+    message: `cannot connect to ${target} yet (${why}); ` +
+      `trying again for up to ${seconds}s (--connect-wait)`,
+  };
+}
+
 /** SQLSTATEs that mean the server refused or dropped the session. */
 const SESSION_SQLSTATES = /^(08|28|3D000|53300|57P)/;
 
@@ -49,6 +122,8 @@ export interface SessionState {
   seconds: number;
   /** The sslmode in force, when one was given. */
   sslMode?: string;
+  /** Seconds spent trying again to connect (`--connect-wait`), when it did. */
+  waited?: number;
 }
 
 /**
@@ -100,6 +175,10 @@ export function translateDriverError(
         "CONNECTION_FAILED",
         `cannot connect to ${state.target}: ${
           connectionAdvice(code, e.message ?? "", state.target, state)
+        }${
+          state.waited === undefined
+            ? ""
+            : ` (still so after trying for ${Math.round(state.waited * 10) / 10}s: --connect-wait)`
         }`,
         { pgCode: isServerError ? code : undefined, cause: error },
       ),

@@ -122,6 +122,12 @@ export interface Driver extends Queryable {
 export interface DriverOptions {
   /** Seconds to wait for the connection. */
   connectTimeoutSeconds?: number;
+  /**
+   * Seconds to keep trying to connect while the server cannot be reached or
+   * is starting up (`--connect-wait`); each attempt has the connect timeout.
+   * Default 0: one attempt.
+   */
+  connectWaitSeconds?: number;
   /** `application_name` for `pg_stat_activity`. */
   applicationName?: string;
   /** Called with PostgreSQL notices and warnings raised by migrations. */

@@ -9,7 +9,12 @@ import postgres from "postgres";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DEFAULTS } from "./config.ts";
 import { type DataBridgeError, type RuntimeError, UsageError } from "./errors.ts";
-import { lostError, translateDriverError } from "./connection_errors.ts";
+import {
+  lostError,
+  transientConnectError,
+  translateDriverError,
+  waitingNotice,
+} from "./connection_errors.ts";
 import {
   advisoryUnlock,
   atomicOnServer,
@@ -98,6 +103,12 @@ class PostgresDriver implements Driver {
   #lost = false;
   #checkInterval = true;
   #running = new Set<Pending>();
+  /** When the first connection attempt failed, for `connectWaitSeconds`. */
+  #waitStarted: number | null = null;
+  #retryDelay: number = DEFAULTS.connectRetryMs;
+  #retried = false;
+  #reconnecting: Promise<void> = Promise.resolve();
+  #closed = false;
 
   constructor(url: string, options: DriverOptions, reserved?: ReservedSql) {
     this.#url = url;
@@ -165,7 +176,8 @@ class PostgresDriver implements Driver {
   ): Promise<T> {
     if (this.#lost) throw this.#lostError();
     for (;;) {
-      const pending = work(this.#sql);
+      const sql = this.#sql;
+      const pending = work(sql);
       this.#running.add(pending);
       try {
         const rows = this.#established ? await pending : await this.#connecting(pending);
@@ -175,15 +187,43 @@ class PostgresDriver implements Driver {
         if (!this.#established && this.#checkInterval && isUnknownCheckInterval(error)) {
           // PostgreSQL before 14 has no client_connection_check_interval.
           this.#checkInterval = false;
-          await (this.#sql as Sql).end({ timeout: 0 }).catch(() => {});
+          await (sql as Sql).end({ timeout: 0 }).catch(() => {});
           this.#sql = this.#connect();
           continue;
         }
+        if (!this.#established && this.#owned && await this.#retryConnect(sql, error)) continue;
         throw this.#translate(error);
       } finally {
         this.#running.delete(pending);
       }
     }
+  }
+
+  /**
+   * After a failed first connection: whether to try again, as
+   * `connectWaitSeconds` asks while the server comes up. Queries that failed
+   * on the same pool share one pause and one new pool.
+   */
+  async #retryConnect(failed: Sql | ReservedSql, error: unknown): Promise<boolean> {
+    if (this.#sql !== failed) {
+      await this.#reconnecting;
+      return !this.#closed;
+    }
+    const wait = this.#options.connectWaitSeconds ?? DEFAULTS.connectWaitSeconds;
+    this.#waitStarted ??= Date.now();
+    const left = this.#waitStarted + wait * 1000 - Date.now();
+    if (this.#closed || left <= 0 || !transientConnectError(error)) return false;
+    const pause = Math.min(this.#retryDelay, left);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, 1000);
+    if (!this.#retried) this.#options.onNotice?.(waitingNotice(this.target, error, wait));
+    this.#retried = true;
+    this.#reconnecting = (async () => {
+      await (failed as Sql).end({ timeout: 0 }).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (!this.#closed) this.#sql = this.#connect();
+    })();
+    await this.#reconnecting;
+    return !this.#closed;
   }
 
   /**
@@ -260,6 +300,7 @@ class PostgresDriver implements Driver {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     // Terminate is sent and the socket closed at once: waiting for the
     // server to close its end too costs ~15 ms of every run and adds nothing.
     if (this.#owned) await (this.#sql as Sql).end({ timeout: 0 });
@@ -277,6 +318,9 @@ class PostgresDriver implements Driver {
       lost: this.#lost,
       seconds: this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
       sslMode: this.#sslMode,
+      waited: this.#retried && !this.#established && this.#waitStarted !== null
+        ? (Date.now() - this.#waitStarted) / 1000
+        : undefined,
     });
     if (lost) this.#lost = true;
     return translated;

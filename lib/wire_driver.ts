@@ -10,7 +10,13 @@
  */
 import { DEFAULTS } from "./config.ts";
 import { type ConnInfo, readPem, readRootCert } from "./conninfo.ts";
-import { lostError, type SessionState, translateDriverError } from "./connection_errors.ts";
+import {
+  lostError,
+  type SessionState,
+  transientConnectError,
+  translateDriverError,
+  waitingNotice,
+} from "./connection_errors.ts";
 import {
   advisoryUnlock,
   atomicOnServer,
@@ -103,6 +109,8 @@ class WireDriver implements Driver {
   #statementCount = 0;
   /** Ends the connection attempt under way, if any. */
   #abortAttempt: ((error: unknown) => void) | null = null;
+  /** Ends the pause between two connection attempts, if any. */
+  #wake: (() => void) | null = null;
   #processId = 0;
   #secretKey = 0;
 
@@ -209,6 +217,7 @@ class WireDriver implements Driver {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#wake?.();
     // The error is only made when a handshake or a request waits for it.
     if (this.#abortAttempt) this.#abortAttempt(lostError(this.target));
     const socket = this.#socket;
@@ -277,18 +286,20 @@ class WireDriver implements Driver {
     return Math.min(seconds, Math.floor((2 ** 31 - 1) / 1000));
   }
 
-  /** Connects and authenticates, then sends what was queued meanwhile. */
+  /**
+   * Connects and authenticates, then sends what was queued meanwhile. An
+   * attempt that fails the way a server coming up makes it fail is made
+   * again, with backoff, while `connectWaitSeconds` last.
+   */
   async #start(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(Object.assign(new Error("connect timeout"), { code: "CONNECT_TIMEOUT" }));
-      }, this.#connectTimeout() * 1000);
-    });
+    const started = Date.now();
+    const wait = this.#options.connectWaitSeconds ?? DEFAULTS.connectWaitSeconds;
+    let delay: number = DEFAULTS.connectRetryMs;
+    let retried = false;
     try {
       for (;;) {
         try {
-          await Promise.race([this.#handshake(), timeout]);
+          await this.#attempt();
           break;
         } catch (error) {
           // A socket that connects after the timeout is closed at once.
@@ -303,16 +314,23 @@ class WireDriver implements Driver {
             this.#dropSocket();
             continue;
           }
-          throw error;
+          const left = started + wait * 1000 - Date.now();
+          if (this.#closed || left <= 0 || !transientConnectError(error)) throw error;
+          this.#dropSocket();
+          if (!retried) this.#options.onNotice?.(waitingNotice(this.target, error, wait));
+          await this.#pause(Math.min(delay, left));
+          delay = Math.min(delay * 2, 1000);
+          retried = true;
+          // Closed (or cancelled) meanwhile: its requests were failed already.
+          if (this.#closed) return;
         }
       }
     } catch (error) {
       this.#dropSocket();
-      this.#failPending(translateDriverError(error, this.#state()).error);
+      const waited = retried ? (Date.now() - started) / 1000 : undefined;
+      this.#failPending(translateDriverError(error, { ...this.#state(), waited }).error);
       this.#starting = null;
       return;
-    } finally {
-      clearTimeout(timer);
     }
     this.#abortAttempt = null;
     if (this.#closed || this.#lost) {
@@ -325,6 +343,34 @@ class WireDriver implements Driver {
     this.#earlyEnd = this.#earlySent = 0;
     if (this.#writer.length > sent) this.#socket!.write(this.#writer.take().subarray(sent));
     else this.#writer.take();
+  }
+
+  /** One handshake, bounded by the connect timeout. */
+  async #attempt(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(Object.assign(new Error("connect timeout"), { code: "CONNECT_TIMEOUT" }));
+      }, this.#connectTimeout() * 1000);
+    });
+    try {
+      await Promise.race([this.#handshake(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits `ms` between two attempts, or until the driver is closed. */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
   }
 
   #dropSocket(): void {
@@ -588,6 +634,7 @@ class WireDriver implements Driver {
 
   #fail(error: unknown): void {
     this.#closed = true;
+    this.#wake?.();
     this.#dropSocket();
     this.#failPending(error);
   }

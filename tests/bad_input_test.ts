@@ -652,6 +652,13 @@ const CASES: Case[] = [
     line: /^error: --lock-wait must be a non-negative number of seconds, got '-5'$/,
   },
   {
+    name: "--connect-wait that is not a number",
+    args: ["status", "--connect-wait", "soon"],
+    exit: 2,
+    code: "USAGE",
+    line: /^error: --connect-wait must be a non-negative number of seconds, got 'soon'$/,
+  },
+  {
     name: "an unknown option",
     args: ["apply", "--force"],
     exit: 2,
@@ -842,6 +849,20 @@ const CASES: Case[] = [
     code: "CONNECTION_FAILED",
     line:
       /^error: cannot connect to postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app: connection refused at 127\.0\.0\.1:1/,
+  },
+  {
+    name: "a port nobody listens on, with --connect-wait 1",
+    args: [
+      "apply",
+      "--connect-wait",
+      "1",
+      "--database-url",
+      "postgres://app:Hunter2@127.0.0.1:1/app",
+    ],
+    exit: 1,
+    code: "CONNECTION_FAILED",
+    line:
+      /^error: cannot connect to postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/app: connection refused at 127\.0\.0\.1:1; .* \(still so after trying for 1(\.\d)?s: --connect-wait\)$/,
   },
   {
     name: "a host name that does not resolve",

@@ -1,5 +1,10 @@
 /** One translation of socket and server errors into data-bridge's, with advice, for both server drivers. */
-import { lostError, translateDriverError } from "../lib/connection_errors.ts";
+import {
+  lostError,
+  transientConnectError,
+  translateDriverError,
+  waitingNotice,
+} from "../lib/connection_errors.ts";
 import { DatabaseError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 
@@ -112,4 +117,52 @@ Deno.test("a statement's error on a live session stays the database's error", ()
 
 Deno.test("a query after the session is gone says so", () => {
   assertEquals(lostError("postgres://db/app").code, "CONNECTION_LOST");
+});
+
+Deno.test("--connect-wait retries what a server coming up gives, and nothing else", () => {
+  const cases: Array<[unknown, boolean]> = [
+    [coded("ECONNREFUSED"), true],
+    [coded("ENOENT"), true], // a Unix socket not made yet
+    [coded("ENOTFOUND"), true], // a container not in DNS yet
+    [coded("EAI_AGAIN"), true],
+    [coded("CONNECT_TIMEOUT"), true],
+    [coded("ECONNRESET"), true],
+    [coded("CONNECTION_CLOSED"), true],
+    [server("57P03", "the database system is starting up"), true],
+    [server("57P03", "the database system is shutting down"), true],
+    [server("53300", "sorry, too many clients already"), true],
+    [server("28P01", 'password authentication failed for user "app"'), false],
+    [server("3D000", 'database "app" does not exist'), false],
+    [server("28000", "no pg_hba.conf entry"), false],
+    [coded("EACCES"), false],
+    [coded("PROTOCOL"), false],
+    [coded("AUTH_UNSUPPORTED"), false],
+    [coded("ERR_TLS_CERT_ALTNAME_INVALID"), false],
+    [new Error("boom"), false],
+    [null, false],
+  ];
+  for (const [error, expected] of cases) {
+    assertEquals(transientConnectError(error), expected, JSON.stringify(error));
+  }
+});
+
+Deno.test("an attempt given up after --connect-wait says how long it tried", () => {
+  const refused = coded("ECONNREFUSED");
+  const waited = translateDriverError(refused, { ...fresh, waited: 30.04 }).error.message;
+  assertMatch(
+    waited,
+    /connection refused at db:5432; .* \(still so after trying for 30s: --connect-wait\)$/,
+  );
+  assert(!translateDriverError(refused, fresh).error.message.includes("--connect-wait"));
+  const notice = waitingNotice(
+    fresh.target,
+    server("57P03", "the database system is starting up"),
+    60,
+  );
+  assertEquals(notice, {
+    severity: "INFO",
+    message:
+      "cannot connect to postgres://app:***@db:5432/app yet (the database system is starting up" +
+      " (SQLSTATE 57P03)); trying again for up to 60s (--connect-wait)",
+  });
 });
