@@ -9,6 +9,7 @@
  */
 import { DEFAULTS } from "./config.ts";
 import { UsageError } from "./errors.ts";
+import { parsePgUrl } from "./pg_url.ts";
 import { builtin } from "./runtime.ts";
 
 /** A connection the wire client can make. */
@@ -100,17 +101,17 @@ export function connInfo(
   if (appName !== undefined) parameters.application_name = appName;
   let ssl = sslParameters(null, env);
   if (url) {
-    const authority = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
-    if (authority.slice(authority.lastIndexOf("@") + 1).includes(",")) return null;
-    const parsed = new URL(url);
-    if (parsed.hostname) host = decode(parsed.hostname.replace(/^\[(.*)\]$/, "$1"));
-    if (parsed.port) port = parsed.port;
-    if (parsed.username) user = decode(parsed.username);
-    if (parsed.password) pass = decode(parsed.password);
-    const path = decode(parsed.pathname.slice(1));
-    if (path) database = path;
-    ssl = sslParameters(parsed.searchParams, env);
-    for (const [key, value] of parsed.searchParams) {
+    const parsed = parsePgUrl(url);
+    if (parsed.hosts.length > 1) return null;
+    const [{ host: urlHost, port: urlPort }] = parsed.hosts;
+    if (urlHost) host = urlHost;
+    if (urlPort) port = urlPort;
+    if (parsed.user) user = parsed.user;
+    if (parsed.password) pass = parsed.password;
+    if (parsed.database) database = parsed.database;
+    const query = new URLSearchParams(parsed.params);
+    ssl = sslParameters(query, env);
+    for (const [key, value] of parsed.params) {
       if (SSL_PARAMETERS.includes(key)) continue;
       switch (key) {
         case "host":
@@ -136,7 +137,10 @@ export function connInfo(
       }
     }
   }
-  if (sessionAttrs !== undefined || env("PGSSL") !== undefined) return null;
+  // "any", libpq's default, asks for nothing the wire client does not do.
+  if ((sessionAttrs !== undefined && sessionAttrs !== "any") || env("PGSSL") !== undefined) {
+    return null;
+  }
   let tls: TlsSettings | null = null;
   if (ssl.rootCert !== undefined || (ssl.mode !== undefined && ssl.mode !== "disable")) {
     tls = tlsSettings(ssl.mode ?? "verify-full", ssl.rootCert);
@@ -239,14 +243,6 @@ function tlsSettings(mode: string, rootCert: string | undefined): TlsSettings | 
     default:
       // allow, and modes libpq does not know (postgres.js says which).
       return null;
-  }
-}
-
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }
 

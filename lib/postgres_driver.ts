@@ -27,6 +27,7 @@ import {
   tryAdvisoryLock,
 } from "./driver.ts";
 import { readPem, readRootCert, SSL_PARAMETERS, sslParameters } from "./conninfo.ts";
+import { formatPgUrl, parsePgUrl } from "./pg_url.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
 
@@ -120,7 +121,9 @@ class PostgresDriver implements Driver {
   }
 
   #connect(): Sql {
-    const { url, ssl, mode } = sslOptions(this.#url);
+    const tls = sslOptions(this.#url);
+    const { ssl, mode } = tls;
+    const { url, moved } = forPostgresJs(tls.url);
     this.#sslMode = mode;
     const connection: Record<string, string> = {
       application_name: this.#options.applicationName ?? DEFAULTS.applicationName,
@@ -136,6 +139,7 @@ class PostgresDriver implements Driver {
       connect_timeout: this.#connectTimeout(),
       connection,
       ...(ssl === undefined ? {} : { ssl }),
+      ...moved,
       ...(this.#options.password === undefined ? {} : { password: this.#options.password }),
       onnotice: (notice: postgres.Notice) => {
         this.#options.onNotice?.({
@@ -346,16 +350,11 @@ type SslOption = boolean | "prefer" | "require" | {
  * them from the URL so postgres.js does not send them to the server.
  */
 function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string } {
-  let cleaned = url;
-  let query: URLSearchParams | null = null;
-  if (url) {
-    const parsed = new URL(url);
-    query = new URLSearchParams(parsed.searchParams);
-    if (SSL_PARAMETERS.some((k) => parsed.searchParams.has(k))) {
-      for (const k of SSL_PARAMETERS) parsed.searchParams.delete(k);
-      cleaned = parsed.toString();
-    }
-  }
+  const parsed = url ? parsePgUrl(url) : null;
+  const query = parsed && new URLSearchParams(parsed.params);
+  const cleaned = parsed && SSL_PARAMETERS.some((k) => query!.has(k))
+    ? formatPgUrl({ ...parsed, params: parsed.params.filter(([k]) => !SSL_PARAMETERS.includes(k)) })
+    : url;
   const { mode, modeFrom, rootCert, cert: certFile, key: keyFile, passphrase } = sslParameters(
     query,
     env,
@@ -426,23 +425,44 @@ function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string 
 }
 
 /** The hosts a URL (or, without one, `PGHOST`) names, without ports or brackets. */
-function hostsOf(url: string): string[] {
-  let list = env("PGHOST") ?? "localhost";
-  if (url) {
-    const authority = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, "").split(/[/?#]/)[0];
-    list = authority.slice(authority.lastIndexOf("@") + 1) || list;
+/**
+ * A URL as postgres.js should get it, and what it must get as options
+ * instead: postgres.js reads URLs as the web does, so it ignores the query's
+ * `host`, `port`, `user`, `password` and `dbname` (libpq's, over the URL's
+ * own), and refuses a user name with no host (`app@/db?host=/tmp`) and
+ * `target_session_attrs=any` (libpq's default).
+ */
+function forPostgresJs(url: string): { url: string; moved: Record<string, string> } {
+  if (!url) return { url, moved: {} };
+  const parsed = parsePgUrl(url);
+  const names: Record<string, string> = {
+    host: "host",
+    port: "port",
+    user: "username",
+    password: "password",
+    dbname: "database",
+  };
+  const moved: Record<string, string> = {};
+  const params = parsed.params.filter(([key, value]) => {
+    // libpq's default, which postgres.js does not know by name.
+    if (key === "target_session_attrs" && value === "any") return false;
+    if (!(key in names)) return true;
+    moved[names[key]] = value;
+    return false;
+  });
+  let { user, password } = parsed;
+  if (user !== undefined && parsed.hosts.every((h) => h.host === "")) {
+    moved.username ??= user;
+    if (password !== undefined) moved.password ??= password;
+    user = password = undefined;
   }
-  return list.split(",").map((h) =>
-    h.startsWith("[") ? h.slice(1, h.indexOf("]")) : decodeHost(h.replace(/:\d*$/, ""))
-  );
+  if (params.length === parsed.params.length && user === parsed.user) return { url, moved };
+  return { url: formatPgUrl({ ...parsed, user, password, params }), moved };
 }
 
-function decodeHost(host: string): string {
-  try {
-    return decodeURIComponent(host);
-  } catch {
-    return host;
-  }
+function hostsOf(url: string): string[] {
+  const hosts = url ? parsePgUrl(url).hosts.map((h) => h.host).filter((h) => h !== "") : [];
+  return hosts.length ? hosts : (env("PGHOST") ?? "localhost").split(",");
 }
 
 /**

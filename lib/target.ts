@@ -10,6 +10,7 @@
  */
 import { DEFAULTS } from "./config.ts";
 import { UsageError } from "./errors.ts";
+import { parsePgUrl, type PgUrl } from "./pg_url.ts";
 
 /** A resolved target. */
 export type Target =
@@ -64,34 +65,38 @@ export function parseTarget(
     return { kind: "pglite", path: rest === "memory" ? null : rest, source };
   }
   if (scheme === "postgres" || scheme === "postgresql") {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new UsageError(
+    const invalid = (why: string) =>
+      new UsageError(
         "INVALID_URL",
         `${flag}: ${
           maskUrl(url)
-        } is not a valid URL; expected postgres://user:password@host:port/database`,
+        } is not a valid URL (${why}); expected postgres://user:password@host:port/database`,
+      );
+    // What libpq reads, less what postgres.js (which reads URLs as the web
+    // does) would read otherwise: blanks, and '#' or '?' before the '@'.
+    if (/\s/.test(url)) throw invalid("it holds a blank; write it as %20");
+    const slash = url.indexOf("/", url.indexOf("//") + 2);
+    const credentials = url.lastIndexOf("@", slash === -1 ? url.length : slash - 1);
+    const stray = /[#?]/.exec(url.slice(0, Math.max(credentials, 0)))?.[0];
+    if (stray) {
+      throw invalid(
+        `the user name or password holds '${stray}'; write it as ${stray === "#" ? "%23" : "%3F"}`,
       );
     }
-    if (parsed.port !== "" && !(Number(parsed.port) > 0 && Number(parsed.port) < 65536)) {
-      throw new UsageError("INVALID_URL", `${flag}: port ${parsed.port} is out of range`);
-    }
-    const encoded: Array<[string, string]> = [
-      ["user name or password", parsed.username + parsed.password],
-      ["database name", parsed.pathname],
-    ];
-    for (const [part, value] of encoded) {
-      // postgres.js decodes these and would fail with a bare "URI malformed".
-      try {
-        decodeURIComponent(value);
-      } catch {
-        throw new UsageError(
-          "INVALID_URL",
-          `${flag}: the ${part} holds a '%' that does not start a %XX escape; write a literal % as %25`,
-        );
+    let parsed: PgUrl;
+    try {
+      parsed = parsePgUrl(url);
+    } catch (error) {
+      const message = (error as Error).message;
+      const port = /^port (.*) is not a number from 1 to 65535$/.exec(message);
+      if (port && /^\d+$/.test(port[1])) {
+        throw new UsageError("INVALID_URL", `${flag}: port ${port[1]} is out of range`);
       }
+      if (/holds a '%'/.test(message)) throw new UsageError("INVALID_URL", `${flag}: ${message}`);
+      throw invalid(message);
+    }
+    if (parsed.hosts.length > 1 && parsed.hosts.some((h) => h.host.includes(":"))) {
+      throw invalid("an IPv6 address in a list of several hosts; name them instead");
     }
     return { kind: "postgres", url, source };
   }

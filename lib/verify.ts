@@ -31,6 +31,7 @@ import { type SchemaSnapshot, snapshotSchema } from "./schema.ts";
 import { diffSchemas, type SchemaChange } from "./schema_diff.ts";
 import { fileExists } from "./runtime.ts";
 import { maskUrl, parseTarget, type Target } from "./target.ts";
+import { formatPgUrl, parsePgUrl } from "./pg_url.ts";
 
 /** What verify did with one migration. */
 export type VerifyStatus = "ok" | "failed" | "irreversible" | "skipped";
@@ -408,11 +409,16 @@ async function withScratch<T>(
   const admin = await connect(target);
   try {
     await admin.exec(`CREATE DATABASE ${quoteIdent(name)}`);
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    const driver = await connect({ kind: "postgres", url: u.toString(), source: "api" });
+    // The same server and options, the scratch database instead (a dbname parameter too).
+    const parsed = parsePgUrl(url);
+    const scratch = formatPgUrl({
+      ...parsed,
+      database: name,
+      params: parsed.params.filter(([key]) => key !== "dbname"),
+    });
+    const driver = await connect({ kind: "postgres", url: scratch, source: "api" });
     try {
-      return await fn(driver, maskUrl(u.toString()));
+      return await fn(driver, maskUrl(scratch));
     } finally {
       await driver.close();
     }
