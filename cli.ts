@@ -40,6 +40,7 @@ import {
   duration,
   lockMode,
   migrationsDir,
+  optionLabel,
   type OptionValues,
   parseCommand,
   passwordFile,
@@ -155,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!handler) {
       throw new UsageError("USAGE", `unknown command '${command}'; run data-bridge --help`);
     }
-    const { values, positionals } = parseCommand(name, rest);
+    const { values, positionals } = parseCommand(name, rest, runtime.env);
     if (values.help) {
       runtime.writeStdout(commandUsage(name));
       return ExitCode.OK;
@@ -226,7 +227,7 @@ function target(ctx: Context): Target {
 
 function runner(ctx: Context, verb: string, chosen?: Target): MigrationRunner {
   const table = text(ctx.values, "table") ?? DEFAULTS.table;
-  parseTableName(table);
+  parseTableName(table, optionLabel(ctx.values, "table"));
   // Every flag is checked before the target is chosen and announced.
   const options = {
     migrationsTable: table,
@@ -637,7 +638,10 @@ function beforeApply(ctx: Context) {
 
 async function runVerify(ctx: Context): Promise<number> {
   const dir = migrationsDir(ctx.values);
-  const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
+  const table = parseTableName(
+    text(ctx.values, "table") ?? DEFAULTS.table,
+    optionLabel(ctx.values, "table"),
+  );
   const all = ctx.values.all === true;
   const migrations = await loadMigrations(dir);
   const { planVerify, readTargetHistory, verifyMigrations } = await verifyModule();
@@ -682,7 +686,10 @@ async function runLint(ctx: Context): Promise<number> {
       // With an invalid file the pending set is unknown: every file is linted.
       files = (await (await sumModule()).sumEntries(dir)).map((e) => runtime.joinPath(dir, e.name));
     } else {
-      const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
+      const table = parseTableName(
+        text(ctx.values, "table") ?? DEFAULTS.table,
+        optionLabel(ctx.values, "table"),
+      );
       const { readTargetHistory } = await verifyModule();
       const history = await readTargetHistory(target(ctx), table, driverOptions(ctx));
       files = classify(migrations, history)
@@ -702,7 +709,10 @@ async function runLint(ctx: Context): Promise<number> {
 }
 
 async function runSchema(ctx: Context): Promise<number> {
-  const table = parseTableName(text(ctx.values, "table") ?? DEFAULTS.table);
+  const table = parseTableName(
+    text(ctx.values, "table") ?? DEFAULTS.table,
+    optionLabel(ctx.values, "table"),
+  );
   const { renderSchema, snapshotSchema } = await import("./lib/schema.ts");
   const driver = await connect(target(ctx), driverOptions(ctx));
   try {

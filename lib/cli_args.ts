@@ -405,6 +405,60 @@ export function splitCommand(argv: string[]): { command?: string; rest: string[]
 }
 
 /**
+ * The options an environment variable may give, `DATA_BRIDGE_` and the
+ * option's name in capitals (`DATA_BRIDGE_MIGRATIONS_DIR`): project and
+ * deploy settings, not what one run asks for (`--to`, `--dry-run`, `--yes`).
+ * A flag on the command line wins.
+ */
+export const ENV_OPTIONS: readonly OptionName[] = [
+  "migrations-dir",
+  "table",
+  "lock-mode",
+  "lock-wait",
+  "lock-timeout",
+  "lock-retries",
+  "statement-timeout",
+  "connect-timeout",
+  "connect-wait",
+  "password-file",
+  "scratch-url",
+];
+
+/**
+ * The environment variable of an option.
+ *
+ * @param key Option name.
+ * @returns E.g. `DATA_BRIDGE_LOCK_TIMEOUT`.
+ * @example
+ * ```ts
+ * import { envName } from "./cli_args.ts";
+ * console.log(envName("migrations-dir")); // "DATA_BRIDGE_MIGRATIONS_DIR"
+ * ```
+ */
+export function envName(key: OptionName): string {
+  return `DATA_BRIDGE_${key.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** The options of each parsed command line that came from the environment. */
+const FROM_ENV = new WeakMap<OptionValues, Set<OptionName>>();
+
+/**
+ * How errors name an option: its flag, or the environment variable it came from.
+ *
+ * @param values Parsed option values.
+ * @param key Option name.
+ * @returns E.g. `--table` or `DATA_BRIDGE_TABLE`.
+ * @example
+ * ```ts
+ * import { optionLabel } from "./cli_args.ts";
+ * console.log(optionLabel({ table: "x" }, "table")); // "--table"
+ * ```
+ */
+export function optionLabel(values: OptionValues, key: OptionName): string {
+  return FROM_ENV.get(values)?.has(key) ? envName(key) : `--${key}`;
+}
+
+/**
  * Parses a command's arguments strictly.
  *
  * @param name The command (not an alias).
@@ -421,6 +475,7 @@ export function splitCommand(argv: string[]): { command?: string; rest: string[]
 export function parseCommand(
   name: string,
   argv: string[],
+  env: (name: string) => string | undefined = () => undefined,
 ): { values: OptionValues; positionals: string[] } {
   const spec = COMMANDS[name];
   const parsed = scanArgs(argv, parseOptions(name), true);
@@ -439,6 +494,16 @@ export function parseCommand(
       `${name} takes no argument, got '${parsed.positionals[0]}'; run data-bridge ${name} --help`,
     );
   }
+  // Settings from the environment, for the options this command takes and no flag gave.
+  const fromEnv = new Set<OptionName>();
+  for (const key of ENV_OPTIONS) {
+    if (values[key] !== undefined || !spec.options.includes(key)) continue;
+    const value = env(envName(key));
+    if (value === undefined || value === "") continue;
+    values[key] = value;
+    fromEnv.add(key);
+  }
+  if (fromEnv.size) FROM_ENV.set(values, fromEnv);
   return { values, positionals: parsed.positionals };
 }
 
@@ -469,11 +534,31 @@ export function usage(): string {
     "Options:",
     ...optionLines(Object.keys(OPTIONS) as OptionName[]),
     "",
+    ...environmentLines(),
+    "",
     "Exit codes: 0 success, 1 failure at run time, 2 usage error, 3 validation failure,",
     "            130/143 interrupted by SIGINT/SIGTERM.",
     "Files: YYYYMMDD_HHMMSS_description.sql with a '-- UP' line and a '-- DOWN' line.",
   ];
   return lines.join("\n") + "\n";
+}
+
+/** What --help says of the environment: the database, and settings a flag would give. */
+function environmentLines(): string[] {
+  const flags = ENV_OPTIONS.map((key) => `--${key}`);
+  const lines = [
+    "Environment: DATABASE_URL, or libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE;",
+  ];
+  let line = `  DATA_BRIDGE_<OPTION> (e.g. ${envName("migrations-dir")}) for`;
+  for (const flag of flags) {
+    const next = `${line} ${flag}${flag === flags.at(-1) ? "" : ","}`;
+    if (next.length > 96) {
+      lines.push(line);
+      line = `  ${flag}${flag === flags.at(-1) ? "" : ","}`;
+    } else line = next;
+  }
+  lines.push(`${line} (a flag wins).`);
+  return lines;
 }
 
 /**
@@ -551,7 +636,7 @@ export function seconds(
   if (!/^\d+(\.\d+)?$/.test(value) || (!allowZero && n === 0)) {
     throw new UsageError(
       "USAGE",
-      `--${key} must be a ${
+      `${optionLabel(values, key)} must be a ${
         allowZero ? "non-negative" : "positive"
       } number of seconds, got '${value}'`,
     );
@@ -583,7 +668,7 @@ export function wholeNumber(
   if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
     throw new UsageError(
       "USAGE",
-      `--${key} must be a whole number of at least ${min}, got '${value}'`,
+      `${optionLabel(values, key)} must be a whole number of at least ${min}, got '${value}'`,
     );
   }
   return Number(value);
@@ -609,7 +694,7 @@ export function duration(values: OptionValues, key: OptionName): string | undefi
   if (!m) {
     throw new UsageError(
       "USAGE",
-      `--${key} must be a duration such as 5s, 500ms, 2min or 0, got '${value}'`,
+      `${optionLabel(values, key)} must be a duration such as 5s, 500ms, 2min or 0, got '${value}'`,
     );
   }
   // PostgreSQL's limit for lock_timeout and statement_timeout: INT_MAX milliseconds.
@@ -617,7 +702,9 @@ export function duration(values: OptionValues, key: OptionName): string | undefi
   if (ms > 2 ** 31 - 1) {
     throw new UsageError(
       "USAGE",
-      `--${key} ${value} is over PostgreSQL's limit of 2147483647ms (about 24 days)`,
+      `${
+        optionLabel(values, key)
+      } ${value} is over PostgreSQL's limit of 2147483647ms (about 24 days)`,
     );
   }
   return value;
@@ -686,11 +773,15 @@ export function passwordFile(values: OptionValues): string | undefined {
   } catch (error) {
     throw new UsageError(
       "USAGE",
-      `--password-file ${path} cannot be read (${(error as { code?: string }).code ?? "error"})`,
+      `${optionLabel(values, "password-file")} ${path} cannot be read (${
+        (error as { code?: string }).code ?? "error"
+      })`,
     );
   }
   const password = content.split(/\r?\n/)[0];
-  if (!password) throw new UsageError("USAGE", `--password-file ${path} is empty`);
+  if (!password) {
+    throw new UsageError("USAGE", `${optionLabel(values, "password-file")} ${path} is empty`);
+  }
   return password;
 }
 
@@ -710,7 +801,10 @@ export function lockMode(values: OptionValues): LockMode | undefined {
   const value = text(values, "lock-mode");
   if (value === undefined) return undefined;
   if (value !== "session" && value !== "table" && value !== "none") {
-    throw new UsageError("USAGE", `--lock-mode must be session, table or none, got '${value}'`);
+    throw new UsageError(
+      "USAGE",
+      `${optionLabel(values, "lock-mode")} must be session, table or none, got '${value}'`,
+    );
   }
   return value;
 }

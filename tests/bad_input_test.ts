@@ -652,6 +652,15 @@ const CASES: Case[] = [
     line: /^error: --lock-wait must be a non-negative number of seconds, got '-5'$/,
   },
   {
+    name: "DATA_BRIDGE_LOCK_TIMEOUT that is not a duration",
+    env: { DATA_BRIDGE_LOCK_TIMEOUT: "soon" },
+    args: ["apply"],
+    exit: 2,
+    code: "USAGE",
+    line:
+      /^error: DATA_BRIDGE_LOCK_TIMEOUT must be a duration such as 5s, 500ms, 2min or 0, got 'soon'$/,
+  },
+  {
     name: "--connect-wait that is not a number",
     args: ["status", "--connect-wait", "soon"],
     exit: 2,

@@ -1,6 +1,11 @@
 import {
   COMMANDS,
   duration,
+  ENV_OPTIONS,
+  envName,
+  lockMode,
+  migrationsDir,
+  optionLabel,
   parseCommand,
   seconds,
   splitCommand,
@@ -120,3 +125,74 @@ for (const [name, read, expected] of READERS) {
     } else assertEquals(read(), expected);
   });
 }
+
+Deno.test("DATA_BRIDGE_ variables give the settings a command takes; a flag wins", () => {
+  const vars: Record<string, string> = {
+    DATA_BRIDGE_MIGRATIONS_DIR: "db/migrations",
+    DATA_BRIDGE_TABLE: "app.schema_history",
+    DATA_BRIDGE_LOCK_TIMEOUT: "10s",
+    DATA_BRIDGE_CONNECT_WAIT: "30",
+    DATA_BRIDGE_SCRATCH_URL: "", // empty: not set
+    DATA_BRIDGE_TO: "20250101_000000", // not a setting: one run's choice
+    DATA_BRIDGE_YES: "1",
+  };
+  const env = (name: string) => vars[name];
+  const apply = parseCommand("apply", ["--table", "flag_table"], env).values;
+  assertEquals(apply, {
+    table: "flag_table",
+    "migrations-dir": "db/migrations",
+    "lock-timeout": "10s",
+    "connect-wait": "30",
+  });
+  assertEquals([optionLabel(apply, "table"), optionLabel(apply, "lock-timeout")], [
+    "--table",
+    "DATA_BRIDGE_LOCK_TIMEOUT",
+  ]);
+  // status takes no --lock-timeout: the variable is not for it.
+  assertEquals(parseCommand("status", [], env).values, {
+    table: "app.schema_history",
+    "migrations-dir": "db/migrations",
+    "connect-wait": "30",
+  });
+  assertEquals(parseCommand("verify", [], env).values["scratch-url"], undefined);
+  for (const key of ENV_OPTIONS) {
+    assert(
+      Object.values(COMMANDS).some((c) => c.options.includes(key)),
+      `${key} is some command's option`,
+    );
+    assertMatch(envName(key), /^DATA_BRIDGE_[A-Z_]+$/);
+  }
+});
+
+Deno.test("a bad setting from the environment is named by its variable", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  const cases: Array<
+    [Record<string, string>, (values: ReturnType<typeof parseCommand>["values"]) => unknown, RegExp]
+  > = [
+    [
+      { DATA_BRIDGE_LOCK_TIMEOUT: "soon" },
+      (v) => duration(v, "lock-timeout"),
+      /^DATA_BRIDGE_LOCK_TIMEOUT must be a duration/,
+    ],
+    [
+      { DATA_BRIDGE_CONNECT_WAIT: "-1" },
+      (v) => seconds(v, "connect-wait", true),
+      /^DATA_BRIDGE_CONNECT_WAIT must be a non-negative number/,
+    ],
+    [
+      { DATA_BRIDGE_LOCK_RETRIES: "x" },
+      (v) => wholeNumber(v, "lock-retries", 0),
+      /^DATA_BRIDGE_LOCK_RETRIES must be a whole number/,
+    ],
+    [
+      { DATA_BRIDGE_LOCK_MODE: "row" },
+      (v) => lockMode(v),
+      /^DATA_BRIDGE_LOCK_MODE must be session, table or none, got 'row'$/,
+    ],
+  ];
+  for (const [vars, read, message] of cases) {
+    const { values } = parseCommand("apply", [], env(vars));
+    assertMatch(assertThrows<UsageError>(() => read(values)).message, message);
+  }
+  assertEquals(migrationsDir(parseCommand("apply", [], env({})).values), "migrations");
+});

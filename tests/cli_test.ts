@@ -533,3 +533,39 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
     }
   });
 }
+
+Deno.test("a project's settings come from DATA_BRIDGE_ variables, and a flag wins over them", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations();
+  const env = {
+    DATABASE_URL: db.url,
+    DATA_BRIDGE_MIGRATIONS_DIR: "db/migrations",
+    DATA_BRIDGE_TABLE: "schema_history",
+  };
+  try {
+    const created = await cli(["create", "add widgets"], { cwd: t.root, env });
+    assertEquals(created.code, 0, created.stderr);
+    const path = created.stdout.trim();
+    assertMatch(path, /^db\/migrations\/\d{8}_\d{6}_add_widgets\.sql$/);
+    writeFileSync(
+      join(t.root, path),
+      migrationText("CREATE TABLE widgets (id int);", "DROP TABLE widgets;"),
+    );
+    const applied = await cli(["apply"], { cwd: t.root, env });
+    assertEquals(applied.code, 0, applied.stderr);
+    assertEquals(await tableExists(db.url, "schema_history"), true);
+    assertEquals(await tableExists(db.url, "_migrations"), false);
+    // The flag wins: this table has no history, so the migration is pending there.
+    const other = await cli(["status", "--json", "--table", "other_history"], { cwd: t.root, env });
+    assertEquals(other.code, 0, other.stderr);
+    assertEquals((json(other).pending as string[]).length, 1);
+    oneLineError(
+      await cli(["status"], { cwd: t.root, env: { ...env, DATA_BRIDGE_TABLE: "a.b.c" } }),
+      2,
+      /^error: DATA_BRIDGE_TABLE "a\.b\.c": use TABLE or SCHEMA\.TABLE$/,
+    );
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});

@@ -3,6 +3,7 @@
  * README, every lint rule in docs/verify-and-lint.md with its default level.
  */
 import { readFileSync } from "node:fs";
+import { ENV_OPTIONS } from "../lib/cli_args.ts";
 import { LINT_LEVELS } from "../lib/config.ts";
 import { ruleIds } from "../lib/lint.ts";
 import { assert, assertEquals } from "./support/assert.ts";
@@ -30,4 +31,13 @@ Deno.test("every lint rule is in the rules table of docs/verify-and-lint.md with
   );
   for (const rule of ruleIds()) assertEquals(table.get(rule), LINT_LEVELS[rule], rule);
   assertEquals(table.size, ruleIds().length, "the table lists no rule lint does not have");
+});
+
+Deno.test("the README lists every option a DATA_BRIDGE_ variable may give", () => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const start = readme.indexOf("`DATA_BRIDGE_<OPTION>` for ");
+  assert(start !== -1, "the paragraph on DATA_BRIDGE_ variables");
+  const paragraph = readme.slice(start, readme.indexOf("\n\n", start));
+  const listed = paragraph.slice(0, paragraph.indexOf("(`")).match(/`--[a-z-]+`/g) ?? [];
+  assertEquals(listed.map((flag) => flag.slice(3, -1)), [...ENV_OPTIONS]);
 });

@@ -26,11 +26,14 @@ const DATABASE_VARIABLES = [
   "PGSSLROOTCERT",
 ];
 
-/** The environment for a child: the test's, minus database variables, plus `env`. */
+/** The environment for a child: the test's, minus database and DATA_BRIDGE_ variables, plus `env`. */
 export function childEnv(env: Record<string, string | undefined> = {}): Record<string, string> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !DATABASE_VARIABLES.includes(k)) base[k] = v;
+    // Neither the database nor data-bridge's settings of the shell that runs the tests.
+    if (v !== undefined && !DATABASE_VARIABLES.includes(k) && !k.startsWith("DATA_BRIDGE_")) {
+      base[k] = v;
+    }
   }
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete base[k];
