@@ -652,6 +652,10 @@ async function runVerify(ctx: Context): Promise<number> {
   const c = ctx.out;
   const report = await verifyMigrations(plan, {
     scratchUrl: text(ctx.values, "scratch-url") ?? DEFAULTS.scratchUrl,
+    scratchDriver: {
+      connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
+      connectWaitSeconds: seconds(ctx.values, "connect-wait", true),
+    },
     exclude: [table],
     onEvent: (event) => {
       if (ctx.json) return;

@@ -424,7 +424,6 @@ function sslOptions(url: string): { url: string; ssl?: SslOption; mode?: string 
   }
 }
 
-/** The hosts a URL (or, without one, `PGHOST`) names, without ports or brackets. */
 /**
  * A URL as postgres.js should get it, and what it must get as options
  * instead: postgres.js reads URLs as the web does, so it ignores the query's
@@ -460,6 +459,7 @@ function forPostgresJs(url: string): { url: string; moved: Record<string, string
   return { url: formatPgUrl({ ...parsed, user, password, params }), moved };
 }
 
+/** The hosts a URL (or, without one, `PGHOST`) names, without ports or brackets. */
 function hostsOf(url: string): string[] {
   const hosts = url ? parsePgUrl(url).hosts.map((h) => h.host).filter((h) => h !== "") : [];
   return hosts.length ? hosts : (env("PGHOST") ?? "localhost").split(",");

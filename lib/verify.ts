@@ -107,6 +107,11 @@ export interface VerifyOptions {
    * created on that server and dropped at the end.
    */
   scratchUrl?: string;
+  /**
+   * How the scratch server is connected to (`--connect-timeout`,
+   * `--connect-wait`); the password comes from `scratchUrl`.
+   */
+  scratchDriver?: DriverOptions;
   /** Tables the snapshots leave out (the tracking table). */
   exclude?: readonly TableName[];
   /** Receives progress. */
@@ -406,7 +411,7 @@ async function withScratch<T>(
     }
   }
   const name = `data_bridge_verify_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
-  const admin = await connect(target);
+  const admin = await connect(target, options.scratchDriver);
   try {
     await admin.exec(`CREATE DATABASE ${quoteIdent(name)}`);
     // The same server and options, the scratch database instead (a dbname parameter too).
@@ -416,7 +421,10 @@ async function withScratch<T>(
       database: name,
       params: parsed.params.filter(([key]) => key !== "dbname"),
     });
-    const driver = await connect({ kind: "postgres", url: scratch, source: "api" });
+    const driver = await connect(
+      { kind: "postgres", url: scratch, source: "api" },
+      options.scratchDriver,
+    );
     try {
       return await fn(driver, maskUrl(scratch));
     } finally {

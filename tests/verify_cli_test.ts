@@ -242,3 +242,29 @@ Deno.test("schema prints the database's schema as text or JSON, without the trac
     await db.drop();
   }
 });
+
+Deno.test("verify connects to its scratch server with --connect-timeout and --connect-wait", async () => {
+  const t = tempMigrations({ "20250101_000000_users.sql": USERS });
+  try {
+    const started = Date.now();
+    const ran = await cli(
+      [
+        "verify",
+        "--all",
+        "--connect-wait",
+        "1",
+        "--scratch-url",
+        "postgres://u:Hunter2@127.0.0.1:1/x",
+      ],
+      { cwd: t.root },
+    );
+    assertEquals(ran.code, 1, ran.stderr);
+    assertMatch(
+      ran.stderr,
+      /^error: cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x: connection refused .* \(still so after trying for 1(\.\d)?s: --connect-wait\)\n$/,
+    );
+    assert(Date.now() - started >= 1000, "it waited");
+  } finally {
+    t.remove();
+  }
+});
