@@ -136,6 +136,7 @@ export {
 export { type StatementKind, statementKind } from "./lib/statement_kind.ts";
 export type {
   Driver,
+  DriverNotice,
   DriverOptions,
   Queryable,
   QueryOptions,

@@ -93,11 +93,12 @@ export function waitingNotice(
   target: string,
   error: unknown,
   seconds: number,
-): { severity: string; message: string } {
+): { severity: string; message: string; client: true } {
   const e = error as { code?: string; message?: string; severity?: string };
   const why = e.severity === undefined ? e.code ?? e.message : `${e.message} (SQLSTATE ${e.code})`;
   return {
     severity: "INFO",
+    client: true,
     message: `cannot connect to ${target} yet (${why}); ` +
       `trying again for up to ${seconds}s (--connect-wait)`,
   };

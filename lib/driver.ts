@@ -118,6 +118,19 @@ export interface Driver extends Queryable {
   close(): Promise<void>;
 }
 
+/** A notice of a session: PostgreSQL's, or the driver's own while it waits. */
+export interface DriverNotice {
+  /** PostgreSQL's severity (`NOTICE`, `WARNING`, ...), or `INFO`. */
+  severity: string;
+  /** The text. */
+  message: string;
+  /**
+   * Said by data-bridge itself (waiting for a server to come up, or for
+   * another process's hold on an embedded database), not by PostgreSQL.
+   */
+  client?: boolean;
+}
+
 /** Options every driver accepts. */
 export interface DriverOptions {
   /** Seconds to wait for the connection. */
@@ -131,7 +144,7 @@ export interface DriverOptions {
   /** `application_name` for `pg_stat_activity`. */
   applicationName?: string;
   /** Called with PostgreSQL notices and warnings raised by migrations. */
-  onNotice?: (notice: { severity: string; message: string }) => void;
+  onNotice?: (notice: DriverNotice) => void;
   /** Password that overrides the URL's (from `--password-file`). */
   password?: string;
   /** Seconds to wait for another process's hold on an embedded database. */

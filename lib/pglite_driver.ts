@@ -57,6 +57,7 @@ export async function openPGlite(
       onWait: (holder) =>
         options.onNotice?.({
           severity: "INFO",
+          client: true,
           message: `waiting for process ${holder ?? "unknown"} to finish with ${path}`,
         }),
     });

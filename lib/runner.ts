@@ -865,7 +865,9 @@ export class MigrationRunner {
       ...this.#options.driver,
       onNotice: (notice) => {
         this.#options.driver?.onNotice?.(notice);
-        this.#emit({ type: "notice", ...notice });
+        // The driver's own words are progress, PostgreSQL's are notices.
+        if (notice.client) this.#emit({ type: "info", message: notice.message });
+        else this.#emit({ type: "notice", severity: notice.severity, message: notice.message });
       },
     });
     try {

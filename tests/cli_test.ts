@@ -569,3 +569,25 @@ Deno.test("a project's settings come from DATA_BRIDGE_ variables, and a flag win
     await db.drop();
   }
 });
+
+Deno.test("-v says once that it waits for a server to come up (--connect-wait)", async () => {
+  const t = tempMigrations();
+  try {
+    const args = ["status", "-v", "--connect-wait", "0.5"];
+    const ran = await cli([...args, "--database-url", "postgres://app:Hunter2@127.0.0.1:1/app"], {
+      cwd: t.root,
+    });
+    assertEquals(ran.code, 1, ran.stderr);
+    assertEquals(ran.stderr.trimEnd().split("\n").map((line) => line.replace(/ \(.*$/, "")), [
+      "cannot connect to postgres://app:***@127.0.0.1:1/app yet",
+      "error: cannot connect to postgres://app:***@127.0.0.1:1/app: connection refused at 127.0.0.1:1; check that PostgreSQL is running there and accepts TCP connections",
+    ]);
+    assertMatch(
+      ran.stderr,
+      /yet \(ECONNREFUSED\); trying again for up to 0\.5s \(--connect-wait\)\n/,
+    );
+    assertNotMatch(ran.stderr, /Hunter2/);
+  } finally {
+    t.remove();
+  }
+});

@@ -161,6 +161,7 @@ Deno.test("an attempt given up after --connect-wait says how long it tried", () 
   );
   assertEquals(notice, {
     severity: "INFO",
+    client: true,
     message:
       "cannot connect to postgres://app:***@db:5432/app yet (the database system is starting up" +
       " (SQLSTATE 57P03)); trying again for up to 60s (--connect-wait)",
