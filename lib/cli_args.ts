@@ -547,7 +547,8 @@ export function usage(): string {
 function environmentLines(): string[] {
   const flags = ENV_OPTIONS.map((key) => `--${key}`);
   const lines = [
-    "Environment: DATABASE_URL, or libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE;",
+    "Environment: DATABASE_URL, or libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE",
+    "  (a password not given is looked up in ~/.pgpass or PGPASSFILE);",
   ];
   let line = `  DATA_BRIDGE_<OPTION> (e.g. ${envName("migrations-dir")}) for`;
   for (const flag of flags) {

@@ -28,6 +28,7 @@ import {
 } from "./driver.ts";
 import { readPem, readRootCert, SSL_PARAMETERS, sslParameters } from "./conninfo.ts";
 import { formatPgUrl, parsePgUrl } from "./pg_url.ts";
+import { passwordFromFile } from "./pgpass.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
 
@@ -140,7 +141,7 @@ class PostgresDriver implements Driver {
       connection,
       ...(ssl === undefined ? {} : { ssl }),
       ...moved,
-      ...(this.#options.password === undefined ? {} : { password: this.#options.password }),
+      password: this.#options.password ?? moved.password ?? this.#passwordFromFile(url, moved),
       onnotice: (notice: postgres.Notice) => {
         this.#options.onNotice?.({
           severity: String(notice.severity ?? "NOTICE"),
@@ -167,6 +168,34 @@ class PostgresDriver implements Driver {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * Without a password in the options, the URL or `PGPASSWORD`: the
+   * password file's (libpq's `~/.pgpass`), looked up when the server asks,
+   * for the first host postgres.js tries; else postgres.js's own default.
+   */
+  #passwordFromFile(
+    url: string,
+    moved: Record<string, string>,
+  ): string | (() => string) | undefined {
+    const parsed = url ? parsePgUrl(url) : null;
+    if (parsed?.password !== undefined || env("PGPASSWORD") !== undefined) return undefined;
+    const first = parsed?.hosts[0];
+    const user = moved.username ?? parsed?.user ?? env("PGUSERNAME") ?? env("PGUSER");
+    if (user === undefined) return undefined; // postgres.js takes the OS user; libpq would too
+    const key = {
+      host: moved.host ?? (first?.host || (env("PGHOST") ?? "localhost").split(",")[0]),
+      port: moved.port ?? (first?.port || env("PGPORT") || DEFAULTS.postgresPort),
+      database: moved.database ?? parsed?.database ?? env("PGDATABASE") ?? user,
+      user,
+    };
+    return () =>
+      passwordFromFile(
+        key,
+        env,
+        (message) => this.#options.onNotice?.({ severity: "WARNING", client: true, message }),
+      ) ?? "";
   }
 
   /** Seconds, at most what a timer can hold (about 24 days); longer would fire at once. */

@@ -865,9 +865,12 @@ export class MigrationRunner {
       ...this.#options.driver,
       onNotice: (notice) => {
         this.#options.driver?.onNotice?.(notice);
-        // The driver's own words are progress, PostgreSQL's are notices.
-        if (notice.client) this.#emit({ type: "info", message: notice.message });
-        else this.#emit({ type: "notice", severity: notice.severity, message: notice.message });
+        // The driver's own words are progress or warnings, PostgreSQL's are notices.
+        if (!notice.client) {
+          this.#emit({ type: "notice", severity: notice.severity, message: notice.message });
+        } else if (notice.severity === "WARNING") {
+          this.#emit({ type: "warning", message: notice.message });
+        } else this.#emit({ type: "info", message: notice.message });
       },
     });
     try {

@@ -10,6 +10,7 @@
  */
 import { DEFAULTS } from "./config.ts";
 import { type ConnInfo, readPem, readRootCert } from "./conninfo.ts";
+import { passwordFromFile } from "./pgpass.ts";
 import {
   lostError,
   type SessionState,
@@ -30,7 +31,7 @@ import {
   tryAdvisoryLock,
 } from "./driver.ts";
 import { type DataBridgeError, RuntimeError } from "./errors.ts";
-import { type ByteSocket, openSocket, type SocketAddress, warmCrypto } from "./runtime.ts";
+import { type ByteSocket, env, openSocket, type SocketAddress, warmCrypto } from "./runtime.ts";
 import { md5Password, scramContinue, scramStart, type ScramState, scramVerify } from "./scram.ts";
 import {
   Backend,
@@ -111,6 +112,8 @@ class WireDriver implements Driver {
   #abortAttempt: ((error: unknown) => void) | null = null;
   /** Ends the pause between two connection attempts, if any. */
   #wake: (() => void) | null = null;
+  /** The password file's password: not looked up yet (`undefined`), or none (`""`). */
+  #filePassword: string | undefined;
   #processId = 0;
   #secretKey = 0;
 
@@ -345,6 +348,19 @@ class WireDriver implements Driver {
     else this.#writer.take();
   }
 
+  /** The password file's password for this connection, read once (`""` for none). */
+  #passwordFromFile(): string {
+    if (this.#filePassword === undefined) {
+      const { host, port, database, user } = this.#info;
+      this.#filePassword = passwordFromFile(
+        { host, port, database, user },
+        env,
+        (message) => this.#options.onNotice?.({ severity: "WARNING", client: true, message }),
+      ) ?? "";
+    }
+    return this.#filePassword;
+  }
+
   /** One handshake, bounded by the connect timeout. */
   async #attempt(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -396,7 +412,9 @@ class WireDriver implements Driver {
     if (this.#checkInterval) {
       parameters.client_connection_check_interval = DEFAULTS.clientConnectionCheckInterval;
     }
-    const password = this.#options.password ?? info.password ?? "";
+    const given = this.#options.password ?? info.password;
+    // Without one given, the password file's, looked up when the server asks.
+    const password = () => given ?? this.#passwordFromFile();
     // A new attempt sends the early requests again: the last one's server ran none of them.
     this.#earlySent = 0;
     return new Promise<void>((resolve, reject) => {
@@ -430,10 +448,10 @@ class WireDriver implements Driver {
           case Backend.Authentication: {
             const code = view.getInt32(0);
             if (code === 0) return;
-            if (code === 3) return send((w) => w.password(password), true);
+            if (code === 3) return send((w) => w.password(password()), true);
             if (code === 5) {
               return send(
-                (w) => w.password(md5Password(info.user, password, body.slice(4, 8))),
+                (w) => w.password(md5Password(info.user, password(), body.slice(4, 8))),
                 true,
               );
             }
@@ -450,7 +468,7 @@ class WireDriver implements Driver {
             }
             if (code === 11 && scram) {
               // The exchange waits for this answer: nothing else arrives meanwhile.
-              scramContinue(scram, readText(body, 4, body.length - 4), password).then(
+              scramContinue(scram, readText(body, 4, body.length - 4), password()).then(
                 (final) => {
                   serverSignature = final.serverSignature;
                   send((w) => w.saslResponse(final.message), true);
@@ -489,7 +507,7 @@ class WireDriver implements Driver {
       this.#handler = startup;
       // With TLS, the server's one-byte answer to the SSLRequest comes first.
       let sslAnswer: ((chunk: Uint8Array) => void) | null = null;
-      if (password !== "") warmCrypto();
+      if (given) warmCrypto();
       openSocket(this.#address(), {
         data: (chunk) => {
           if (sslAnswer) {

@@ -2,7 +2,7 @@
  * The command line as users run it: separate processes, exit codes, output
  * shapes, against the test PostgreSQL server and the embedded default.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
 import { childEnv, CLI, cli, command, type Result, type Runtime, start } from "./support/cli.ts";
@@ -587,6 +587,36 @@ Deno.test("-v says once that it waits for a server to come up (--connect-wait)",
       /yet \(ECONNREFUSED\); trying again for up to 0\.5s \(--connect-wait\)\n/,
     );
     assertNotMatch(ran.stderr, /Hunter2/);
+  } finally {
+    t.remove();
+  }
+});
+
+Deno.test("a password file others may read is not used, and the warning says why", async () => {
+  const server = new URL(await serverUrl());
+  const t = tempMigrations();
+  const file = join(t.root, "pgpass");
+  writeFileSync(file, `*:*:*:*:${decodeURIComponent(server.password)}\n`, { mode: 0o644 });
+  chmodSync(file, 0o644);
+  const url = `postgres://${server.username}@127.0.0.1:${server.port}/postgres`;
+  try {
+    const refused = await cli(["status", "--database-url", url], {
+      cwd: t.root,
+      env: { PGPASSFILE: file },
+    });
+    assertEquals(refused.code, 1, refused.stderr);
+    assertEquals(
+      refused.stderr.split("\n")[0],
+      `warning: password file "${file}" has group or world access; permissions should be u=rw (0600) or less`,
+    );
+    assertMatch(refused.stderr, /\nerror: cannot connect to .*password authentication failed/);
+    chmodSync(file, 0o600);
+    const ok = await cli(["status", "--database-url", url], {
+      cwd: t.root,
+      env: { PGPASSFILE: file },
+    });
+    assertEquals([ok.code, ok.stderr], [0, ""]);
+    assertMatch(ok.stdout, /^No migrations\.\n$/);
   } finally {
     t.remove();
   }

@@ -24,6 +24,7 @@ const DATABASE_VARIABLES = [
   "PGDATABASE",
   "PGSSLMODE",
   "PGSSLROOTCERT",
+  "PGPASSFILE",
 ];
 
 /** The environment for a child: the test's, minus database and DATA_BRIDGE_ variables, plus `env`. */
