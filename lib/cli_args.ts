@@ -77,7 +77,8 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
   "connect-timeout": {
     type: "string",
     value: "SECONDS",
-    help: `give up connecting after this long (default: ${DEFAULTS.connectTimeoutSeconds})`,
+    help:
+      `give up connecting after this long (default: the URL's connect_timeout, PGCONNECT_TIMEOUT, else ${DEFAULTS.connectTimeoutSeconds})`,
   },
   "connect-wait": {
     type: "string",

@@ -30,6 +30,42 @@ export interface ConnInfo {
   parameters: Record<string, string>;
   /** TLS as `sslmode` and `sslrootcert` ask for it, or `null` for none (`disable`, or neither given). */
   tls: TlsSettings | null;
+  /** Seconds from the URL's `connect_timeout` or `PGCONNECT_TIMEOUT`, when given. */
+  connectTimeout?: number;
+}
+
+/**
+ * libpq's `connect_timeout`: the URL's, else `PGCONNECT_TIMEOUT`, in whole
+ * seconds; 0 or less waits without end (as long as a timer can), 1 counts as
+ * 2, as in libpq.
+ *
+ * @param query The URL's query, or `null`.
+ * @param env Reads environment variables.
+ * @returns Seconds, or `undefined` when neither gives one.
+ * @throws {UsageError} `INVALID_URL` when the value is not a whole number.
+ * @example
+ * ```ts
+ * import { connectTimeoutOf } from "./conninfo.ts";
+ * console.log(connectTimeoutOf(new URLSearchParams("connect_timeout=3"), () => undefined)); // 3
+ * ```
+ */
+export function connectTimeoutOf(
+  query: URLSearchParams | null,
+  env: (name: string) => string | undefined,
+): number | undefined {
+  const fromUrl = query?.get("connect_timeout") ?? undefined;
+  const value = fromUrl ?? env("PGCONNECT_TIMEOUT");
+  if (value === undefined || value === "") return undefined;
+  if (!/^\s*-?\d+\s*$/.test(value)) {
+    throw new UsageError(
+      "INVALID_URL",
+      `${
+        fromUrl === undefined ? "PGCONNECT_TIMEOUT" : "the database URL's connect_timeout"
+      } must be a whole number of seconds, got '${value}'`,
+    );
+  }
+  const seconds = Number(value);
+  return seconds <= 0 ? Math.floor((2 ** 31 - 1) / 1000) : Math.max(seconds, 2);
 }
 
 /** TLS as libpq's `sslmode` and `sslrootcert` ask for it. */
@@ -100,6 +136,7 @@ export function connInfo(
   const appName = env("PGAPPNAME");
   if (appName !== undefined) parameters.application_name = appName;
   let ssl = sslParameters(null, env);
+  let connectTimeout = connectTimeoutOf(null, env);
   if (url) {
     const parsed = parsePgUrl(url);
     if (parsed.hosts.length > 1) return null;
@@ -111,6 +148,7 @@ export function connInfo(
     if (parsed.database) database = parsed.database;
     const query = new URLSearchParams(parsed.params);
     ssl = sslParameters(query, env);
+    connectTimeout = connectTimeoutOf(query, env);
     for (const [key, value] of parsed.params) {
       if (SSL_PARAMETERS.includes(key)) continue;
       switch (key) {
@@ -170,6 +208,7 @@ export function connInfo(
     database: database ?? user,
     parameters,
     tls,
+    ...(connectTimeout === undefined ? {} : { connectTimeout }),
   };
 }
 

@@ -26,7 +26,13 @@ import {
   type TransactionStatement,
   tryAdvisoryLock,
 } from "./driver.ts";
-import { readPem, readRootCert, SSL_PARAMETERS, sslParameters } from "./conninfo.ts";
+import {
+  connectTimeoutOf,
+  readPem,
+  readRootCert,
+  SSL_PARAMETERS,
+  sslParameters,
+} from "./conninfo.ts";
 import { formatPgUrl, parsePgUrl } from "./pg_url.ts";
 import { passwordFromFile } from "./pgpass.ts";
 import { describeTarget } from "./target.ts";
@@ -200,7 +206,9 @@ class PostgresDriver implements Driver {
 
   /** Seconds, at most what a timer can hold (about 24 days); longer would fire at once. */
   #connectTimeout(): number {
-    const seconds = this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds;
+    const query = this.#url ? new URLSearchParams(parsePgUrl(this.#url).params) : null;
+    const seconds = this.#options.connectTimeoutSeconds ?? connectTimeoutOf(query, env) ??
+      DEFAULTS.connectTimeoutSeconds;
     return Math.min(seconds, Math.floor((2 ** 31 - 1) / 1000));
   }
 
@@ -349,7 +357,7 @@ class PostgresDriver implements Driver {
       target: this.target,
       established: this.#established,
       lost: this.#lost,
-      seconds: this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds,
+      seconds: this.#connectTimeout(),
       sslMode: this.#sslMode,
       waited: this.#retried && !this.#established && this.#waitStarted !== null
         ? (Date.now() - this.#waitStarted) / 1000

@@ -285,7 +285,8 @@ class WireDriver implements Driver {
 
   /** Seconds, at most what a timer can hold (about 24 days). */
   #connectTimeout(): number {
-    const seconds = this.#options.connectTimeoutSeconds ?? DEFAULTS.connectTimeoutSeconds;
+    const seconds = this.#options.connectTimeoutSeconds ?? this.#info.connectTimeout ??
+      DEFAULTS.connectTimeoutSeconds;
     return Math.min(seconds, Math.floor((2 ** 31 - 1) / 1000));
   }
 

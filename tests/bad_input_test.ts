@@ -905,6 +905,28 @@ const CASES: Case[] = [
     line: /no PostgreSQL session with 127\.0\.0\.1:\d+ within 2s \(--connect-timeout\)/,
   },
   {
+    name: "a server that accepts and never answers, with connect_timeout=2 in the URL",
+    make: async (ctx) => void ports.set("silent-url", await listener(ctx, "silent")),
+    args: () => [
+      "apply",
+      "--database-url",
+      `postgres://app@127.0.0.1:${ports.get("silent-url")}/app?connect_timeout=2`,
+    ],
+    timeoutSeconds: 2,
+    waitsFullTimeout: true,
+    exit: 1,
+    code: "CONNECTION_FAILED",
+    line: /no PostgreSQL session with 127\.0\.0\.1:\d+ within 2s/,
+  },
+  {
+    name: "a connect_timeout in the URL that is not a number",
+    args: ["status", "--database-url", "postgres://app@localhost/app?connect_timeout=soon"],
+    exit: 2,
+    code: "INVALID_URL",
+    line:
+      /^error: the database URL's connect_timeout must be a whole number of seconds, got 'soon'$/,
+  },
+  {
     name: "an HTTP server where PostgreSQL was expected, with --connect-timeout 2",
     make: async (ctx) => void ports.set("http", await listener(ctx, "http")),
     args: () => [

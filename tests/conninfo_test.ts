@@ -154,6 +154,36 @@ const CASES: Array<[string, string, Record<string, string>, Record<string, unkno
   ["TLS over a Unix socket too", "postgres://u@%2Ftmp/d?sslmode=require", {}, null],
   ["several hosts too", "postgres://u@h1,h2/d", {}, null],
   ["target_session_attrs too", "postgres://u@h/d?target_session_attrs=read-write", {}, null],
+  [
+    "but not target_session_attrs=any, libpq's default",
+    "postgres://u@h/d?target_session_attrs=any",
+    {},
+    {
+      host: "h",
+      parameters: {},
+    },
+  ],
+  ["several hosts with their ports too", "postgres://u@h1:5432,h2:5433/d", {}, null],
+  ["a user with no host", "postgres://u:p@/d?host=/run/pg", {}, {
+    host: "/run/pg",
+    socket: "/run/pg/.s.PGSQL.5432",
+    user: "u",
+    password: "p",
+    database: "d",
+  }],
+  ["a '#' in the password, as libpq reads it", "postgres://u:a#b@h/d", {}, { password: "a#b" }],
+  ["connect_timeout in the URL", "postgres://u@h/d?connect_timeout=7", { PGCONNECT_TIMEOUT: "9" }, {
+    connectTimeout: 7,
+    parameters: {},
+  }],
+  ["PGCONNECT_TIMEOUT", "postgres://u@h/d", { PGCONNECT_TIMEOUT: "9" }, { connectTimeout: 9 }],
+  ["connect_timeout=1 counts as 2, as in libpq", "postgres://u@h/d?connect_timeout=1", {}, {
+    connectTimeout: 2,
+  }],
+  ["connect_timeout=0 waits as long as a timer can", "postgres://u@h/d?connect_timeout=0", {}, {
+    connectTimeout: 2147483,
+  }],
+  ["no connect_timeout", "postgres://u@h/d", {}, { connectTimeout: undefined }],
 ];
 
 Deno.test("connection parameters follow libpq's reading of URLs and variables", async (t) => {
