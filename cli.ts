@@ -562,12 +562,16 @@ async function runHistory(ctx: Context): Promise<number> {
 
 // ---------------------------------------------------------------- verify, lint, schema, sum
 
-/** Connection options from --connect-timeout, --connect-wait and --password-file. */
+/**
+ * Connection options from --connect-timeout, --connect-wait and
+ * --password-file; SIGINT or SIGTERM gives up a connection not made yet.
+ */
 function driverOptions(ctx: Context) {
   return {
     connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
     connectWaitSeconds: seconds(ctx.values, "connect-wait", true),
     password: passwordFile(ctx.values),
+    signal: ctx.signal,
   };
 }
 
@@ -655,6 +659,7 @@ async function runVerify(ctx: Context): Promise<number> {
     scratchDriver: {
       connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
       connectWaitSeconds: seconds(ctx.values, "connect-wait", true),
+      signal: ctx.signal,
     },
     exclude: [table],
     onEvent: (event) => {

@@ -149,6 +149,13 @@ export interface DriverOptions {
   password?: string;
   /** Seconds to wait for another process's hold on an embedded database. */
   lockWaitSeconds?: number;
+  /**
+   * Aborted (by SIGINT or SIGTERM in the CLI): a connection not made yet is
+   * given up at once, its attempt and any wait between attempts ended, with
+   * `INTERRUPTED`. A session already made is not touched (the runner
+   * cancels what runs on it).
+   */
+  signal?: AbortSignal;
 }
 
 /**

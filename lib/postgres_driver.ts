@@ -8,7 +8,7 @@
 import postgres from "postgres";
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { DEFAULTS } from "./config.ts";
-import { type DataBridgeError, type RuntimeError, UsageError } from "./errors.ts";
+import { type DataBridgeError, interruptedError, type RuntimeError, UsageError } from "./errors.ts";
 import {
   lostError,
   transientConnectError,
@@ -254,13 +254,23 @@ class PostgresDriver implements Driver {
     this.#waitStarted ??= Date.now();
     const left = this.#waitStarted + wait * 1000 - Date.now();
     if (this.#closed || left <= 0 || !transientConnectError(error)) return false;
+    const signal = this.#options.signal;
     const pause = Math.min(this.#retryDelay, left);
     this.#retryDelay = Math.min(this.#retryDelay * 2, 1000);
     if (!this.#retried) this.#options.onNotice?.(waitingNotice(this.target, error, wait));
     this.#retried = true;
     this.#reconnecting = (async () => {
       await (failed as Sql).end({ timeout: 0 }).catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pause);
+        signal?.addEventListener("abort", done, { once: true });
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        }
+      });
+      if (signal?.aborted) throw interruptedError(signal, "before the connection was made");
       if (!this.#closed) this.#sql = this.#connect();
     })();
     await this.#reconnecting;
@@ -276,17 +286,27 @@ class PostgresDriver implements Driver {
   async #connecting(pending: Pending): Promise<unknown> {
     const seconds = this.#connectTimeout();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const signal = this.#options.signal;
+    let onAbort = () => {};
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         if (this.#sessionStarted) return;
         reject(Object.assign(new Error("connect timeout"), { code: "CONNECT_TIMEOUT" }));
         (this.#sql as Sql).end({ timeout: 0 }).catch(() => {});
       }, seconds * 1000);
+      // Given up at once when the signal aborts before the session is made.
+      onAbort = () => {
+        reject(interruptedError(signal!, "before the connection was made"));
+        (this.#sql as Sql).end({ timeout: 0 }).catch(() => {});
+      };
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
       return await Promise.race([pending, deadline]);
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 

@@ -30,7 +30,7 @@ import {
   type TransactionStatement,
   tryAdvisoryLock,
 } from "./driver.ts";
-import { type DataBridgeError, RuntimeError } from "./errors.ts";
+import { type DataBridgeError, interruptedError, RuntimeError } from "./errors.ts";
 import { type ByteSocket, env, openSocket, type SocketAddress, warmCrypto } from "./runtime.ts";
 import { md5Password, scramContinue, scramStart, type ScramState, scramVerify } from "./scram.ts";
 import {
@@ -112,6 +112,15 @@ class WireDriver implements Driver {
   #abortAttempt: ((error: unknown) => void) | null = null;
   /** Ends the pause between two connection attempts, if any. */
   #wake: (() => void) | null = null;
+  /** Why the connection was given up when the signal aborted, before it was made. */
+  #interrupted: DataBridgeError | null = null;
+  #onAbort = () => {
+    if (this.#ready || this.#closed) return;
+    const error = interruptedError(this.#options.signal!, "before the connection was made");
+    this.#interrupted = error;
+    this.#abortAttempt?.(error);
+    this.#wake?.();
+  };
   /** The password file's password: not looked up yet (`undefined`), or none (`""`). */
   #filePassword: string | undefined;
   #processId = 0;
@@ -126,6 +135,7 @@ class WireDriver implements Driver {
     this.#info = info;
     this.target = target;
     this.#options = options;
+    options.signal?.addEventListener("abort", this.#onAbort);
     const tls = info.tls;
     this.#ca = tls?.rootCert === undefined ? undefined : readRootCert(tls.rootCert);
     this.#client = tls?.client && {
@@ -220,6 +230,7 @@ class WireDriver implements Driver {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#wake?.();
     // The error is only made when a handshake or a request waits for it.
     if (this.#abortAttempt) this.#abortAttempt(lostError(this.target));
@@ -302,12 +313,15 @@ class WireDriver implements Driver {
     let retried = false;
     try {
       for (;;) {
+        if (this.#options.signal?.aborted) this.#onAbort();
+        if (this.#interrupted) throw this.#interrupted;
         try {
           await this.#attempt();
           break;
         } catch (error) {
           // A socket that connects after the timeout is closed at once.
           this.#abortAttempt?.(error);
+          if (this.#interrupted) throw this.#interrupted;
           const e = error as { code?: string; message?: string };
           if (
             this.#checkInterval && e.code === "42704" &&
@@ -325,6 +339,7 @@ class WireDriver implements Driver {
           await this.#pause(Math.min(delay, left));
           delay = Math.min(delay * 2, 1000);
           retried = true;
+          if (this.#interrupted) throw this.#interrupted;
           // Closed (or cancelled) meanwhile: its requests were failed already.
           if (this.#closed) return;
         }

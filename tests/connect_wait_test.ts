@@ -207,3 +207,27 @@ for (const [name, open] of Object.entries(DRIVERS)) {
     assert(Date.now() - started < 2000, `ended ${Date.now() - started} ms after close`);
   });
 }
+
+for (const [name, open] of Object.entries(DRIVERS)) {
+  serverTest(
+    `an aborted signal ends the wait for a server with INTERRUPTED [${name}]`,
+    async () => {
+      const { url } = await urlAt(await freePort());
+      const controller = new AbortController();
+      const driver = await open(url, { connectWaitSeconds: 60, signal: controller.signal });
+      try {
+        const pending = driver.query("SELECT 1");
+        pending.catch(() => {}); // awaited below
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const started = Date.now();
+        controller.abort("SIGTERM");
+        const error = await assertRejects<DataBridgeError>(() => pending);
+        assertEquals([error.code, error.exitCode], ["INTERRUPTED", 143]);
+        assertMatch(error.message, /^interrupted by SIGTERM: before the connection was made$/);
+        assert(Date.now() - started < 1000, `ended ${Date.now() - started} ms after the abort`);
+      } finally {
+        await driver.close();
+      }
+    },
+  );
+}

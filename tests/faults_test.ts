@@ -412,3 +412,28 @@ Deno.test("data-bridge is visible in pg_stat_activity with its application_name"
     await db.drop();
   }
 });
+
+Deno.test("SIGINT while waiting for a server to come up (--connect-wait) exits 130 at once", async () => {
+  const t = tempMigrations(FILES);
+  try {
+    const url = "postgres://app:Hunter2@127.0.0.1:1/app";
+    const [file, args] = command("deno", CLI, [
+      "apply",
+      "--connect-wait",
+      "60",
+      "--database-url",
+      url,
+    ]);
+    const run = start(file, args, { cwd: t.root });
+    // Past the runtime's start and the first refused attempts.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const sentAt = Date.now();
+    run.child.kill("SIGINT");
+    const result = await run.done;
+    assert(Date.now() - sentAt < 3000, `stopped ${Date.now() - sentAt} ms after the signal`);
+    assertEquals(result.code, 130, result.stderr);
+    assertEquals(result.stderr, "error: interrupted by SIGINT: before the connection was made\n");
+  } finally {
+    t.remove();
+  }
+});
