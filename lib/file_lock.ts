@@ -7,7 +7,7 @@
  * @module
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { RuntimeError } from "./errors.ts";
+import { interruptedError, RuntimeError } from "./errors.ts";
 import { pid, processAlive } from "./runtime.ts";
 
 /** Options of {@link acquireFileLock}. */
@@ -18,6 +18,8 @@ export interface FileLockOptions {
   pollMs?: number;
   /** Called once, when the lock is busy, with the holder's pid. */
   onWait?: (holderPid: number | null) => void;
+  /** Aborted: the wait ends at once with `INTERRUPTED`. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -27,7 +29,8 @@ export interface FileLockOptions {
  * @param path The lock file.
  * @param options Wait limit and callback.
  * @returns A function that releases the lock.
- * @throws {RuntimeError} `LOCK_TIMEOUT` when the wait limit passes.
+ * @throws {RuntimeError} `LOCK_TIMEOUT` when the wait limit passes;
+ *   `INTERRUPTED` when the signal aborts the wait.
  * @example
  * ```ts
  * import { acquireFileLock } from "./file_lock.ts";
@@ -77,7 +80,22 @@ export async function acquireFileLock(
         } to release ${path}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    const signal = options.signal;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, pollMs);
+      signal?.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+    });
+    if (signal?.aborted) {
+      throw interruptedError(
+        signal,
+        `while waiting for process ${holder ?? "unknown"} to release ${path}`,
+      );
+    }
   }
 }
 

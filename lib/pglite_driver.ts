@@ -54,6 +54,7 @@ export async function openPGlite(
     mkdirSync(dirname(path), { recursive: true });
     release = await acquireFileLock(`${path}.lock`, {
       waitSeconds: options.lockWaitSeconds,
+      signal: options.signal,
       onWait: (holder) =>
         options.onNotice?.({
           severity: "INFO",

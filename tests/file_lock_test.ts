@@ -41,3 +41,23 @@ Deno.test("a lock file left by a dead process is taken over", async () => {
     lock.remove();
   }
 });
+
+Deno.test("an aborted signal ends the wait for a held lock file at once, taking nothing", async () => {
+  const lock = tempLock();
+  try {
+    const release = await acquireFileLock(lock.path);
+    const controller = new AbortController();
+    const waiting = acquireFileLock(lock.path, { pollMs: 5000, signal: controller.signal });
+    waiting.catch(() => {}); // awaited below
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    controller.abort("SIGINT");
+    const error = await assertRejects<RuntimeError>(() => waiting);
+    assertEquals([error.code, error.exitCode], ["INTERRUPTED", 130]);
+    assert(Date.now() - started < 1000, "at once, not at the next poll");
+    assert(existsSync(lock.path), "the holder's lock stays");
+    release();
+  } finally {
+    lock.remove();
+  }
+});
