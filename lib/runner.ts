@@ -67,7 +67,7 @@ import {
   type MigrationFile,
   parseMigrationFile,
 } from "./migration.ts";
-import { collectGarbageSoon } from "./runtime.ts";
+import { collectGarbageSoon, fileExists } from "./runtime.ts";
 import { parseTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
@@ -329,7 +329,7 @@ export class MigrationRunner {
           // Every file applied as it is, none missing (a deploy's usual state): one pass.
           if (recordedAsIs(list, rows)) return appliedReport(list, rows);
           return statusReport(classify(parseChanged(list, rows), rows));
-        }),
+        }, true),
     );
   }
 
@@ -433,7 +433,7 @@ export class MigrationRunner {
             }
             return await this.#run(driver, "up", pending, options.signal);
           });
-        }),
+        }, options.dryRun === true),
     );
   }
 
@@ -456,21 +456,29 @@ export class MigrationRunner {
     return await this.#withFiles(
       () => this.#scan(source),
       (files) =>
-        this.#lockedSession(files, options.signal, async (driver, early: EarlyRead) => {
-          const history = await this.#readHistory(driver);
-          const entries = checkedEntries(
-            parseChanged(early.migrations, history?.rows ?? [], false, early.ahead),
-            history,
-          );
-          const steps = planRollback(
-            withParsed(entries, selectRollback(entries, options), early.ahead),
-            options,
-          );
-          if (options.dryRun) return steps.map((s) => s.migration.version);
-          // A history made in session mode has no lock table yet.
-          if (this.#lockMode === "table" && steps.length) await this.#ensureTables(driver);
-          return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
-        }, (driver, files) => this.#parseEarly(driver, files)),
+        this.#lockedSession(
+          files,
+          options.signal,
+          async (driver, early: EarlyRead) => {
+            const history = await this.#readHistory(driver);
+            const entries = checkedEntries(
+              parseChanged(early.migrations, history?.rows ?? [], false, early.ahead),
+              history,
+            );
+            const steps = planRollback(
+              withParsed(entries, selectRollback(entries, options), early.ahead),
+              options,
+            );
+            if (options.dryRun) return steps.map((s) => s.migration.version);
+            // A history made in session mode has no lock table yet.
+            if (this.#lockMode === "table" && steps.length) {
+              await this.#ensureTables(driver);
+            }
+            return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
+          },
+          (driver, files) => this.#parseEarly(driver, files),
+          options.dryRun === true,
+        ),
     );
   }
 
@@ -590,7 +598,7 @@ export class MigrationRunner {
    * @throws {DataBridgeError} When the database cannot be reached.
    */
   async history(): Promise<HistoryRow[]> {
-    const history = await this.#session((driver) => this.#readHistory(driver));
+    const history = await this.#session((driver) => this.#readHistory(driver), true);
     return [...(history?.rows ?? [])].sort((a, b) =>
       a.appliedAt.getTime() - b.appliedAt.getTime() || (a.version < b.version ? -1 : 1)
     );
@@ -662,11 +670,12 @@ export class MigrationRunner {
     signal: AbortSignal | undefined,
     fn: (driver: Driver, ready: G) => Promise<T>,
     prepare: (driver: Driver, files: Promise<F>) => Promise<G> = connectWhileReading<F, G>,
+    readOnly = false,
   ): Promise<T> {
     return this.#session(async (driver) => {
       const ready = await prepare(driver, files);
       return await this.#guard(driver, signal, () => fn(driver, ready));
-    });
+    }, readOnly);
   }
 
   /**
@@ -848,7 +857,12 @@ export class MigrationRunner {
     }
   }
 
-  async #session<T>(fn: (driver: Driver) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on the session: the driver given, or one the runner opens and
+   * keeps. `readOnly` (status, history, dry runs) makes no embedded
+   * database that does not exist yet.
+   */
+  async #session<T>(fn: (driver: Driver) => Promise<T>, readOnly = false): Promise<T> {
     const source = this.#source;
     if (isDriver(source)) return await fn(source);
     if (typeof source === "function") {
@@ -860,7 +874,30 @@ export class MigrationRunner {
         await driver.close();
       }
     }
-    this.#driver ??= await connect(source as Target, {
+    const target = source as Target;
+    if (readOnly && !this.#driver && target.kind === "pglite" && target.path !== null) {
+      if (!fileExists(target.path)) {
+        // An embedded database not made yet has nothing applied: read as
+        // an empty one in memory, and make none on disk.
+        const empty = await connect({ ...target, path: null }, this.#driverOptions());
+        try {
+          return await fn(empty);
+        } finally {
+          await empty.close();
+        }
+      }
+    }
+    this.#driver ??= await connect(target, this.#driverOptions());
+    try {
+      return await fn(this.#driver);
+    } catch (error) {
+      if (error instanceof DataBridgeError && error.code === "CONNECTION_LOST") await this.close();
+      throw error;
+    }
+  }
+
+  #driverOptions(): DriverOptions {
+    return {
       lockWaitSeconds: this.#options.lockWaitSeconds,
       ...this.#options.driver,
       onNotice: (notice) => {
@@ -872,13 +909,7 @@ export class MigrationRunner {
           this.#emit({ type: "warning", message: notice.message });
         } else this.#emit({ type: "info", message: notice.message });
       },
-    });
-    try {
-      return await fn(this.#driver);
-    } catch (error) {
-      if (error instanceof DataBridgeError && error.code === "CONNECTION_LOST") await this.close();
-      throw error;
-    }
+    };
   }
 
   #emit(event: RunEvent): void {

@@ -490,6 +490,12 @@ Deno.test("8 concurrent apply processes apply each migration exactly once and al
 Deno.test("without DATABASE_URL the embedded database is used and said so on stderr", async () => {
   const t = tempMigrations({ "20250128_120000_users.sql": USERS });
   try {
+    // Before the first apply: read as an empty database, and none is made.
+    const before = await cli(["status", "--json"], { cwd: t.root });
+    assertEquals(json(before).pending, ["20250128_120000"]);
+    const dry = await cli(["apply", "--dry-run", "--json"], { cwd: t.root });
+    assertEquals(dry.code, 0, dry.stderr);
+    assert(!existsSync(join(t.root, ".data-bridge")), "status and a dry run make no database");
     const apply = await cli(["apply"], { cwd: t.root });
     assertEquals(apply.code, 0, apply.stderr);
     assertEquals(
