@@ -16,6 +16,30 @@ export interface PgHost {
   port: string;
 }
 
+/**
+ * Why {@link parsePgUrl} refused a URL: `port` (not a number from 1 to
+ * 65535, in `value`), `escape` (a `%` that starts no `%XX`) or `form`
+ * (anything else). The message says it in words.
+ */
+export class PgUrlError extends Error {
+  /** Which part is wrong. */
+  readonly part: "port" | "escape" | "form";
+  /** The port as written, for `port`. */
+  readonly value?: string;
+
+  /**
+   * @param message What is wrong.
+   * @param part Which part.
+   * @param value The port as written, for `port`.
+   */
+  constructor(message: string, part: PgUrlError["part"], value?: string) {
+    super(message);
+    this.name = "PgUrlError";
+    this.part = part;
+    if (value !== undefined) this.value = value;
+  }
+}
+
 /** A URL's parts, percent-decoded. */
 export interface PgUrl {
   /** `postgres` or `postgresql`, as written. */
@@ -37,9 +61,9 @@ export interface PgUrl {
  *
  * @param url The URL.
  * @returns Its parts.
- * @throws {Error} When it is not such a URL, a `%` does not start a `%XX`
- *   escape, an IPv6 address lacks its `]`, a port is not a number from 1 to
- *   65535, or a parameter has no `=`; the message says which.
+ * @throws {PgUrlError} When it is not such a URL, a `%` does not start a
+ *   `%XX` escape, an IPv6 address lacks its `]`, a port is not a number from
+ *   1 to 65535, or a parameter has no `=`; the message says which.
  * @example
  * ```ts
  * import { parsePgUrl } from "./pg_url.ts";
@@ -49,7 +73,7 @@ export interface PgUrl {
  */
 export function parsePgUrl(url: string): PgUrl {
   const m = /^(postgres(?:ql)?):\/\//i.exec(url);
-  if (!m) throw new Error("it does not start with postgres:// or postgresql://");
+  if (!m) throw new PgUrlError("it does not start with postgres:// or postgresql://", "form");
   const result: PgUrl = { scheme: m[1], hosts: [], params: [] };
   let at = m[0].length;
   // User and password: up to an '@' before the first '/' (libpq's rule).
@@ -69,7 +93,9 @@ export function parsePgUrl(url: string): PgUrl {
     let host: string;
     if (url[at] === "[") {
       const close = url.indexOf("]", at);
-      if (close === -1) throw new Error(`the IPv6 address ${url.slice(at)} lacks its ']'`);
+      if (close === -1) {
+        throw new PgUrlError(`the IPv6 address ${url.slice(at)} lacks its ']'`, "form");
+      }
       host = url.slice(at + 1, close);
       at = close + 1;
     } else {
@@ -83,10 +109,10 @@ export function parsePgUrl(url: string): PgUrl {
       port = decode(url.slice(at + 1, stop), "port");
       at = stop;
       if (!/^\d+$/.test(port) || !(Number(port) >= 1 && Number(port) <= 65535)) {
-        throw new Error(`port ${port} is not a number from 1 to 65535`);
+        throw new PgUrlError(`port ${port} is not a number from 1 to 65535`, "port", port);
       }
     } else if (at < url.length && !"/?,".includes(url[at])) {
-      throw new Error(`unexpected '${url[at]}' after the host ${host}`);
+      throw new PgUrlError(`unexpected '${url[at]}' after the host ${host}`, "form");
     }
     result.hosts.push({ host, port });
     if (url[at] !== ",") break;
@@ -102,7 +128,7 @@ export function parsePgUrl(url: string): PgUrl {
     for (const pair of url.slice(at + 1).split("&")) {
       if (pair === "") continue;
       const eq = pair.indexOf("=");
-      if (eq === -1) throw new Error(`the parameter ${pair} has no '=value'`);
+      if (eq === -1) throw new PgUrlError(`the parameter ${pair} has no '=value'`, "form");
       result.params.push([
         decode(pair.slice(0, eq), "parameter name"),
         decode(pair.slice(eq + 1), `value of ${pair.slice(0, eq)}`),
@@ -153,8 +179,9 @@ function decode(text: string, what: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new Error(
+    throw new PgUrlError(
       `the ${what} holds a '%' that does not start a %XX escape; write a literal % as %25`,
+      "escape",
     );
   }
 }

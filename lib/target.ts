@@ -10,7 +10,7 @@
  */
 import { DEFAULTS } from "./config.ts";
 import { UsageError } from "./errors.ts";
-import { parsePgUrl, type PgUrl } from "./pg_url.ts";
+import { parsePgUrl, type PgUrl, PgUrlError } from "./pg_url.ts";
 
 /** A resolved target. */
 export type Target =
@@ -87,13 +87,12 @@ export function parseTarget(
     try {
       parsed = parsePgUrl(url);
     } catch (error) {
-      const message = (error as Error).message;
-      const port = /^port (.*) is not a number from 1 to 65535$/.exec(message);
-      if (port && /^\d+$/.test(port[1])) {
-        throw new UsageError("INVALID_URL", `${flag}: port ${port[1]} is out of range`);
+      if (!(error instanceof PgUrlError)) throw error;
+      if (error.part === "port" && /^\d+$/.test(error.value ?? "")) {
+        throw new UsageError("INVALID_URL", `${flag}: port ${error.value} is out of range`);
       }
-      if (/holds a '%'/.test(message)) throw new UsageError("INVALID_URL", `${flag}: ${message}`);
-      throw invalid(message);
+      if (error.part === "escape") throw new UsageError("INVALID_URL", `${flag}: ${error.message}`);
+      throw invalid(error.message);
     }
     if (parsed.hosts.length > 1 && parsed.hosts.some((h) => h.host.includes(":"))) {
       throw invalid("an IPv6 address in a list of several hosts; name them instead");

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { connect } from "../lib/connect.ts";
-import { formatPgUrl, parsePgUrl, type PgUrl } from "../lib/pg_url.ts";
+import { formatPgUrl, parsePgUrl, type PgUrl, PgUrlError } from "../lib/pg_url.ts";
 import { parseTarget } from "../lib/target.ts";
 import { assertEquals, assertMatch, assertThrows } from "./support/assert.ts";
 import { serverTest, serverUrl } from "./support/db.ts";
@@ -154,4 +154,15 @@ serverTest("URL forms libpq reads reach the server psql reaches, on either clien
       await driver.close();
     }
   }
+});
+
+Deno.test("parsePgUrl says which part it refused: a port, an escape, or the form", () => {
+  const part = (url: string) => {
+    const error = assertThrows<PgUrlError>(() => parsePgUrl(url));
+    return [error instanceof PgUrlError, error.part, error.value];
+  };
+  assertEquals(part("postgres://db:99999/x"), [true, "port", "99999"]);
+  assertEquals(part("postgres://db:5x/x"), [true, "port", "5x"]);
+  assertEquals(part("postgres://db/100%"), [true, "escape", undefined]);
+  assertEquals(part("postgres://[::1/x"), [true, "form", undefined]);
 });
