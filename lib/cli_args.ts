@@ -576,6 +576,7 @@ function environmentLines(): string[] {
  */
 export function commandUsage(name: string): string {
   const spec = COMMANDS[name];
+  const fromEnv = ENV_OPTIONS.filter((key) => spec.options.includes(key));
   return [
     `data-bridge ${spec.usage}`,
     "",
@@ -584,6 +585,14 @@ export function commandUsage(name: string): string {
     "Options:",
     ...optionLines(spec.options),
     "",
+    ...(fromEnv.length
+      ? [
+        `Environment: DATABASE_URL or PG*; DATA_BRIDGE_<OPTION> for ${
+          fromEnv.map((key) => `--${key}`).join(", ")
+        } (e.g. ${envName(fromEnv[0])}); a flag wins.`,
+        "",
+      ]
+      : []),
   ].join("\n");
 }
 
