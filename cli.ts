@@ -31,7 +31,7 @@ import type { Classifiable, RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
 import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
 import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
-import { parseTableName } from "./lib/ident.ts";
+import { parseTableName, type TableName } from "./lib/ident.ts";
 import * as runtime from "./lib/runtime.ts";
 import {
   ALIASES,
@@ -225,9 +225,17 @@ function target(ctx: Context): Target {
   return resolved;
 }
 
+/** The tracking table `--table` (or `DATA_BRIDGE_TABLE`) names, checked. */
+function tableName(ctx: Context): TableName {
+  return parseTableName(
+    text(ctx.values, "table") ?? DEFAULTS.table,
+    optionLabel(ctx.values, "table"),
+  );
+}
+
 function runner(ctx: Context, verb: string, chosen?: Target): MigrationRunner {
   const table = text(ctx.values, "table") ?? DEFAULTS.table;
-  parseTableName(table, optionLabel(ctx.values, "table"));
+  tableName(ctx);
   // Every flag is checked before the target is chosen and announced.
   const options = {
     migrationsTable: table,
@@ -642,10 +650,7 @@ function beforeApply(ctx: Context) {
 
 async function runVerify(ctx: Context): Promise<number> {
   const dir = migrationsDir(ctx.values);
-  const table = parseTableName(
-    text(ctx.values, "table") ?? DEFAULTS.table,
-    optionLabel(ctx.values, "table"),
-  );
+  const table = tableName(ctx);
   const all = ctx.values.all === true;
   const migrations = await loadMigrations(dir);
   const { planVerify, readTargetHistory, verifyMigrations } = await verifyModule();
@@ -656,11 +661,8 @@ async function runVerify(ctx: Context): Promise<number> {
   const c = ctx.out;
   const report = await verifyMigrations(plan, {
     scratchUrl: text(ctx.values, "scratch-url") ?? DEFAULTS.scratchUrl,
-    scratchDriver: {
-      connectTimeoutSeconds: seconds(ctx.values, "connect-timeout", false),
-      connectWaitSeconds: seconds(ctx.values, "connect-wait", true),
-      signal: ctx.signal,
-    },
+    // The scratch server's password is its URL's, not --password-file's.
+    scratchDriver: { ...driverOptions(ctx), password: undefined },
     exclude: [table],
     onEvent: (event) => {
       if (ctx.json) return;
@@ -695,10 +697,7 @@ async function runLint(ctx: Context): Promise<number> {
       // With an invalid file the pending set is unknown: every file is linted.
       files = (await (await sumModule()).sumEntries(dir)).map((e) => runtime.joinPath(dir, e.name));
     } else {
-      const table = parseTableName(
-        text(ctx.values, "table") ?? DEFAULTS.table,
-        optionLabel(ctx.values, "table"),
-      );
+      const table = tableName(ctx);
       const { readTargetHistory } = await verifyModule();
       const history = await readTargetHistory(target(ctx), table, driverOptions(ctx));
       files = classify(migrations, history)
@@ -718,10 +717,7 @@ async function runLint(ctx: Context): Promise<number> {
 }
 
 async function runSchema(ctx: Context): Promise<number> {
-  const table = parseTableName(
-    text(ctx.values, "table") ?? DEFAULTS.table,
-    optionLabel(ctx.values, "table"),
-  );
+  const table = tableName(ctx);
   const { renderSchema, snapshotSchema } = await import("./lib/schema.ts");
   const driver = await connect(target(ctx), driverOptions(ctx));
   try {

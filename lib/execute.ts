@@ -14,6 +14,7 @@ import { qualifiedName, type TableName } from "./ident.ts";
 import { splitStatements } from "./lexer.ts";
 import { locate, offsetOfPosition } from "./location.ts";
 import type { Migration } from "./migration.ts";
+import { sleep } from "./sleep.ts";
 
 /** Which way a migration runs. */
 export type Direction = "up" | "down";
@@ -588,8 +589,4 @@ function located(
       cause: error,
     },
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

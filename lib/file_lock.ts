@@ -9,6 +9,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { interruptedError, RuntimeError } from "./errors.ts";
 import { pid, processAlive } from "./runtime.ts";
+import { sleep } from "./sleep.ts";
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -81,15 +82,7 @@ export async function acquireFileLock(
       );
     }
     const signal = options.signal;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, pollMs);
-      signal?.addEventListener("abort", done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-    });
+    await sleep(pollMs, signal);
     if (signal?.aborted) {
       throw interruptedError(
         signal,

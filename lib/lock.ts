@@ -10,6 +10,7 @@
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
 import { interruptedError, RuntimeError } from "./errors.ts";
 import type { Driver } from "./driver.ts";
+import { sleep } from "./sleep.ts";
 
 /** Who holds the lock, as `pg_stat_activity` shows it. */
 export interface LockHolder {
@@ -87,7 +88,7 @@ export async function withLock<T>(
         "while waiting for the migration lock; nothing was changed",
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs, options.signal);
   }
   try {
     return await fn();

@@ -34,6 +34,7 @@ import {
   sslParameters,
 } from "./conninfo.ts";
 import { formatPgUrl, parsePgUrl } from "./pg_url.ts";
+import { sleep } from "./sleep.ts";
 import { passwordFromFile } from "./pgpass.ts";
 import { describeTarget } from "./target.ts";
 import { env } from "./runtime.ts";
@@ -261,15 +262,7 @@ class PostgresDriver implements Driver {
     this.#retried = true;
     this.#reconnecting = (async () => {
       await (failed as Sql).end({ timeout: 0 }).catch(() => {});
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, pause);
-        signal?.addEventListener("abort", done, { once: true });
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-      });
+      await sleep(pause, signal);
       if (signal?.aborted) throw interruptedError(signal, "before the connection was made");
       if (!this.#closed) this.#sql = this.#connect();
     })();
