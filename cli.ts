@@ -29,7 +29,7 @@ import {
 } from "./lib/format.ts";
 import type { Classifiable, RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
-import { MigrationRunner, type RunEvent } from "./lib/runner.ts";
+import { MigrationRunner, type RunEvent, type StatusReport } from "./lib/runner.ts";
 import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName, type TableName } from "./lib/ident.ts";
 import * as runtime from "./lib/runtime.ts";
@@ -377,7 +377,18 @@ async function withRunner<T>(
 async function runStatus(ctx: Context): Promise<number> {
   const report = await withRunner(ctx, "status", (r) => r.status(migrationsDir(ctx.values)));
   runtime.writeStdout(ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.out));
-  return ExitCode.OK;
+  return ctx.values["exit-code"] === true ? statusExitCode(report) : ExitCode.OK;
+}
+
+/**
+ * `status --exit-code`: 0 when every migration is applied as it is, 3 when
+ * one is modified or missing (what `apply` and `validate` refuse), else 4
+ * when some are pending (what `apply` would run).
+ */
+function statusExitCode(report: StatusReport): number {
+  const states = new Set(report.migrations.map((m) => m.state));
+  if (states.has("modified") || states.has("missing")) return ExitCode.VALIDATION;
+  return states.has("pending") ? ExitCode.PENDING : ExitCode.OK;
 }
 
 async function runApply(ctx: Context): Promise<number> {

@@ -31,6 +31,7 @@ export type OptionName =
   | "to"
   | "steps"
   | "dry-run"
+  | "exit-code"
   | "no-transaction"
   | "password-file"
   | "verbose"
@@ -120,6 +121,11 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     help: `rollback: how many migrations to revert (default: ${DEFAULTS.rollbackSteps})`,
   },
   "dry-run": { type: "boolean", help: "print what would run, change nothing" },
+  "exit-code": {
+    type: "boolean",
+    help:
+      "status: exit 4 when migrations are pending, 3 when one is modified or missing, 0 only when all are applied as they are",
+  },
   "no-transaction": {
     type: "boolean",
     help: "create: write the '-- Transaction: none' header into the template",
@@ -223,8 +229,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   status: {
     summary: "show every migration: applied, pending, modified or missing",
-    usage: "status",
-    options: COMMON,
+    usage: "status [--exit-code]",
+    options: [...COMMON, "exit-code"],
   },
   apply: {
     summary: "apply pending migrations in version order",
@@ -538,7 +544,7 @@ export function usage(): string {
     ...environmentLines(),
     "",
     "Exit codes: 0 success, 1 failure at run time, 2 usage error, 3 validation failure,",
-    "            130/143 interrupted by SIGINT/SIGTERM.",
+    "            4 migrations pending (status --exit-code), 130/143 interrupted by SIGINT/SIGTERM.",
     "Files: YYYYMMDD_HHMMSS_description.sql with a '-- UP' line and a '-- DOWN' line.",
   ];
   return lines.join("\n") + "\n";

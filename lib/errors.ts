@@ -17,6 +17,8 @@ export const ExitCode = {
   USAGE: 2,
   /** Validation failure: bad file, duplicate version, checksum mismatch, missing file. */
   VALIDATION: 3,
+  /** `status --exit-code`: migrations are pending, none modified or missing. */
+  PENDING: 4,
   /** Interrupted by SIGINT (Ctrl-C). */
   SIGINT: 130,
   /** Stopped by SIGTERM. */

@@ -405,6 +405,59 @@ Deno.test("checksum mismatch and missing files exit 3 with the seed's messages",
   }
 });
 
+Deno.test("status --exit-code is 4 while migrations are pending, 0 once applied, 3 when one is modified or missing", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({ "20250128_120000_users.sql": USERS });
+  const env = { DATABASE_URL: db.url };
+  const cwd = t.root;
+  try {
+    const check = () => cli(["status", "--exit-code"], { cwd, env });
+    const pending = await check();
+    assertEquals([pending.code, pending.stderr], [4, ""]);
+    assertMatch(pending.stdout, /20250128_120000\s+pending/, "the report is printed all the same");
+    assertEquals(await tableExists(db.url), false, "status --exit-code creates nothing");
+    const plain = await cli(["status"], { cwd, env });
+    assertEquals(plain.code, 0, "without --exit-code, pending is not a failure");
+    const down = await cli([
+      "status",
+      "--exit-code",
+      "--database-url",
+      "postgres://u@127.0.0.1:1/x",
+    ], {
+      cwd,
+      env,
+    });
+    assertEquals(down.code, 1, "an unreachable server is a failure at run time, not a verdict");
+
+    assertEquals((await cli(["apply"], { cwd, env })).code, 0);
+    const current = await check();
+    assertEquals([current.code, current.stderr], [0, ""]);
+    t.write("20250129_120000_posts.sql", POSTS);
+    const json = await cli(["status", "--exit-code", "--json"], { cwd, env });
+    assertEquals(json.code, 4);
+    assertEquals(JSON.parse(json.stdout).pending, ["20250129_120000"]);
+
+    t.write("20250128_120000_users.sql", USERS.replace("SERIAL", "BIGSERIAL"));
+    const modified = await check();
+    assertEquals(modified.code, 3, "modified wins over pending: apply would refuse");
+    assertMatch(modified.stdout, /20250128_120000\s+modified/);
+    t.write("20250128_120000_users.sql", USERS);
+    assertEquals((await cli(["apply"], { cwd, env })).code, 0);
+    t.remove();
+    const empty = tempMigrations({});
+    try {
+      const missing = await cli(["status", "--exit-code"], { cwd: empty.root, env });
+      assertEquals(missing.code, 3);
+      assertMatch(missing.stdout, /20250128_120000\s+missing/);
+    } finally {
+      empty.remove();
+    }
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
 Deno.test("rollback --to an unknown version is a usage error and changes nothing", async () => {
   const db = await freshDatabase();
   const t = tempMigrations({ "20250128_120000_users.sql": USERS });
