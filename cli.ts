@@ -29,7 +29,12 @@ import {
 } from "./lib/format.ts";
 import type { Classifiable, RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
-import { MigrationRunner, type RunEvent, type StatusReport } from "./lib/runner.ts";
+import {
+  MigrationRunner,
+  type RunEvent,
+  type RunPlan,
+  type StatusReport,
+} from "./lib/runner.ts";
 import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName, type TableName } from "./lib/ident.ts";
 import * as runtime from "./lib/runtime.ts";
@@ -61,6 +66,7 @@ import { loadMigrations } from "./lib/load.ts";
 // or `apply` does not pay for lint, verify, schema or sum code it never runs.
 const lintModule = () => import("./lib/lint.ts");
 const sumModule = () => import("./lib/sum.ts");
+const scriptModule = () => import("./lib/script.ts");
 const verifyModule = () => import("./lib/verify.ts");
 
 /** What each command runs. */
@@ -392,17 +398,21 @@ function statusExitCode(report: StatusReport): number {
 }
 
 async function runApply(ctx: Context): Promise<number> {
-  const dryRun = ctx.values["dry-run"] === true;
+  const sql = wantsScript(ctx);
+  const dryRun = sql || ctx.values["dry-run"] === true;
   const to = version(ctx.values, "to", false);
   const check = beforeApply(ctx);
   const started = performance.now();
+  let plan: RunPlan | null = null;
+  const onPlan = (p: RunPlan) => plan = p;
   const applied = await withRunner(
     ctx,
     "apply",
     (r) =>
-      r.apply(migrationsDir(ctx.values), { to, dryRun, signal: ctx.signal, check })
+      r.apply(migrationsDir(ctx.values), { to, dryRun, signal: ctx.signal, check, onPlan })
         .catch((error) => failed(ctx, error)),
   );
+  if (sql) return await printScript(ctx, "up", plan);
   printRun(ctx, "apply", applied, dryRun, {
     done: `Applied ${applied.length} migration${applied.length === 1 ? "" : "s"} in ${
       formatMs(performance.now() - started)
@@ -438,23 +448,65 @@ function printRun(
 }
 
 async function runRollback(ctx: Context): Promise<number> {
-  const dryRun = ctx.values["dry-run"] === true;
+  const sql = wantsScript(ctx);
+  const dryRun = sql || ctx.values["dry-run"] === true;
   const steps = wholeNumber(ctx.values, "steps", 1);
   const to = version(ctx.values, "to", true);
   if (steps !== undefined && to !== undefined) {
     throw new UsageError("USAGE", "give --steps or --to, not both");
   }
+  let plan: RunPlan | null = null;
+  const onPlan = (p: RunPlan) => plan = p;
   const reverted = await withRunner(
     ctx,
     "rollback",
     (r) =>
-      r.rollback(migrationsDir(ctx.values), { steps, to, dryRun, signal: ctx.signal })
+      r.rollback(migrationsDir(ctx.values), { steps, to, dryRun, signal: ctx.signal, onPlan })
         .catch((error) => failed(ctx, error)),
   );
+  if (sql) return await printScript(ctx, "down", plan);
   printRun(ctx, "revert", reverted, dryRun, {
     done: `Reverted ${reverted.length} migration${reverted.length === 1 ? "" : "s"}.\n`,
     nothing: "Nothing to revert.\n",
   });
+  return ExitCode.OK;
+}
+
+/** `--sql`: a script on stdout, which --json would not be. */
+function wantsScript(ctx: Context): boolean {
+  if (ctx.values.sql !== true) return false;
+  if (ctx.json) throw new UsageError("USAGE", "--sql prints an SQL script, not JSON: drop --json");
+  return true;
+}
+
+/** `apply --sql`, `rollback --sql`: the run's script, from its dry run's plan. */
+async function printScript(
+  ctx: Context,
+  direction: "up" | "down",
+  plan: RunPlan | null,
+): Promise<number> {
+  const { migrationScript } = await scriptModule();
+  const migrations = plan?.migrations ?? [];
+  const verb = direction === "up" ? "apply" : "rollback";
+  const count = `${migrations.length} migration${migrations.length === 1 ? "" : "s"}`;
+  runtime.writeStdout(migrationScript({
+    direction,
+    migrations,
+    table: tableName(ctx),
+    // Nothing to run (the first read showed it): nothing to create either.
+    history: plan?.history ?? "current",
+    recorded: plan?.recorded ?? 0,
+    lockMode: lockMode(ctx.values),
+    lockTimeout: duration(ctx.values, "lock-timeout"),
+    statementTimeout: duration(ctx.values, "statement-timeout"),
+    header: [
+      `data-bridge ${VERSION} ${verb} --sql: ${count} for ${describeTarget(target(ctx), runtime.env)}`,
+      `written ${new Date().toISOString()} from the tracking table as it was then.`,
+      "Run it with psql (psql -X -f FILE URL). Each migration commits on its own with its history",
+      "row; the first error stops psql and rolls back the migration it was in. A guard stops the",
+      "script when the database has changed since; write the script again then.",
+    ],
+  }));
   return ExitCode.OK;
 }
 

@@ -54,6 +54,7 @@ export {
   type RepairOptions,
   type RollbackOptions,
   type RunEvent,
+  type RunPlan,
   type RunnerOptions,
   type StatusReport,
   type ValidationReport,
@@ -159,7 +160,15 @@ export {
   type Target,
   type TargetSource,
 } from "./lib/target.ts";
-export { parseTableName, qualifiedName, quoteIdent, type TableName } from "./lib/ident.ts";
+export {
+  parseTableName,
+  qualifiedName,
+  quoteIdent,
+  quoteLiteral,
+  type TableName,
+} from "./lib/ident.ts";
+export { migrationScript, type ScriptOptions } from "./lib/script.ts";
+export type { HistoryState } from "./lib/history.ts";
 export { DEFAULTS, VERSION } from "./lib/config.ts";
 export { dateFromVersion, isVersion, versionFromDate, versionProblem } from "./lib/version.ts";
 export {

@@ -32,6 +32,7 @@ export type OptionName =
   | "steps"
   | "dry-run"
   | "exit-code"
+  | "sql"
   | "no-transaction"
   | "password-file"
   | "verbose"
@@ -121,6 +122,11 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     help: `rollback: how many migrations to revert (default: ${DEFAULTS.rollbackSteps})`,
   },
   "dry-run": { type: "boolean", help: "print what would run, change nothing" },
+  sql: {
+    type: "boolean",
+    help:
+      "apply, rollback: print the run's SQL script (for review, to run with psql) instead of running it; change nothing",
+  },
   "exit-code": {
     type: "boolean",
     help:
@@ -234,13 +240,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   apply: {
     summary: "apply pending migrations in version order",
-    usage: "apply [--to VERSION] [--dry-run]",
-    options: [...COMMON, ...RUN, "to", "dry-run", "no-sum", "no-lint", "error", "warn", "off"],
+    usage: "apply [--to VERSION] [--dry-run | --sql]",
+    options: [
+      ...COMMON,
+      ...RUN,
+      "to",
+      "dry-run",
+      "sql",
+      "no-sum",
+      "no-lint",
+      "error",
+      "warn",
+      "off",
+    ],
   },
   rollback: {
     summary: "revert applied migrations, most recent first",
-    usage: "rollback [--steps N | --to VERSION] [--dry-run]",
-    options: [...COMMON, ...RUN, "steps", "to", "dry-run"],
+    usage: "rollback [--steps N | --to VERSION] [--dry-run | --sql]",
+    options: [...COMMON, ...RUN, "steps", "to", "dry-run", "sql"],
   },
   validate: {
     summary: "check files and, with a database, checksums and missing files; change nothing",

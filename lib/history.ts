@@ -210,6 +210,12 @@ function absent(error: unknown): boolean {
   return isCode(error, "42P01") || isCode(error, "3F000");
 }
 
+/**
+ * The tracking table as a run found it: not there, made by earlier tools
+ * (without `execution_ms` or `applied_by`), or current.
+ */
+export type HistoryState = "missing" | "incomplete" | "current";
+
 /** What a no-op run reads of the tracking table: versions and checksums. */
 export interface RecordedChecksums {
   /** `{ version, checksum }` in version order. */
@@ -329,7 +335,7 @@ export async function ensureHistoryTable(db: Queryable, table: TableName): Promi
     if (!schema.exists) {
       await ddl(
         db,
-        `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}`,
+        schemaSql(table.schema),
         `the schema ${quoteIdent(table.schema)} for the tracking table`,
         `create it first (CREATE SCHEMA ${
           quoteIdent(table.schema)
@@ -344,14 +350,7 @@ export async function ensureHistoryTable(db: Queryable, table: TableName): Promi
   if (columns.length === 0) {
     await ddl(
       db,
-      `CREATE TABLE IF NOT EXISTS ${name} (
-  version VARCHAR(255) PRIMARY KEY,
-  description TEXT NOT NULL,
-  applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
-  checksum VARCHAR(64) NOT NULL,
-  execution_ms INTEGER,
-  applied_by TEXT DEFAULT current_user
-)`,
+      historyTableSql(table),
       `the tracking table ${name}`,
       "name in --table a schema this user owns or may create in (--table SCHEMA._migrations)",
     );
@@ -367,19 +366,69 @@ export async function ensureHistoryTable(db: Queryable, table: TableName): Promi
       }); choose another --table`,
     );
   }
-  const add: string[] = [];
-  if (!have.has("execution_ms")) add.push("ADD COLUMN IF NOT EXISTS execution_ms INTEGER");
-  if (!have.has("applied_by")) {
-    add.push("ADD COLUMN IF NOT EXISTS applied_by TEXT DEFAULT current_user");
-  }
-  if (add.length) {
+  if (!have.has("execution_ms") || !have.has("applied_by")) {
     await ddl(
       db,
-      `ALTER TABLE ${name} ${add.join(", ")}`,
+      historyColumnsSql(table),
       `the columns execution_ms and applied_by of ${name}`,
       "run once as the table's owner",
     );
   }
+}
+
+/**
+ * The statement creating a schema for the tracking table, when missing.
+ *
+ * @param schema The schema's name.
+ * @returns `CREATE SCHEMA IF NOT EXISTS ...`.
+ * @example
+ * ```ts
+ * import { schemaSql } from "./history.ts";
+ * console.log(schemaSql("audit")); // CREATE SCHEMA IF NOT EXISTS "audit"
+ * ```
+ */
+export function schemaSql(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+}
+
+/**
+ * The statement creating the tracking table, when missing.
+ *
+ * @param table The table.
+ * @returns `CREATE TABLE IF NOT EXISTS ...` with the six columns.
+ * @example
+ * ```ts
+ * import { historyTableSql } from "./history.ts";
+ * console.log(historyTableSql({ schema: null, name: "_migrations" }).split("\n")[0]);
+ * // CREATE TABLE IF NOT EXISTS "_migrations" (
+ * ```
+ */
+export function historyTableSql(table: TableName): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(table)} (
+  version VARCHAR(255) PRIMARY KEY,
+  description TEXT NOT NULL,
+  applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+  checksum VARCHAR(64) NOT NULL,
+  execution_ms INTEGER,
+  applied_by TEXT DEFAULT current_user
+)`;
+}
+
+/**
+ * The statement adding `execution_ms` and `applied_by` to a four-column
+ * tracking table of earlier tools (each only when missing).
+ *
+ * @param table The table.
+ * @returns `ALTER TABLE ... ADD COLUMN IF NOT EXISTS ...`.
+ * @example
+ * ```ts
+ * import { historyColumnsSql } from "./history.ts";
+ * console.log(historyColumnsSql({ schema: null, name: "_migrations" }).startsWith("ALTER TABLE")); // true
+ * ```
+ */
+export function historyColumnsSql(table: TableName): string {
+  return `ALTER TABLE ${qualifiedName(table)} ADD COLUMN IF NOT EXISTS execution_ms INTEGER, ` +
+    "ADD COLUMN IF NOT EXISTS applied_by TEXT DEFAULT current_user";
 }
 
 /**
@@ -423,6 +472,7 @@ export function insertHistorySql(table: TableName): string {
  * Returns the deleted version, so a caller sees whether the row existed.
  *
  * @param table The table.
+ * @param returning `false` leaves `RETURNING` out (a script checks the row first).
  * @returns SQL with `$1`.
  * @example
  * ```ts
@@ -430,8 +480,10 @@ export function insertHistorySql(table: TableName): string {
  * console.log(deleteHistorySql({ schema: null, name: "_migrations" }).startsWith("DELETE")); // true
  * ```
  */
-export function deleteHistorySql(table: TableName): string {
-  return `DELETE FROM ${qualifiedName(table)} WHERE version = $1 RETURNING version`;
+export function deleteHistorySql(table: TableName, returning = true): string {
+  return `DELETE FROM ${qualifiedName(table)} WHERE version = $1${
+    returning ? " RETURNING version" : ""
+  }`;
 }
 
 /**
@@ -504,9 +556,26 @@ export async function ensureLockTable(db: Queryable, table: TableName): Promise<
   const name = qualifiedName(lockTableName(table));
   await ddl(
     db,
-    `CREATE TABLE IF NOT EXISTS ${name} (id INTEGER PRIMARY KEY CHECK (id = 1));
-INSERT INTO ${name} (id) VALUES (1) ON CONFLICT DO NOTHING`,
+    lockTableSql(lockTableName(table)),
     `the lock table ${name} of --lock-mode table`,
     "name in --table a schema this user owns or may create in (--table SCHEMA._migrations)",
   );
+}
+
+/**
+ * The statements creating the lock table of `--lock-mode table` and its one
+ * row, when missing.
+ *
+ * @param lockTable The lock table (see {@link lockTableName}).
+ * @returns Two statements, `;`-separated.
+ * @example
+ * ```ts
+ * import { lockTableSql } from "./history.ts";
+ * console.log(lockTableSql({ schema: null, name: "_migrations_lock" }).includes("ON CONFLICT DO NOTHING")); // true
+ * ```
+ */
+export function lockTableSql(lockTable: TableName): string {
+  const name = qualifiedName(lockTable);
+  return `CREATE TABLE IF NOT EXISTS ${name} (id INTEGER PRIMARY KEY CHECK (id = 1));
+INSERT INTO ${name} (id) VALUES (1) ON CONFLICT DO NOTHING`;
 }

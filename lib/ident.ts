@@ -36,6 +36,28 @@ export function quoteIdent(name: string): string {
 }
 
 /**
+ * Quotes a text as an SQL string literal, for the scripts data-bridge
+ * writes for people to run (`apply --sql`); what data-bridge sends itself
+ * passes values as parameters. A text holding a backslash is written as an
+ * `E'...'` string with the backslashes doubled, so it reads the same
+ * whatever the server's `standard_conforming_strings`.
+ *
+ * @param value Any text without NUL.
+ * @returns It in single quotes, inner quotes doubled.
+ * @throws {TypeError} For a text holding a NUL, which no literal can carry.
+ * @example
+ * ```ts
+ * import { quoteLiteral } from "./ident.ts";
+ * console.log(quoteLiteral("it's"), quoteLiteral("a\\b")); // 'it''s' E'a\\b'
+ * ```
+ */
+export function quoteLiteral(value: string): string {
+  if (value.includes("\0")) throw new TypeError("a string literal cannot hold NUL");
+  const quoted = value.replaceAll("'", "''");
+  return value.includes("\\") ? `E'${quoted.replaceAll("\\", "\\\\")}'` : `'${quoted}'`;
+}
+
+/**
  * The quoted, possibly schema-qualified form of a table name.
  *
  * @param table The table.

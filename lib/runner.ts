@@ -42,6 +42,7 @@ import {
   ensureHistoryTable,
   ensureLockTable,
   type History,
+  type HistoryState,
   lockTableName,
   readChecksums,
   readHistory,
@@ -148,6 +149,22 @@ export interface ApplyOptions {
    * `lintMigrations` lints); it is let go when the check returns.
    */
   check?: (pending: readonly Migration[], all: readonly Classifiable[]) => void | Promise<void>;
+  /**
+   * Called in a dry run, once the checks have passed, with what the run
+   * would do (`apply --sql` writes its script from it). Not called when the
+   * first history read shows nothing to apply.
+   */
+  onPlan?: (plan: RunPlan) => void;
+}
+
+/** What a dry run of {@link MigrationRunner.apply} or {@link MigrationRunner.rollback} would do. */
+export interface RunPlan {
+  /** The migrations it would run, parsed, in the order it would run them. */
+  migrations: Migration[];
+  /** The tracking table as the run found it. */
+  history: HistoryState;
+  /** How many rows it held. */
+  recorded: number;
 }
 
 /** Options of {@link MigrationRunner.rollback}. */
@@ -160,6 +177,8 @@ export interface RollbackOptions {
   dryRun?: boolean;
   /** Stops the run: the migration in progress is cancelled and rolled back. */
   signal?: AbortSignal;
+  /** Called in a dry run with what the run would do (`rollback --sql` writes its script from it). */
+  onPlan?: (plan: RunPlan) => void;
 }
 
 /** One migration in a {@link StatusReport}. */
@@ -419,7 +438,10 @@ export class MigrationRunner {
             } else {
               await check(pending, migrations);
               dropParsedSources(migrations.filter(isParsed));
-              if (options.dryRun) return pending.map((m) => m.version);
+              if (options.dryRun) {
+                options.onPlan?.({ migrations: pending, ...historyState(history) });
+                return pending.map((m) => m.version);
+              }
               if (tables) await this.#ensureTables(driver);
             }
             const newest = entries.filter((e) => e.row).at(-1)?.version;
@@ -469,7 +491,11 @@ export class MigrationRunner {
               withParsed(entries, selectRollback(entries, options), early.ahead),
               options,
             );
-            if (options.dryRun) return steps.map((s) => s.migration.version);
+            if (options.dryRun) {
+              const migrations = steps.map((s) => s.migration);
+              options.onPlan?.({ migrations, ...historyState(history) });
+              return migrations.map((m) => m.version);
+            }
             // A history made in session mode has no lock table yet.
             if (this.#lockMode === "table" && steps.length) {
               await this.#ensureTables(driver);
@@ -1099,4 +1125,10 @@ function interrupted(signal: AbortSignal, message: string, done: string[]) {
   const error = interruptedError(signal, message);
   error.completed = [...done];
   return error;
+}
+
+/** The tracking table as a history read found it (an empty table may be of earlier tools). */
+function historyState(history: History | null): { history: HistoryState; recorded: number } {
+  if (history === null) return { history: "missing", recorded: 0 };
+  return { history: history.current ? "current" : "incomplete", recorded: history.rows.length };
 }
