@@ -29,12 +29,7 @@ import {
 } from "./lib/format.ts";
 import type { Classifiable, RepairChange } from "./lib/classify.ts";
 import { describeHolder } from "./lib/lock.ts";
-import {
-  MigrationRunner,
-  type RunEvent,
-  type RunPlan,
-  type StatusReport,
-} from "./lib/runner.ts";
+import { MigrationRunner, type RunEvent, type RunPlan, type StatusReport } from "./lib/runner.ts";
 import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName, type TableName } from "./lib/ident.ts";
 import * as runtime from "./lib/runtime.ts";
@@ -409,7 +404,14 @@ async function runApply(ctx: Context): Promise<number> {
     ctx,
     "apply",
     (r) =>
-      r.apply(migrationsDir(ctx.values), { to, dryRun, signal: ctx.signal, check, onPlan })
+      r.apply(migrationsDir(ctx.values), {
+        to,
+        dryRun,
+        signal: ctx.signal,
+        check,
+        onPlan,
+        singleTransaction: singleTransaction(ctx),
+      })
         .catch((error) => failed(ctx, error)),
   );
   if (sql) return await printScript(ctx, "up", plan);
@@ -461,7 +463,14 @@ async function runRollback(ctx: Context): Promise<number> {
     ctx,
     "rollback",
     (r) =>
-      r.rollback(migrationsDir(ctx.values), { steps, to, dryRun, signal: ctx.signal, onPlan })
+      r.rollback(migrationsDir(ctx.values), {
+        steps,
+        to,
+        dryRun,
+        signal: ctx.signal,
+        onPlan,
+        singleTransaction: singleTransaction(ctx),
+      })
         .catch((error) => failed(ctx, error)),
   );
   if (sql) return await printScript(ctx, "down", plan);
@@ -470,6 +479,10 @@ async function runRollback(ctx: Context): Promise<number> {
     nothing: "Nothing to revert.\n",
   });
   return ExitCode.OK;
+}
+
+function singleTransaction(ctx: Context): boolean {
+  return ctx.values["single-transaction"] === true;
 }
 
 /** `--sql`: a script on stdout, which --json would not be. */
@@ -496,15 +509,21 @@ async function printScript(
     // Nothing to run (the first read showed it): nothing to create either.
     history: plan?.history ?? "current",
     recorded: plan?.recorded ?? 0,
+    singleTransaction: singleTransaction(ctx),
     lockMode: lockMode(ctx.values),
     lockTimeout: duration(ctx.values, "lock-timeout"),
     statementTimeout: duration(ctx.values, "statement-timeout"),
     header: [
-      `data-bridge ${VERSION} ${verb} --sql: ${count} for ${describeTarget(target(ctx), runtime.env)}`,
+      `data-bridge ${VERSION} ${verb} --sql: ${count} for ${
+        describeTarget(target(ctx), runtime.env)
+      }`,
       `written ${new Date().toISOString()} from the tracking table as it was then.`,
-      "Run it with psql (psql -X -f FILE URL). Each migration commits on its own with its history",
-      "row; the first error stops psql and rolls back the migration it was in. A guard stops the",
-      "script when the database has changed since; write the script again then.",
+      "Run it with psql (psql -X -f FILE URL). " + (singleTransaction(ctx)
+        ? "All migrations commit together at the end; the first error stops psql and rolls back " +
+          "every one of them."
+        : "Each migration commits on its own with its history row; the first error stops psql " +
+          "and rolls back the migration it was in.") +
+      " A guard stops the script when the database has changed since; write the script again then.",
     ],
   }));
   return ExitCode.OK;

@@ -54,8 +54,8 @@ export {
   type RepairOptions,
   type RollbackOptions,
   type RunEvent,
-  type RunPlan,
   type RunnerOptions,
+  type RunPlan,
   type StatusReport,
   type ValidationReport,
 } from "./lib/runner.ts";
@@ -103,9 +103,11 @@ export {
   executeMigration,
   type ExecuteResult,
   type ExecuteSettings,
+  executeTogether,
   mayChangeLimits,
   sendAhead,
   type SessionLimits,
+  type TogetherEvents,
 } from "./lib/execute.ts";
 export { formatError, formatHistory, formatStatus, type Palette, palette } from "./lib/format.ts";
 export {

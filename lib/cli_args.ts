@@ -33,6 +33,7 @@ export type OptionName =
   | "dry-run"
   | "exit-code"
   | "sql"
+  | "single-transaction"
   | "no-transaction"
   | "password-file"
   | "verbose"
@@ -122,6 +123,11 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     help: `rollback: how many migrations to revert (default: ${DEFAULTS.rollbackSteps})`,
   },
   "dry-run": { type: "boolean", help: "print what would run, change nothing" },
+  "single-transaction": {
+    type: "boolean",
+    help:
+      "apply, rollback: run every migration of the run in one transaction, so a failure leaves none of them done",
+  },
   sql: {
     type: "boolean",
     help:
@@ -247,6 +253,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       "to",
       "dry-run",
       "sql",
+      "single-transaction",
       "no-sum",
       "no-lint",
       "error",
@@ -257,7 +264,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   rollback: {
     summary: "revert applied migrations, most recent first",
     usage: "rollback [--steps N | --to VERSION] [--dry-run | --sql]",
-    options: [...COMMON, ...RUN, "steps", "to", "dry-run", "sql"],
+    options: [...COMMON, ...RUN, "steps", "to", "dry-run", "sql", "single-transaction"],
   },
   validate: {
     summary: "check files and, with a database, checksums and missing files; change nothing",

@@ -9,7 +9,12 @@
 import { DEFAULTS } from "./config.ts";
 import { type Driver, type Queryable, sendAll, type TransactionStatement } from "./driver.ts";
 import { DatabaseError, DataBridgeError, MigrationError, RuntimeError } from "./errors.ts";
-import { deleteHistorySql, insertHistorySql } from "./history.ts";
+import {
+  deleteHistorySql,
+  insertHistorySql,
+  insertTimedHistorySql,
+  MIGRATION_START,
+} from "./history.ts";
 import { qualifiedName, type TableName } from "./ident.ts";
 import { splitStatements } from "./lexer.ts";
 import { locate, offsetOfPosition } from "./location.ts";
@@ -125,8 +130,7 @@ export async function executeMigration(
   ahead?: Ahead,
 ): Promise<ExecuteResult> {
   if (!m.transactional) return await runStatements(driver, direction, m, settings);
-  const retries = settings.lockRetries ?? DEFAULTS.lockRetries;
-  let waitingSince: number | null = null;
+  const tries: Tries = { waitingSince: null };
   let sent = ahead?.migration === m ? ahead : undefined;
   for (let attempt = 0;; attempt++) {
     const started = performance.now();
@@ -160,34 +164,85 @@ export async function executeMigration(
       if (!skipped) limitsStand(direction, m, settings);
       return { ms: performance.now() - started, skipped };
     } catch (error) {
-      if (error instanceof LockBusy) {
-        if (waitingSince === null) {
-          waitingSince = Date.now();
-          settings.onLockWait?.();
+      if ((await nextAttempt(error, attempt, tries, settings)) === "wait") attempt--;
+    }
+  }
+}
+
+/** Callbacks of {@link executeTogether}. */
+export interface TogetherEvents {
+  /** A migration's section is about to be sent (again, when the transaction is retried). */
+  onStart?: (m: Migration) => void;
+  /** A migration's section and history row ran; the transaction is not committed yet. */
+  onRan?: (m: Migration, result: ExecuteResult) => void;
+}
+
+/**
+ * Runs several migrations' UP (or DOWN) sections and their history rows in
+ * one transaction, committed once at the end: all of them or none
+ * (`--single-transaction`). Each sets its limits for itself (`SET LOCAL`).
+ * A transaction that hits `lock_timeout` is rolled back and retried whole,
+ * with backoff; with the lock row (`--lock-mode table`) it is taken first,
+ * waiting while another run holds it, and a migration another run did
+ * meanwhile is skipped. Every migration must run in a transaction.
+ *
+ * @param driver The session.
+ * @param direction `up` or `down`.
+ * @param migrations The migrations, in the order they run.
+ * @param settings Table, timeouts, lock mode (`sessionLimits` is not used).
+ * @param events Told of each migration as it runs; `onStart` says which
+ *   one an error belongs to.
+ * @returns What each migration took (its share of the transaction) and
+ *   whether it was skipped, once all committed.
+ * @throws {DataBridgeError} The database's error (from the migration last
+ *   started), or `LOCK_TIMEOUT`; nothing was committed.
+ * @example
+ * ```ts
+ * import type { Driver } from "./driver.ts";
+ * import { executeTogether } from "./execute.ts";
+ * import type { Migration } from "./migration.ts";
+ * async function allOrNothing(driver: Driver, migrations: Migration[]): Promise<number> {
+ *   const table = { schema: null, name: "_migrations" };
+ *   return (await executeTogether(driver, "up", migrations, { table })).length;
+ * }
+ * ```
+ */
+export async function executeTogether(
+  driver: Driver,
+  direction: Direction,
+  migrations: readonly Migration[],
+  settings: ExecuteSettings,
+  events: TogetherEvents = {},
+): Promise<ExecuteResult[]> {
+  const own: ExecuteSettings = { ...settings, sessionLimits: undefined };
+  const tries: Tries = { waitingSince: null };
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await driver.transaction(async (tx) => {
+        const results: ExecuteResult[] = [];
+        for (const m of migrations) {
+          events.onStart?.(m);
+          const started = performance.now();
+          if (own.lockTable) {
+            // The first call takes the lock row for the whole transaction.
+            const state = await lockRow(tx, direction, m, own);
+            if (state === "busy") throw new LockBusy();
+            if (state === "done") {
+              const result = { ms: performance.now() - started, skipped: true };
+              events.onRan?.(m, result);
+              results.push(result);
+              continue;
+            }
+          }
+          await runInTransaction(tx, direction, m, own, true);
+          const result = { ms: performance.now() - started, skipped: false };
+          events.onRan?.(m, result);
+          results.push(result);
         }
-        const limit = (settings.lockWaitSeconds ?? DEFAULTS.lockWaitSeconds) * 1000;
-        if (Date.now() - waitingSince >= limit) {
-          throw new RuntimeError(
-            "LOCK_TIMEOUT",
-            `gave up after ${limit / 1000}s waiting for the lock row in ${
-              qualifiedName(settings.lockTable!)
-            }, held by another run; wait for it to finish or raise --lock-wait`,
-          );
-        }
-        await sleep(DEFAULTS.lockPollMs);
-        attempt--;
-        continue;
-      }
-      if (error instanceof DatabaseError && error.pgCode === "55P03") {
-        if (attempt < retries) {
-          const delayMs = 500 * 2 ** attempt;
-          settings.onRetry?.(attempt + 1, delayMs, `lock_timeout: ${error.message}`);
-          await sleep(delayMs);
-          continue;
-        }
-        throw Object.assign(error, { attempts: attempt + 1 });
-      }
-      throw error;
+        return results;
+      });
+    } catch (error) {
+      if ((await nextAttempt(error, attempt, tries, settings)) === "wait") attempt--;
     }
   }
 }
@@ -350,6 +405,7 @@ function statements(
   direction: Direction,
   m: Migration,
   settings: ExecuteSettings,
+  shared = false,
 ): TransactionStatement[] {
   const limits = settings.sessionLimits;
   const list: TransactionStatement[] = [];
@@ -365,26 +421,38 @@ function statements(
       ],
     });
   }
+  // In a transaction shared with other migrations, now() is the start of
+  // them all: the migration's own start is kept for its history row.
+  if (shared && direction === "up") list.push({ sql: `SELECT ${MIGRATION_START}` });
   return [
     ...list,
     { sql: sectionOf(direction, m), script: true },
-    direction === "up"
+    direction === "down"
+      ? { sql: deleteHistorySql(settings.table), params: [m.version] }
+      : shared
       ? {
+        sql: insertTimedHistorySql(settings.table),
+        params: [m.version, m.description, m.checksum],
+      }
+      : {
         sql: insertHistorySql(settings.table),
         params: [m.version, m.description, m.checksum, null],
-      }
-      : { sql: deleteHistorySql(settings.table), params: [m.version] },
+      },
   ];
 }
 
-/** The section, its settings and its history row, sent together; COMMIT after a check. */
+/**
+ * The section, its settings and its history row, sent together; COMMIT after
+ * a check. `shared`: the transaction holds other migrations too.
+ */
 async function runInTransaction(
   tx: Queryable,
   direction: Direction,
   m: Migration,
   settings: ExecuteSettings,
+  shared = false,
 ): Promise<void> {
-  const results = await sendAll(tx, statements(direction, m, settings));
+  const results = await sendAll(tx, statements(direction, m, settings, shared));
   const record = results[results.length - 1];
   if (direction === "down" && record.length !== 1) {
     throw new RuntimeError(
@@ -396,6 +464,51 @@ async function runInTransaction(
 
 /** Thrown inside a transaction when the lock row is taken: roll back, wait, retry. */
 class LockBusy extends Error {}
+
+/** A transaction's attempts so far: since when it waits for the lock row. */
+interface Tries {
+  waitingSince: number | null;
+}
+
+/**
+ * After an attempt at a transaction failed: `"wait"` once the lock row,
+ * which another run held, is worth asking for again (the same attempt);
+ * `"retry"` after a `lock_timeout` with retries left, once its backoff has
+ * passed. Throws anything else, the wait for the lock row that ran out,
+ * and the last `lock_timeout` (with its number of attempts).
+ */
+async function nextAttempt(
+  error: unknown,
+  attempt: number,
+  tries: Tries,
+  settings: ExecuteSettings,
+): Promise<"wait" | "retry"> {
+  if (error instanceof LockBusy) {
+    if (tries.waitingSince === null) {
+      tries.waitingSince = Date.now();
+      settings.onLockWait?.();
+    }
+    const limit = (settings.lockWaitSeconds ?? DEFAULTS.lockWaitSeconds) * 1000;
+    if (Date.now() - tries.waitingSince >= limit) {
+      throw new RuntimeError(
+        "LOCK_TIMEOUT",
+        `gave up after ${limit / 1000}s waiting for the lock row in ${
+          qualifiedName(settings.lockTable!)
+        }, held by another run; wait for it to finish or raise --lock-wait`,
+      );
+    }
+    await sleep(DEFAULTS.lockPollMs);
+    return "wait";
+  }
+  if (!(error instanceof DatabaseError && error.pgCode === "55P03")) throw error;
+  if (attempt >= (settings.lockRetries ?? DEFAULTS.lockRetries)) {
+    throw Object.assign(error, { attempts: attempt + 1 });
+  }
+  const delayMs = 500 * 2 ** attempt;
+  settings.onRetry?.(attempt + 1, delayMs, `lock_timeout: ${error.message}`);
+  await sleep(delayMs);
+  return "retry";
+}
 
 /**
  * `--lock-mode table`: tries to take the lock row without waiting, and

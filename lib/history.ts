@@ -468,6 +468,33 @@ export function insertHistorySql(table: TableName): string {
 }
 
 /**
+ * Keeps a migration's start when several share a transaction
+ * (`--single-transaction`), where `now()` is the start of them all: an
+ * expression setting a setting of the transaction, which
+ * {@link insertTimedHistorySql} reads.
+ */
+export const MIGRATION_START = "set_config('data_bridge.started', clock_timestamp()::text, true)";
+
+/**
+ * The statement recording an applied migration that shares its transaction
+ * with others: its time is measured from {@link MIGRATION_START}, run
+ * before its section. Parameters: version, description, checksum.
+ *
+ * @param table The table.
+ * @returns SQL with `$1`..`$3`.
+ * @example
+ * ```ts
+ * import { insertTimedHistorySql } from "./history.ts";
+ * console.log(insertTimedHistorySql({ schema: null, name: "_migrations" }).includes("data_bridge.started")); // true
+ * ```
+ */
+export function insertTimedHistorySql(table: TableName): string {
+  return `INSERT INTO ${qualifiedName(table)} (version, description, checksum, execution_ms) ` +
+    "VALUES ($1, $2, $3, (extract(epoch FROM clock_timestamp() - " +
+    "current_setting('data_bridge.started')::timestamptz) * 1000)::integer)";
+}
+
+/**
  * The statement forgetting a reverted migration. Parameter: version.
  * Returns the deleted version, so a caller sees whether the row existed.
  *

@@ -34,6 +34,7 @@ import {
   type Direction,
   executeMigration,
   type ExecuteSettings,
+  executeTogether,
   sendAhead,
 } from "./execute.ts";
 import {
@@ -155,6 +156,12 @@ export interface ApplyOptions {
    * first history read shows nothing to apply.
    */
   onPlan?: (plan: RunPlan) => void;
+  /**
+   * Applies every pending migration in one transaction, committed at the
+   * end: a failure leaves none of them applied. Refused (nothing runs) when
+   * one of them must run outside a transaction.
+   */
+  singleTransaction?: boolean;
 }
 
 /** What a dry run of {@link MigrationRunner.apply} or {@link MigrationRunner.rollback} would do. */
@@ -179,6 +186,8 @@ export interface RollbackOptions {
   signal?: AbortSignal;
   /** Called in a dry run with what the run would do (`rollback --sql` writes its script from it). */
   onPlan?: (plan: RunPlan) => void;
+  /** Reverts the migrations in one transaction: a failure leaves all of them applied. */
+  singleTransaction?: boolean;
 }
 
 /** One migration in a {@link StatusReport}. */
@@ -410,6 +419,7 @@ export class MigrationRunner {
             const entries = checkedEntries(migrations, history);
             const plan = planApply(entries, { to: options.to });
             const pending = plan.pending.map(parsed);
+            if (options.singleTransaction) refuseOutsideTransaction(pending);
             // Table mode also needs its lock table, which a history made in session mode lacks.
             const tables = !options.dryRun &&
               (history === null || !history.current || this.#lockMode === "table");
@@ -453,7 +463,7 @@ export class MigrationRunner {
                 } is older than the newest applied migration ${newest}; applying it anyway (merged from another branch?)`,
               });
             }
-            return await this.#run(driver, "up", pending, options.signal);
+            return await this.#run(driver, "up", pending, options);
           });
         }, options.dryRun === true),
     );
@@ -491,6 +501,7 @@ export class MigrationRunner {
               withParsed(entries, selectRollback(entries, options), early.ahead),
               options,
             );
+            if (options.singleTransaction) refuseOutsideTransaction(steps.map((s) => s.migration));
             if (options.dryRun) {
               const migrations = steps.map((s) => s.migration);
               options.onPlan?.({ migrations, ...historyState(history) });
@@ -500,7 +511,7 @@ export class MigrationRunner {
             if (this.#lockMode === "table" && steps.length) {
               await this.#ensureTables(driver);
             }
-            return await this.#run(driver, "down", steps.map((s) => s.migration), options.signal);
+            return await this.#run(driver, "down", steps.map((s) => s.migration), options);
           },
           (driver, files) => this.#parseEarly(driver, files),
           options.dryRun === true,
@@ -793,8 +804,9 @@ export class MigrationRunner {
     driver: Driver,
     direction: Direction,
     migrations: Migration[],
-    signal: AbortSignal | undefined,
+    options: { signal?: AbortSignal; singleTransaction?: boolean },
   ): Promise<string[]> {
+    const signal = options.signal;
     if (this.#lockMode === "table") {
       const loose = migrations.find((m) => !m.transactional);
       if (loose) {
@@ -822,6 +834,9 @@ export class MigrationRunner {
       // transaction sets them for itself.
       sessionLimits: this.#lockMode === "session" ? { inForce: false, set: false } : undefined,
     };
+    if (options.singleTransaction) {
+      return await this.#runTogether(driver, direction, migrations, settings, signal);
+    }
     const done: string[] = [];
     const cancel = () => void driver.cancel().catch(() => {});
     signal?.addEventListener("abort", cancel);
@@ -880,6 +895,73 @@ export class MigrationRunner {
       if (settings.sessionLimits?.set && driver !== this.#driver) {
         await driver.exec("RESET lock_timeout; RESET statement_timeout").catch(() => {});
       }
+    }
+  }
+
+  /**
+   * `singleTransaction`: the migrations in one transaction. Each is
+   * reported as it runs; a failure rolls back every one of them, and the
+   * error says so.
+   */
+  async #runTogether(
+    driver: Driver,
+    direction: Direction,
+    migrations: Migration[],
+    settings: ExecuteSettings,
+    signal: AbortSignal | undefined,
+  ): Promise<string[]> {
+    if (migrations.length === 0) return [];
+    const cancel = () => void driver.cancel().catch(() => {});
+    signal?.addEventListener("abort", cancel);
+    let current = migrations[0];
+    try {
+      const results = await executeTogether(driver, direction, migrations, {
+        ...settings,
+        onRetry: (attempt, delayMs, reason) =>
+          this.#emit({ type: "retry", direction, migration: current, attempt, delayMs, reason }),
+        onLockWait: () => this.#emit({ type: "lock_wait", holder: null }),
+      }, {
+        onStart: (m) => {
+          current = m;
+          for (const message of m.warnings) this.#emit({ type: "warning", message });
+          this.#emit({ type: "start", direction, migration: m });
+        },
+        onRan: (m, result) =>
+          this.#emit({
+            type: "done",
+            direction,
+            migration: m,
+            ms: result.ms,
+            skipped: result.skipped,
+          }),
+      });
+      return migrations.filter((_, i) => !results[i].skipped).map((m) => m.version);
+    } catch (error) {
+      const before = migrations.indexOf(current);
+      const note = `the run was one transaction (--single-transaction): ${
+        before === 0
+          ? ""
+          : `the ${before} migration${before === 1 ? "" : "s"} before it ${
+            before === 1 ? "was" : "were"
+          } rolled back too, `
+      }nothing was ${direction === "up" ? "applied" : "reverted"}`;
+      if (signal?.aborted) {
+        throw interrupted(
+          signal,
+          `during migration ${current.version} (${current.file ?? "built in code"}); ${note}`,
+          [],
+        );
+      }
+      const failure = describeFailure(error, direction, current, settings);
+      // A session lost may have reached COMMIT: then all of the run committed.
+      failure.message = failure.code === "CONNECTION_LOST"
+        ? `${failure.message} (the run was one transaction, --single-transaction: all of its ` +
+          "migrations committed together or none did)"
+        : `${failure.message}; ${note}`;
+      failure.completed = [];
+      throw failure;
+    } finally {
+      signal?.removeEventListener("abort", cancel);
     }
   }
 
@@ -1131,4 +1213,18 @@ function interrupted(signal: AbortSignal, message: string, done: string[]) {
 function historyState(history: History | null): { history: HistoryState; recorded: number } {
   if (history === null) return { history: "missing", recorded: 0 };
   return { history: history.current ? "current" : "incomplete", recorded: history.rows.length };
+}
+
+/** `singleTransaction` holds only migrations that run in a transaction: refused before anything changes. */
+function refuseOutsideTransaction(migrations: readonly Migration[]): void {
+  const loose = migrations.find((m) => !m.transactional);
+  if (!loose) return;
+  throw new ValidationError(
+    "SINGLE_TRANSACTION",
+    `${
+      loose.file ?? loose.version
+    } runs outside a transaction (-- Transaction: none), which --single-transaction cannot hold; ` +
+      "give it a run of its own (--to VERSION, --steps N) or drop --single-transaction; nothing was changed",
+    { file: loose.file ?? undefined, version: loose.version },
+  );
 }

@@ -21,8 +21,10 @@ import {
   type HistoryState,
   historyTableSql,
   insertHistorySql,
+  insertTimedHistorySql,
   lockTableName,
   lockTableSql,
+  MIGRATION_START,
   schemaSql,
 } from "./history.ts";
 import { qualifiedName, quoteLiteral, type TableName } from "./ident.ts";
@@ -51,7 +53,12 @@ export interface ScriptOptions {
   lockTimeout?: string;
   /** `statement_timeout` in each transaction (default {@link DEFAULTS.statementTimeout}). */
   statementTimeout?: string;
-  /** Comment lines for the top of the script (what, for which database, when). */
+  /**
+   * One transaction for every migration, committed at the end
+   * (`--single-transaction`); each must run in a transaction.
+   */
+  singleTransaction?: boolean;
+  /** Comments for the top of the script (what, for which database, when), each wrapped at 100 columns. */
   header?: readonly string[];
 }
 
@@ -66,7 +73,9 @@ export interface ScriptOptions {
  * statement after the guard, then gets its row. With the session lock the
  * script takes data-bridge's advisory lock without waiting (failing when
  * another run holds it) and gives it back at the end; with the lock row
- * (`--lock-mode table`) each transaction takes it with `NOWAIT`.
+ * (`--lock-mode table`) each transaction takes it with `NOWAIT`. With
+ * `singleTransaction`, one `BEGIN` before the first migration and one
+ * `COMMIT` after the last hold them all.
  *
  * @param options The run.
  * @returns The script, ending in a line break.
@@ -89,7 +98,7 @@ export function migrationScript(options: ScriptOptions): string {
   const { direction, migrations, table } = options;
   const lockMode = options.lockMode ?? "session";
   const out: string[] = [];
-  for (const line of options.header ?? []) out.push(comment(line));
+  for (const text of options.header ?? []) out.push(...wrapped(text).map(comment));
   out.push("\\set ON_ERROR_STOP on");
   if (migrations.length === 0) {
     out.push(comment(`Nothing to ${direction === "up" ? "apply" : "revert"}.`));
@@ -103,12 +112,15 @@ export function migrationScript(options: ScriptOptions): string {
     ]]));
   }
   out.push(...setup(options.history, table, lockMode));
+  const together = options.singleTransaction === true;
+  if (together) out.push("", ...opening(options, lockMode));
   for (let k = 0; k < migrations.length; k++) {
     const m = migrations[k];
     const rows = options.recorded + (direction === "up" ? k : -k);
     out.push("", comment(`${m.version} ${m.description}${m.file ? ` (${m.file})` : ""}`));
-    out.push(...migrationStatements(direction, m, rows, options, lockMode));
+    out.push(...migrationStatements(direction, m, rows, options, lockMode, together));
   }
+  if (together) out.push("", "COMMIT;");
   if (lockMode === "session") {
     out.push(
       "",
@@ -138,10 +150,14 @@ function migrationStatements(
   rows: number,
   options: ScriptOptions,
   lockMode: LockMode,
+  together: boolean,
 ): string[] {
   const { table } = options;
   const name = qualifiedName(table);
   const version = quoteLiteral(m.version);
+  // In a transaction shared with other migrations, the guard also keeps the
+  // migration's start for its history row, as the runner does.
+  const shared = together && direction === "up";
   const check = guard([
     direction === "up"
       ? [
@@ -158,16 +174,23 @@ function migrationStatements(
       `(SELECT count(*) FROM ${name}) <> ${rows}`,
       `${name} has changed since this script was written (${rows} rows expected before ${m.version}); write the script again`,
     ],
-  ]);
+  ], shared ? `PERFORM ${MIGRATION_START};` : "");
   const section = terminated(direction === "up" ? m.up : m.down);
   // The time is measured in the server from the start of the transaction,
   // as the runner does; a migration without one records none (NULL).
   const record = direction === "down"
     ? inline(deleteHistorySql(table, false), [m.version])
+    : shared
+    ? inline(insertTimedHistorySql(table), [m.version, m.description, m.checksum])
     : m.transactional
     ? inline(insertHistorySql(table), [m.version, m.description, m.checksum, null])
     : inline(baselineHistorySql(table), [m.version, m.description, m.checksum]);
-  if (!m.transactional) return [check, section, `${record};`];
+  if (together || !m.transactional) return [check, section, `${record};`];
+  return [...opening(options, lockMode), check, section, `${record};`, "COMMIT;"];
+}
+
+/** A transaction's start: `BEGIN`, its limits, and with `--lock-mode table` the lock row. */
+function opening(options: ScriptOptions, lockMode: LockMode): string[] {
   const lines = [
     "BEGIN;",
     `SET LOCAL lock_timeout = ${quoteLiteral(options.lockTimeout ?? DEFAULTS.lockTimeout)};`,
@@ -177,10 +200,11 @@ function migrationStatements(
   ];
   if (lockMode === "table") {
     lines.push(
-      `SELECT id FROM ${qualifiedName(lockTableName(table))} WHERE id = 1 FOR UPDATE NOWAIT;`,
+      `SELECT id FROM ${
+        qualifiedName(lockTableName(options.table))
+      } WHERE id = 1 FOR UPDATE NOWAIT;`,
     );
   }
-  lines.push(check, section, `${record};`, "COMMIT;");
   return lines;
 }
 
@@ -189,13 +213,16 @@ function migrationStatements(
  * condition holds: a `DO` block, its dollar quote's tag chosen so that
  * nothing in it ends it early (a table name may hold `$`).
  */
-function guard(checks: readonly (readonly [condition: string, message: string])[]): string {
+function guard(
+  checks: readonly (readonly [condition: string, message: string])[],
+  then = "",
+): string {
   const ifs = checks.map(([condition, message]) =>
     `  IF ${condition} THEN\n    RAISE EXCEPTION '%', ${
       quoteLiteral(`data-bridge: ${message}`)
     };\n  END IF;\n`
   );
-  const body = `BEGIN\n${ifs.join("")}END`;
+  const body = `BEGIN\n${ifs.join("")}${then ? `  ${then}\n` : ""}END`;
   let tag = "$guard$";
   for (let i = 1; body.includes(tag); i++) tag = `$guard${i}$`;
   return `DO ${tag} ${body} ${tag};`;
@@ -217,6 +244,20 @@ function inline(sql: string, params: readonly (string | null)[]): string {
     const value = params[Number(n) - 1];
     return value === null ? "NULL" : quoteLiteral(value);
   });
+}
+
+/** A text in lines of at most 97 characters (a comment's `-- ` makes 100), broken between words. */
+function wrapped(text: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== "" && line.length + 1 + word.length > 97) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "") lines.push(line);
+  return lines;
 }
 
 /** A comment line; a line break in what it says would end it. */

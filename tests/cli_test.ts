@@ -458,6 +458,51 @@ Deno.test("status --exit-code is 4 while migrations are pending, 0 once applied,
   }
 });
 
+Deno.test("apply --single-transaction: a failure is exit 1 with nothing completed, a file without a transaction exit 3 before anything changes", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_users.sql": USERS,
+    "20250128_130000_bad.sql": migrationText("CREATE TABLE bad ();\nSELECT nope;"),
+  });
+  const env = { DATABASE_URL: db.url };
+  const cwd = t.root;
+  try {
+    const failed = await cli(["apply", "--single-transaction", "--json"], { cwd, env });
+    assertEquals(failed.code, 1, failed.stderr);
+    const doc = json(failed) as { error: { code: string; message: string }; completed: string[] };
+    assertEquals([doc.error.code, doc.completed], ["MIGRATION_FAILED", []]);
+    assertMatch(
+      doc.error.message,
+      /the 1 migration before it was rolled back too, nothing was applied/,
+    );
+    const [row] = await adminQuery<{ n: number }>(
+      db.url,
+      "SELECT count(*)::int AS n FROM _migrations",
+    );
+    assertEquals(row.n, 0);
+
+    t.write(
+      "20250128_130000_bad.sql",
+      migrationText("CREATE INDEX CONCURRENTLY i ON users (id);", "", "-- Transaction: none"),
+    );
+    await adminQuery(db.url, "DROP TABLE _migrations");
+    oneLineError(
+      await cli(["apply", "--single-transaction"], { cwd, env }),
+      3,
+      /20250128_130000_bad\.sql runs outside a transaction \(-- Transaction: none\), which --single-transaction cannot hold/,
+    );
+    assertEquals(await tableExists(db.url), false, "refused before the tracking table was made");
+    const up = await cli(["apply", "--single-transaction", "--to", "20250128_120000"], {
+      cwd,
+      env,
+    });
+    assertEquals(up.code, 0, up.stderr);
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
 Deno.test("rollback --to an unknown version is a usage error and changes nothing", async () => {
   const db = await freshDatabase();
   const t = tempMigrations({ "20250128_120000_users.sql": USERS });

@@ -183,6 +183,33 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   });
 }
 
+Deno.test("SIGINT during a --single-transaction run rolls back every migration of it and exits 130", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations(FILES);
+  try {
+    await prepare(db.url);
+    const [file, args] = command("deno", CLI, ["apply", "--single-transaction"]);
+    const run = start(file, args, { cwd: t.root, env: { DATABASE_URL: db.url } });
+    await waitForSleep(db.url);
+    run.child.kill("SIGINT");
+    const result = await run.done;
+    assertEquals(result.code, 130, result.stderr);
+    assertMatch(
+      result.stderr,
+      /error: interrupted by SIGINT: during migration 20250128_130000 \(migrations\/20250128_130000_slow\.sql\); the run was one transaction \(--single-transaction\): the 1 migration before it was rolled back too, nothing was applied/,
+    );
+    assertEquals(await state(db.url), { made: null, rows: [] });
+    const [first] = await adminQuery<{ made: string | null }>(
+      db.url,
+      "SELECT to_regclass('first')::text AS made",
+    );
+    assertEquals(first.made, null, "the migration before it is gone too");
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
 Deno.test("16 concurrent applies and a racing rollback end as some serial order would, without errors", async () => {
   const db = await freshDatabase();
   const files: Record<string, string> = {};

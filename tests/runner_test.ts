@@ -2,7 +2,7 @@
  * The engine's behaviour, one body per rule, run on both drivers
  * (PostgreSQL server and PGlite).
  */
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Driver } from "../lib/driver.ts";
 import { MigrationRunner, type RunEvent } from "../lib/runner.ts";
@@ -945,6 +945,138 @@ driverTest(
       assertEquals(await new MigrationRunner(ctx.driver).apply(t.dir), []);
     } finally {
       t.remove();
+    }
+  },
+);
+
+driverTest(
+  "with singleTransaction a failure leaves none of the run's migrations applied, or reverted",
+  async (ctx) => {
+    const BAD = "20250128_140000_bad.sql";
+    const t = withFiles({
+      "20250128_120000_users.sql": USERS,
+      "20250128_130000_posts.sql": POSTS,
+      [BAD]: migrationText("CREATE TABLE bad (id INT);\nSELECT nope;", "DROP TABLE bad;"),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      const error = await assertRejects<MigrationError>(() =>
+        runner.apply(t.dir, { singleTransaction: true })
+      );
+      assertEquals([error.version, error.pgCode, error.completed], [
+        "20250128_140000",
+        "42703",
+        [],
+      ]);
+      assertMatch(
+        error.message,
+        /; the run was one transaction \(--single-transaction\): the 2 migrations before it were rolled back too, nothing was applied$/,
+      );
+      assertEquals(await recorded(ctx), []);
+      assertEquals((await tables(ctx)).filter((name) => !name.endsWith("._migrations")), []);
+
+      rmSync(join(t.dir, BAD));
+      assertEquals(await runner.apply(t.dir, { singleTransaction: true }), [
+        "20250128_120000",
+        "20250128_130000",
+      ]);
+      // A DOWN that fails after another was reverted in the same transaction.
+      t.write(
+        "20250128_150000_tags.sql",
+        migrationText("CREATE TABLE tags (id INT);", "DROP TABLE tags;\nSELECT nope;"),
+      );
+      t.write(
+        "20250128_160000_more.sql",
+        migrationText("CREATE TABLE more ();", "DROP TABLE more;"),
+      );
+      await runner.apply(t.dir);
+      const down = await assertRejects<MigrationError>(() =>
+        runner.rollback(t.dir, { steps: 2, singleTransaction: true })
+      );
+      assertEquals([down.version, down.completed], ["20250128_150000", []]);
+      assertMatch(
+        down.message,
+        /the 1 migration before it was rolled back too, nothing was reverted$/,
+      );
+      assertEquals((await recorded(ctx)).length, 4);
+      assert((await tables(ctx)).includes("public.more"), "the DOWN run before it was undone");
+      assertEquals(await runner.rollback(t.dir, { steps: 1, singleTransaction: true }), [
+        "20250128_160000",
+      ]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
+  "with singleTransaction each migration records its own time, and one without a transaction is refused before anything changes",
+  async (ctx) => {
+    const t = withFiles({
+      "20250128_120000_slow.sql": migrationText(
+        "CREATE TABLE slow ();\nSELECT pg_sleep(0.3);",
+        "DROP TABLE slow;",
+      ),
+      "20250128_130000_fast.sql": migrationText("CREATE TABLE fast ();", "DROP TABLE fast;"),
+      "20250128_140000_index.sql": migrationText(
+        "CREATE INDEX CONCURRENTLY fast_i ON fast ((1));",
+        "DROP INDEX CONCURRENTLY fast_i;",
+        "-- Transaction: none",
+      ),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      const refused = await assertRejects<ValidationError>(() =>
+        runner.apply(t.dir, { singleTransaction: true })
+      );
+      assertEquals([refused.code, refused.version], ["SINGLE_TRANSACTION", "20250128_140000"]);
+      assertMatch(
+        refused.message,
+        /runs outside a transaction \(-- Transaction: none\), which --single-transaction cannot hold/,
+      );
+      assertEquals(await tables(ctx), [], "not even the tracking table was made");
+
+      await runner.apply(t.dir, { singleTransaction: true, to: "20250128_130000" });
+      const rows = await ctx.sql<{ version: string; ms: number }>(
+        "SELECT version, execution_ms AS ms FROM _migrations ORDER BY version",
+      );
+      assert(rows[0].ms >= 250, `the slow one: ${rows[0].ms} ms`);
+      assert(rows[1].ms < 200, `the fast one, after it in the same transaction: ${rows[1].ms} ms`);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+serverTest(
+  "singleTransaction with the lock row (--lock-mode table) takes it for the whole run",
+  async () => {
+    const db = await freshDatabase();
+    const t = withFiles({ "20250128_120000_users.sql": USERS, "20250128_130000_posts.sql": POSTS });
+    const sql = postgresJs(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const runner = new MigrationRunner(db.url, { lockMode: "table", lockWaitSeconds: 0.3 });
+      assertEquals(
+        (await runner.apply(t.dir, { singleTransaction: true, to: "20250128_120000" })).length,
+        1,
+      );
+      // Another run holds the lock row: this one waits for it, then gives up.
+      await sql.begin(async (tx) => {
+        await tx`SELECT id FROM _migrations_lock WHERE id = 1 FOR UPDATE`;
+        const error = await assertRejects<Error>(() =>
+          runner.apply(t.dir, { singleTransaction: true })
+        );
+        assertMatch(
+          error.message,
+          /gave up after 0\.3s waiting for the lock row in "_migrations_lock"/,
+        );
+      });
+      assertEquals(await runner.apply(t.dir, { singleTransaction: true }), ["20250128_130000"]);
+      await runner.close();
+    } finally {
+      await sql.end();
+      t.remove();
+      await db.drop();
     }
   },
 );

@@ -198,7 +198,7 @@ serverTest(
       assertEquals([written.code, written.stderr], [0, ""]);
       assertMatch(
         written.stdout,
-        /^-- data-bridge 0\.1\.0 apply --sql: 3 migrations for postgres:\/\//,
+        /^-- data-bridge 0\.1\.0 apply --sql: 3 migrations for\s(-- )?postgres:\/\//,
       );
       assertEquals((await state(byScript.url, cwd)).rows, [], "writing the script changes nothing");
       const file = t.write("../up.sql", written.stdout);
@@ -369,3 +369,68 @@ serverTest("apply --sql refuses what apply refuses, and --sql prints no JSON", a
     await db.drop();
   }
 });
+
+Deno.test("with --single-transaction one BEGIN and one COMMIT hold every migration, each timed from its own start", async () => {
+  const a = await migration("20250101_000000", "CREATE TABLE a ();", "DROP TABLE a;");
+  const b = await migration("20250102_000000", "CREATE TABLE b ();", "DROP TABLE b;");
+  const sql = script({ migrations: [a, b], singleTransaction: true });
+  assertEquals(sql.match(/^BEGIN;$/gm)?.length, 1);
+  assertEquals(sql.match(/^COMMIT;$/gm)?.length, 1);
+  assert(
+    sql.indexOf("BEGIN;") < sql.indexOf("CREATE TABLE a") &&
+      sql.indexOf("CREATE TABLE b") < sql.indexOf("COMMIT;"),
+  );
+  assertEquals(sql.match(/PERFORM set_config\('data_bridge\.started'/g)?.length, 2);
+  assertEquals(sql.match(/current_setting\('data_bridge\.started'\)/g)?.length, 2);
+});
+
+serverTest(
+  "a --single-transaction script run by psql applies all of its migrations or none",
+  async () => {
+    const db = await freshDatabase();
+    const t = tempMigrations({
+      "20250101_000000_users.sql": USERS,
+      "20250102_000000_slow.sql": migrationText(
+        "CREATE TABLE slow ();\nSELECT pg_sleep(0.3);",
+        "DROP TABLE slow;",
+      ),
+      "20250103_000000_broken.sql": migrationText("CREATE TABLE posts (id int);\nSELECT nope;"),
+    });
+    const env = { DATABASE_URL: db.url };
+    try {
+      const failing = await cli(["apply", "--sql", "--single-transaction"], { cwd: t.root, env });
+      assertEquals(failing.code, 0, failing.stderr);
+      assertMatch(failing.stdout, /All migrations commit together at the end/);
+      const ran = psql(db.url, t.write("../fail.sql", failing.stdout));
+      assertEquals(ran.code, 3);
+      assertEquals((await state(db.url, t.root)).rows, [], "nothing of the run committed");
+      const [users] = await adminQuery<{ t: string | null }>(
+        db.url,
+        "SELECT to_regclass('users')::text AS t",
+      );
+      assertEquals(users.t, null);
+
+      t.write(
+        "20250103_000000_broken.sql",
+        migrationText("CREATE TABLE posts (id int);", "DROP TABLE posts;"),
+      );
+      const good = await cli(["apply", "--sql", "--single-transaction"], { cwd: t.root, env });
+      const ok = psql(db.url, t.write("../ok.sql", good.stdout));
+      assertEquals(ok.code, 0, ok.stderr);
+      const rows = await adminQuery<{ version: string; ms: number }>(
+        db.url,
+        "SELECT version, execution_ms AS ms FROM _migrations ORDER BY version",
+      );
+      assertEquals(rows.map((r) => r.version), [
+        "20250101_000000",
+        "20250102_000000",
+        "20250103_000000",
+      ]);
+      assert(rows[1].ms >= 250 && rows[2].ms < 200, `each its own time: ${JSON.stringify(rows)}`);
+      assertEquals((await cli(["status", "--exit-code"], { cwd: t.root, env })).code, 0);
+    } finally {
+      t.remove();
+      await db.drop();
+    }
+  },
+);
