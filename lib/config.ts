@@ -81,6 +81,7 @@ export const LINT_LEVELS = {
   "index-not-concurrently": "warning",
   "add-column-not-null": "error",
   "alter-column-type": "warning",
+  "table-rewrite": "warning",
   "set-not-null": "warning",
   "constraint-not-valid": "warning",
   "add-unique-constraint": "warning",

@@ -22,6 +22,7 @@ import {
   skipIf,
   splitCommas,
   type Stmt,
+  type Tok,
 } from "./lint_sql.ts";
 
 /** A rule's id, as used in `-- lint:ignore`, flags and `data-bridge.json`. */
@@ -29,6 +30,7 @@ export type RuleId =
   | "index-not-concurrently"
   | "add-column-not-null"
   | "alter-column-type"
+  | "table-rewrite"
   | "set-not-null"
   | "constraint-not-valid"
   | "add-unique-constraint"
@@ -66,6 +68,12 @@ export const RULES: Record<RuleId, RuleInfo> = {
     why: "changing a column's type usually rewrites the table and its indexes under an " +
       "ACCESS EXCLUSIVE lock, blocking reads and writes",
     fix: "add a new column, backfill it in batches, switch the code to it, then drop the old one",
+  },
+  "table-rewrite": {
+    why: "this rewrites the whole table and its indexes under an ACCESS EXCLUSIVE lock, " +
+      "blocking reads and writes until it is done",
+    fix: "add the column without the default (or nullable), then ALTER COLUMN ... SET DEFAULT " +
+      "for new rows and backfill the old ones in batches; for VACUUM FULL or CLUSTER, pg_repack",
   },
   "set-not-null": {
     why: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
@@ -165,6 +173,48 @@ const SERIAL_TYPES = new Set([
 ]);
 
 /**
+ * Built-in functions that are VOLATILE (`provolatile = 'v'`) and usual in a
+ * column's DEFAULT: a column added with one is filled row by row, which
+ * rewrites the table. A STABLE or IMMUTABLE default (`now()`, a constant) is
+ * stored once and rewrites nothing. Functions of the project's own are not
+ * judged.
+ */
+export const VOLATILE_DEFAULTS: ReadonlySet<string> = new Set([
+  "RANDOM",
+  "GEN_RANDOM_UUID",
+  "UUID_GENERATE_V1",
+  "UUID_GENERATE_V1MC",
+  "UUID_GENERATE_V4",
+  "CLOCK_TIMESTAMP",
+  "TIMEOFDAY",
+  "NEXTVAL",
+  "RANDOM_NORMAL",
+  "UUIDV4",
+  "UUIDV7",
+]);
+
+/**
+ * Why adding a column as `a` defines it rewrites the table (PostgreSQL
+ * 11 and later), or `null` when it does not: a volatile DEFAULT, a serial
+ * type or an identity (both filled from a sequence), a STORED generated
+ * column.
+ */
+function rewritingColumn(a: Tok[], typeAt: number): string | null {
+  if (SERIAL_TYPES.has(a[typeAt]?.up ?? "")) return `the serial type ${a[typeAt].text}`;
+  if (find(a, ["AS", "IDENTITY"]) !== -1) return "an identity";
+  if (find(a, ["GENERATED"]) !== -1 && find(a, ["STORED"]) !== -1) {
+    return "a STORED generated value";
+  }
+  const at = find(a, ["DEFAULT"]);
+  if (at === -1) return null;
+  const call = a.slice(at + 1).find((x) => x.kind === "word" && VOLATILE_DEFAULTS.has(x.up));
+  return call ? `the volatile DEFAULT ${call.text.toLowerCase()}()` : null;
+}
+
+/** `ALTER TABLE ... SET` forms that rewrite or copy the table under its lock. */
+const REWRITING_SETS = new Set(["LOGGED", "UNLOGGED", "TABLESPACE", "ACCESS"]);
+
+/**
  * Runs every rule on one file.
  *
  * @param model The file's statements.
@@ -217,6 +267,30 @@ export function checkFile(model: FileModel): RawFinding[] {
           `CREATE INDEX${
             made ? ` ${made.name}` : ""
           } on existing table ${table} without CONCURRENTLY`,
+        );
+      }
+    }
+
+    // table-rewrite: VACUUM FULL and CLUSTER (of one table, or of every table)
+    const full = w[0] === "VACUUM" && t.some((x) => x.kind === "word" && x.up === "FULL");
+    if (full || w[0] === "CLUSTER") {
+      const words = t.filter((x) => x.depth === 0 && (x.kind === "word" || x.kind === "ident"));
+      const skip = new Set([
+        "VACUUM",
+        "CLUSTER",
+        "FULL",
+        "FREEZE",
+        "VERBOSE",
+        "ANALYZE",
+        "ANALYSE",
+      ]);
+      const first = words.find((x) => !skip.has(x.up));
+      const target = first ? nameAt(t, t.indexOf(first)).name : null;
+      if (target === null || !isNew(target)) {
+        add(
+          "table-rewrite",
+          s.line,
+          `${full ? "VACUUM FULL" : "CLUSTER"} ${target ?? "of every table"}`,
         );
       }
     }
@@ -286,6 +360,14 @@ export function checkFile(model: FileModel): RawFinding[] {
                 `ADD COLUMN ${table}.${col} NOT NULL without a DEFAULT on an existing table`,
               );
             }
+            const rewrite = existing ? rewritingColumn(a, at + 1) : null;
+            if (rewrite) {
+              add(
+                "table-rewrite",
+                s.line,
+                `ADD COLUMN ${table}.${col} with ${rewrite} rewrites existing table ${table}`,
+              );
+            }
             if (existing && (primary || find(a, ["UNIQUE"]) !== -1)) {
               add(
                 "add-unique-constraint",
@@ -344,6 +426,16 @@ export function checkFile(model: FileModel): RawFinding[] {
               `ADD ${ctype === "CHECK" ? "CHECK" : "FOREIGN KEY"} constraint${
                 name ? ` ${name}` : ""
               } on existing table ${table} without NOT VALID`,
+            );
+          }
+          continue;
+        }
+        if (aw[0] === "SET" && REWRITING_SETS.has(aw[1])) {
+          if (existing) {
+            add(
+              "table-rewrite",
+              s.line,
+              `SET ${aw[1] === "ACCESS" ? "ACCESS METHOD" : aw[1]} on existing table ${table}`,
             );
           }
           continue;

@@ -16,7 +16,9 @@ import type { RuleId } from "../lib/lint_rules.ts";
 import { Migration, migrationFile, parsedScan, parseMigrationFile } from "../lib/migration.ts";
 import { createMigration } from "../lib/create.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "./support/assert.ts";
-import { driverTest } from "./support/db.ts";
+import postgres from "postgres";
+import { VOLATILE_DEFAULTS } from "../lib/lint_rules.ts";
+import { driverTest, freshDatabase, serverTest } from "./support/db.ts";
 
 const FILE = "migrations/20250101_000000_change.sql";
 const NO_TX = "-- Transaction: none\n";
@@ -73,9 +75,45 @@ const CASES: Case[] = [
     bad: m("ALTER TABLE users ADD id2 bigint PRIMARY KEY;", "ALTER TABLE users DROP COLUMN id2;"),
     line: 2,
     good: m(
-      "ALTER TABLE users ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY;",
+      "ALTER TABLE users ADD COLUMN n bigint NOT NULL GENERATED ALWAYS AS (id * 2) STORED; -- lint:ignore table-rewrite small table",
       "ALTER TABLE users DROP COLUMN n;",
     ),
+  },
+  {
+    rule: "table-rewrite",
+    bad: m(
+      "ALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT gen_random_uuid();",
+      "ALTER TABLE users DROP COLUMN token;",
+    ),
+    line: 2,
+    good: m(
+      "ALTER TABLE users ADD COLUMN token uuid;\nALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid();",
+      "ALTER TABLE users DROP COLUMN token;",
+    ),
+  },
+  {
+    rule: "table-rewrite",
+    bad: m("ALTER TABLE users ADD COLUMN n bigserial;", "ALTER TABLE users DROP COLUMN n;"),
+    line: 2,
+    good: m(
+      "CREATE TABLE t (a int);\nALTER TABLE t ADD COLUMN n bigint GENERATED ALWAYS AS IDENTITY, SET UNLOGGED;",
+      "DROP TABLE t;",
+    ),
+  },
+  {
+    rule: "table-rewrite",
+    bad: m("ALTER TABLE ONLY public.events SET UNLOGGED;", "ALTER TABLE public.events SET LOGGED;"),
+    line: 2,
+    good: m(
+      "ALTER TABLE events ADD COLUMN at timestamptz NOT NULL DEFAULT now();",
+      "ALTER TABLE events DROP COLUMN at;",
+    ),
+  },
+  {
+    rule: "table-rewrite",
+    bad: m("VACUUM (FULL, ANALYZE) events;", "SELECT 1;", NO_TX),
+    line: 3,
+    good: m("VACUUM (ANALYZE) events;", "SELECT 1;", NO_TX),
   },
   {
     rule: "alter-column-type",
@@ -180,7 +218,8 @@ const CASES: Case[] = [
     bad: m("ALTER TABLE users ADD COLUMN id int NOT NULL;", "ALTER TABLE users DROP COLUMN id;"),
     line: 2,
     good: m(
-      "ALTER TABLE users ADD COLUMN id serial NOT NULL;\nALTER TABLE users ADD COLUMN n bigserial;",
+      "-- lint:ignore table-rewrite users is small\nALTER TABLE users ADD COLUMN id serial NOT NULL;\n" +
+        "-- lint:ignore table-rewrite users is small\nALTER TABLE users ADD COLUMN n bigserial;",
       "ALTER TABLE users DROP COLUMN n;\nALTER TABLE users DROP COLUMN id;",
     ),
   },
@@ -488,6 +527,59 @@ driverTest(
         .some((f) => f.rule === "add-column-not-null");
       const refused = await ctx.driver.exec(up).then(() => false, () => true);
       assertEquals(reported, refused, `${column}: lint ${reported}, PostgreSQL refused ${refused}`);
+    }
+  },
+);
+
+/** ALTER TABLE actions on a table with rows, and whether PostgreSQL rewrites it for each. */
+const REWRITES: Array<[string, boolean]> = [
+  ["ADD COLUMN x int DEFAULT 0", false],
+  ["ADD COLUMN x timestamptz NOT NULL DEFAULT now()", false],
+  ["ADD COLUMN x text DEFAULT 'a' || 'b'", false],
+  ["ADD COLUMN x int", false],
+  ["ALTER COLUMN id SET DEFAULT 5", false],
+  ["ADD COLUMN x float8 DEFAULT random()", true],
+  ["ADD COLUMN x uuid DEFAULT gen_random_uuid()", true],
+  ["ADD COLUMN x timestamptz DEFAULT clock_timestamp()", true],
+  ["ADD COLUMN x int DEFAULT (nextval('rw_seq') * 2)", true],
+  ["ADD COLUMN x serial", true],
+  ["ADD COLUMN IF NOT EXISTS x bigserial", true],
+  ["ADD COLUMN x bigint GENERATED ALWAYS AS IDENTITY", true],
+  ["ADD COLUMN x int GENERATED ALWAYS AS (id * 2) STORED", true],
+  ["ADD COLUMN x int DEFAULT 1, ADD COLUMN y float8 DEFAULT random()", true],
+  ["SET UNLOGGED", true],
+];
+
+serverTest(
+  "table-rewrite reports an ALTER TABLE exactly when PostgreSQL rewrites the table",
+  async () => {
+    const db = await freshDatabase();
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      for (const [action, rewrites] of REWRITES) {
+        await sql.unsafe(
+          "DROP TABLE IF EXISTS rw; DROP SEQUENCE IF EXISTS rw_seq; CREATE SEQUENCE rw_seq; " +
+            "CREATE TABLE rw (id int); INSERT INTO rw SELECT generate_series(1, 100)",
+        );
+        const node = async () =>
+          (await sql`SELECT relfilenode::text AS n FROM pg_class WHERE relname = 'rw'`)[0].n;
+        const before = await node();
+        await sql.unsafe(`ALTER TABLE rw ${action}`);
+        assertEquals(before !== await node(), rewrites, `PostgreSQL on ${action}`);
+        const rules = (await found(m(`ALTER TABLE rw ${action};`))).map((f) => f.split(" ")[1]);
+        assertEquals(rules.includes("table-rewrite"), rewrites, `lint on ${action}: ${rules}`);
+      }
+      // Every function the rule knows as volatile is, where the server has it
+      // (uuid-ossp's when it is installed; PostgreSQL 16's and 18's on those).
+      await sql.unsafe('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"').catch(() => {});
+      const known = [...VOLATILE_DEFAULTS].map((name) => name.toLowerCase());
+      const rows = await sql<{ proname: string; provolatile: string }[]>`
+      SELECT DISTINCT proname::text, provolatile::text FROM pg_proc WHERE proname = ANY(${known})`;
+      assert(rows.length >= 5, `found ${rows.map((r) => r.proname)}`);
+      assertEquals(rows.filter((r) => r.provolatile !== "v"), []);
+    } finally {
+      await sql.end();
+      await db.drop();
     }
   },
 );
