@@ -514,8 +514,9 @@ async function printScript(
     lockTimeout: duration(ctx.values, "lock-timeout"),
     statementTimeout: duration(ctx.values, "statement-timeout"),
     header: [
+      // Resolved again, not announced again.
       `data-bridge ${VERSION} ${verb} --sql: ${count} for ${
-        describeTarget(target(ctx), runtime.env)
+        describeTarget(resolveTarget(text(ctx.values, "database-url"), runtime.env), runtime.env)
       }`,
       `written ${new Date().toISOString()} from the tracking table as it was then.`,
       "Run it with psql (psql -X -f FILE URL). " + (singleTransaction(ctx)

@@ -105,6 +105,7 @@ export {
   type ExecuteSettings,
   executeTogether,
   mayChangeLimits,
+  refuseOutsideTransaction,
   sendAhead,
   type SessionLimits,
   type TogetherEvents,

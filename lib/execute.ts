@@ -8,7 +8,13 @@
  */
 import { DEFAULTS } from "./config.ts";
 import { type Driver, type Queryable, sendAll, type TransactionStatement } from "./driver.ts";
-import { DatabaseError, DataBridgeError, MigrationError, RuntimeError } from "./errors.ts";
+import {
+  DatabaseError,
+  DataBridgeError,
+  MigrationError,
+  RuntimeError,
+  ValidationError,
+} from "./errors.ts";
 import {
   deleteHistorySql,
   insertHistorySql,
@@ -245,6 +251,38 @@ export async function executeTogether(
       if ((await nextAttempt(error, attempt, tries, settings)) === "wait") attempt--;
     }
   }
+}
+
+/**
+ * Refuses, for `--single-transaction`, a migration that must run outside a
+ * transaction (`-- Transaction: none`, or a file with its own `BEGIN`):
+ * before anything changes.
+ *
+ * @param migrations The migrations of the run.
+ * @throws {ValidationError} `SINGLE_TRANSACTION`, naming the first such file.
+ * @example
+ * ```ts
+ * import { refuseOutsideTransaction } from "./execute.ts";
+ * import { Migration } from "./migration.ts";
+ * const m = await Migration.new({ version: "20250128_120000", name: "i", up: "SELECT 1;", transactional: false });
+ * try {
+ *   refuseOutsideTransaction([m]);
+ * } catch (error) {
+ *   console.log((error as { code: string }).code); // SINGLE_TRANSACTION
+ * }
+ * ```
+ */
+export function refuseOutsideTransaction(migrations: readonly Migration[]): void {
+  const loose = migrations.find((m) => !m.transactional);
+  if (!loose) return;
+  throw new ValidationError(
+    "SINGLE_TRANSACTION",
+    `${
+      loose.file ?? loose.version
+    } runs outside a transaction (-- Transaction: none), which --single-transaction cannot hold; ` +
+      "give it a run of its own (--to VERSION, --steps N) or drop --single-transaction; nothing was changed",
+    { file: loose.file ?? undefined, version: loose.version },
+  );
 }
 
 /**

@@ -35,6 +35,7 @@ import {
   executeMigration,
   type ExecuteSettings,
   executeTogether,
+  refuseOutsideTransaction,
   sendAhead,
 } from "./execute.ts";
 import {
@@ -1213,18 +1214,4 @@ function interrupted(signal: AbortSignal, message: string, done: string[]) {
 function historyState(history: History | null): { history: HistoryState; recorded: number } {
   if (history === null) return { history: "missing", recorded: 0 };
   return { history: history.current ? "current" : "incomplete", recorded: history.rows.length };
-}
-
-/** `singleTransaction` holds only migrations that run in a transaction: refused before anything changes. */
-function refuseOutsideTransaction(migrations: readonly Migration[]): void {
-  const loose = migrations.find((m) => !m.transactional);
-  if (!loose) return;
-  throw new ValidationError(
-    "SINGLE_TRANSACTION",
-    `${
-      loose.file ?? loose.version
-    } runs outside a transaction (-- Transaction: none), which --single-transaction cannot hold; ` +
-      "give it a run of its own (--to VERSION, --steps N) or drop --single-transaction; nothing was changed",
-    { file: loose.file ?? undefined, version: loose.version },
-  );
 }

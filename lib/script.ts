@@ -13,7 +13,7 @@
  * @module
  */
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
-import type { Direction } from "./execute.ts";
+import { type Direction, refuseOutsideTransaction } from "./execute.ts";
 import {
   baselineHistorySql,
   deleteHistorySql,
@@ -79,6 +79,8 @@ export interface ScriptOptions {
  *
  * @param options The run.
  * @returns The script, ending in a line break.
+ * @throws {ValidationError} `SINGLE_TRANSACTION` when `singleTransaction` is
+ *   asked for and a migration must run outside a transaction.
  * @example
  * ```ts
  * import { Migration } from "./migration.ts";
@@ -97,6 +99,7 @@ export interface ScriptOptions {
 export function migrationScript(options: ScriptOptions): string {
   const { direction, migrations, table } = options;
   const lockMode = options.lockMode ?? "session";
+  if (options.singleTransaction) refuseOutsideTransaction(migrations);
   const out: string[] = [];
   for (const text of options.header ?? []) out.push(...wrapped(text).map(comment));
   out.push("\\set ON_ERROR_STOP on");

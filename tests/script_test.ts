@@ -5,12 +5,20 @@
  * change nothing when the database is no longer as it was written for.
  */
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { findPgBin } from "../scripts/pg_cluster.ts";
 import { ADVISORY_LOCK_KEY } from "../lib/config.ts";
 import { Migration } from "../lib/migration.ts";
 import { migrationScript, type ScriptOptions } from "../lib/script.ts";
-import { assert, assertEquals, assertMatch, assertNotMatch } from "./support/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotMatch,
+  assertThrows,
+} from "./support/assert.ts";
+import type { ValidationError } from "../lib/errors.ts";
 import { cli } from "./support/cli.ts";
 import { adminQuery, freshDatabase, serverTest } from "./support/db.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
@@ -434,3 +442,32 @@ serverTest(
     }
   },
 );
+
+Deno.test("a --single-transaction script refuses a migration that must run outside a transaction", async () => {
+  const index = await migration(
+    "20250101_000000",
+    "CREATE INDEX CONCURRENTLY i ON t (x);",
+    "",
+    false,
+  );
+  const error = assertThrows<ValidationError>(() =>
+    script({ migrations: [index], singleTransaction: true })
+  );
+  assertEquals([error.code, error.version], ["SINGLE_TRANSACTION", "20250101_000000"]);
+});
+
+Deno.test("apply --sql on the embedded default says so once and makes no database", async () => {
+  const t = tempMigrations({ "20250101_000000_users.sql": USERS });
+  try {
+    const written = await cli(["apply", "--sql"], { cwd: t.root });
+    assertEquals(written.code, 0, written.stderr);
+    assertEquals(
+      written.stderr,
+      "No DATABASE_URL: using the embedded database at .data-bridge/pglite\n",
+    );
+    assertMatch(written.stdout, /apply --sql: 1 migration for/);
+    assertEquals(existsSync(join(t.root, ".data-bridge")), false, "a dry run makes no database");
+  } finally {
+    t.remove();
+  }
+});
