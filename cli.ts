@@ -62,6 +62,7 @@ import { loadMigrations } from "./lib/load.ts";
 const lintModule = () => import("./lib/lint.ts");
 const sumModule = () => import("./lib/sum.ts");
 const scriptModule = () => import("./lib/script.ts");
+const driftModule = () => import("./lib/drift.ts");
 const verifyModule = () => import("./lib/verify.ts");
 
 /** What each command runs. */
@@ -76,6 +77,7 @@ const HANDLERS: Record<string, (ctx: Context) => Promise<number>> = {
   baseline: runBaseline,
   history: runHistory,
   verify: runVerify,
+  drift: runDrift,
   lint: runLint,
   schema: runSchema,
   sum: runSum,
@@ -758,6 +760,22 @@ async function runVerify(ctx: Context): Promise<number> {
   runtime.writeStdout(
     ctx.json ? `${JSON.stringify(report)}\n` : formatVerifySummary(report),
   );
+  return report.ok ? ExitCode.OK : ExitCode.VALIDATION;
+}
+
+async function runDrift(ctx: Context): Promise<number> {
+  const t = target(ctx);
+  const migrations = await loadMigrations(migrationsDir(ctx.values));
+  const { checkDrift, formatDrift } = await driftModule();
+  const report = await checkDrift(t, migrations, {
+    table: tableName(ctx),
+    driver: driverOptions(ctx),
+    scratchUrl: text(ctx.values, "scratch-url") ?? DEFAULTS.scratchUrl,
+    // The scratch server's password is its URL's, not --password-file's.
+    scratchDriver: { ...driverOptions(ctx), password: undefined },
+    targetName: describeTarget(t, runtime.env),
+  });
+  runtime.writeStdout(ctx.json ? `${JSON.stringify(report)}\n` : formatDrift(report, ctx.out));
   return report.ok ? ExitCode.OK : ExitCode.VALIDATION;
 }
 

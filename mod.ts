@@ -194,6 +194,9 @@ export {
   type MigrationVerification,
   planVerify,
   readTargetHistory,
+  type ReplayedSchema,
+  replayedSchema,
+  serverVersion,
   type StepError,
   type VerifyEvent,
   verifyMigrations,
@@ -202,6 +205,7 @@ export {
   type VerifyReport,
   type VerifyStatus,
 } from "./lib/verify.ts";
+export { checkDrift, type DriftOptions, type DriftReport, formatDrift } from "./lib/drift.ts";
 export { formatVerification, formatVerifySummary } from "./lib/verify_format.ts";
 export {
   formatLintGithub,

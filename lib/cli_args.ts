@@ -172,7 +172,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "string",
     value: "URL",
     help:
-      `verify: server where a temporary database is created and dropped, or pglite:memory (default: ${DEFAULTS.scratchUrl})`,
+      `verify, drift: server where a temporary database is created and dropped, or pglite:memory (default: ${DEFAULTS.scratchUrl})`,
   },
   "no-sum": {
     type: "boolean",
@@ -291,6 +291,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     summary: "check on a scratch database that each DOWN undoes its UP and UP runs again",
     usage: "verify [--all] [--scratch-url URL]",
     options: [...COMMON, "all", "scratch-url", "no-sum"],
+  },
+  drift: {
+    summary:
+      "check that the database's schema is the one its applied migrations make (replayed on a scratch database)",
+    usage: "drift [--scratch-url URL]",
+    options: [...COMMON, "scratch-url"],
   },
   lint: {
     summary:

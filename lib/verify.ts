@@ -229,21 +229,7 @@ export async function verifyMigrations(
   }
   return await withScratch(options, async (driver, scratch) => {
     const emit = options.onEvent ?? (() => {});
-    for (const m of plan.replay) {
-      emit({ type: "replay", migration: m });
-      const error = await runSection(driver, m, "up");
-      if (error) {
-        throw new MigrationError(
-          `${m.file ?? m.version}${
-            error.line ? `:${error.line}` : ""
-          }: replaying applied migration ${m.version} on the scratch database failed: ${error.message}` +
-            `${error.pgCode ? ` (SQLSTATE ${error.pgCode})` : ""}; ` +
-            "verify needs every applied migration to run there (if it needs an extension or role, use --scratch-url with a server that has it)",
-          [],
-          { file: m.file ?? undefined, line: error.line, version: m.version, pgCode: error.pgCode },
-        );
-      }
-    }
+    await replayApplied(driver, plan.replay, emit, "verify");
     const snap = () => snapshotSchema(driver, { exclude: options.exclude });
     const results: MigrationVerification[] = [];
     let stop: string | null = null;
@@ -269,6 +255,96 @@ export async function verifyMigrations(
       migrations: results,
     };
   });
+}
+
+/** What {@link replayedSchema} built. */
+export interface ReplayedSchema {
+  /** The scratch database, as shown to users (no password). */
+  scratch: string;
+  /** Its schema once the migrations ran. */
+  snapshot: SchemaSnapshot;
+  /** Its PostgreSQL version (`server_version_num`, e.g. 150004). */
+  serverVersion: number;
+}
+
+/**
+ * The schema that migrations make: their UP sections run, in order, on a
+ * scratch database (as `verify` replays the applied ones), then a snapshot
+ * of it. What `drift` compares a database with.
+ *
+ * @param migrations The migrations to run, in order.
+ * @param options The scratch database and the tables snapshots leave out.
+ * @returns The scratch database, its schema and its version.
+ * @throws {MigrationError} When a migration fails there.
+ * @throws {DataBridgeError} When the scratch database cannot be created or reached.
+ * @example
+ * ```ts
+ * import { replayedSchema } from "./verify.ts";
+ * import { Migration } from "./migration.ts";
+ * const m = await Migration.new({ version: "20250101_000000", name: "users", up: "CREATE TABLE users (id int);" });
+ * const built = await replayedSchema([m]);
+ * console.log(built.snapshot.objects.some((o) => o.name === "public.users")); // true
+ * ```
+ */
+export async function replayedSchema(
+  migrations: readonly Migration[],
+  options: VerifyOptions & {
+    /** Called with the scratch database and its version before anything runs there; may throw. */
+    check?: (scratch: string, serverVersion: number) => void;
+  } = {},
+): Promise<ReplayedSchema> {
+  return await withScratch(options, async (driver, scratch) => {
+    const version = await serverVersion(driver);
+    options.check?.(scratch, version);
+    await replayApplied(driver, migrations, options.onEvent ?? (() => {}), "drift");
+    const snapshot = await snapshotSchema(driver, { exclude: options.exclude });
+    return { scratch, snapshot, serverVersion: version };
+  });
+}
+
+/**
+ * A session's PostgreSQL version number (`server_version_num`).
+ *
+ * @param driver The session.
+ * @returns E.g. `150004` for 15.4.
+ * @example
+ * ```ts
+ * import type { Driver } from "./driver.ts";
+ * import { serverVersion } from "./verify.ts";
+ * async function major(driver: Driver): Promise<number> {
+ *   return Math.floor((await serverVersion(driver)) / 10000);
+ * }
+ * ```
+ */
+export async function serverVersion(driver: Driver): Promise<number> {
+  const [row] = await driver.query<{ v: string }>(
+    "SELECT current_setting('server_version_num') AS v",
+  );
+  return Number(row.v);
+}
+
+/** Runs applied migrations' UP on the scratch database; a failure says what `command` needs. */
+async function replayApplied(
+  driver: Driver,
+  migrations: readonly Migration[],
+  emit: (event: VerifyEvent) => void,
+  command: string,
+): Promise<void> {
+  for (const m of migrations) {
+    emit({ type: "replay", migration: m });
+    const error = await runSection(driver, m, "up");
+    if (error) {
+      throw new MigrationError(
+        `${m.file ?? m.version}${
+          error.line ? `:${error.line}` : ""
+        }: replaying applied migration ${m.version} on the scratch database failed: ${error.message}` +
+          `${error.pgCode ? ` (SQLSTATE ${error.pgCode})` : ""}; ` +
+          `${command} needs every applied migration to run there (if it needs an extension or role, use --scratch-url with a server that has it)`,
+        [],
+        { file: m.file ?? undefined, line: error.line, version: m.version, pgCode: error.pgCode },
+      );
+    }
+  }
 }
 
 function blank(
@@ -400,7 +476,7 @@ async function withScratch<T>(
     if (target.path !== null) {
       throw new UsageError(
         "INVALID_URL",
-        "--scratch-url: use pglite:memory or a postgres:// server URL; verify does not write to a pglite folder",
+        "--scratch-url: use pglite:memory or a postgres:// server URL; a pglite folder is never a scratch database",
       );
     }
     const driver = await connect(target);

@@ -1,0 +1,167 @@
+/**
+ * `drift`: whether a database's schema is the one its applied migrations
+ * make. The applied migrations are replayed on a scratch database (as
+ * `verify` replays them), both schemas are snapshotted from the catalogs,
+ * and what differs is reported: an index made by hand in production, a
+ * default changed there, a table a migration made and someone dropped. The
+ * database is only read.
+ *
+ * The scratch database must run the database's major version of PostgreSQL:
+ * each version writes some definitions out its own way (a view's column
+ * names, an extension's default version), which would show as differences.
+ *
+ * @module
+ */
+import type { HistoryRow } from "./classify.ts";
+import { connect } from "./connect.ts";
+import type { DriverOptions } from "./driver.ts";
+import { UsageError } from "./errors.ts";
+import { readHistory } from "./history.ts";
+import type { TableName } from "./ident.ts";
+import type { Migration } from "./migration.ts";
+import { snapshotSchema } from "./schema.ts";
+import { diffSchemas, formatChange, type SchemaChange } from "./schema_diff.ts";
+import type { Palette } from "./format.ts";
+import { fileExists } from "./runtime.ts";
+import { describeTarget, type Target } from "./target.ts";
+import { planVerify, replayedSchema, serverVersion, type VerifyEvent } from "./verify.ts";
+
+/** What {@link checkDrift} found. */
+export interface DriftReport {
+  /** Whether the schemas are the same. */
+  ok: boolean;
+  /** The database, as shown to users (no password). */
+  target: string;
+  /** The scratch database the migrations were replayed on. */
+  scratch: string;
+  /** Versions replayed: the database's applied migrations. */
+  replayed: string[];
+  /**
+   * What differs, from the migrations' schema to the database's: `added`
+   * is in the database only, `removed` only in what the migrations make,
+   * `changed` in both with other fields.
+   */
+  changes: SchemaChange[];
+}
+
+/** Options of {@link checkDrift}. */
+export interface DriftOptions {
+  /** The tracking table, left out of both schemas. */
+  table: TableName;
+  /** How the database is connected to. */
+  driver?: DriverOptions;
+  /** `pglite:memory` (the default) or a server URL, as for `verify`. */
+  scratchUrl?: string;
+  /** How the scratch server is connected to. */
+  scratchDriver?: DriverOptions;
+  /** Told of each migration replayed. */
+  onEvent?: (event: VerifyEvent) => void;
+  /** How the report names the database (default: its URL without the password). */
+  targetName?: string;
+}
+
+/**
+ * Compares a database's schema with the one its applied migrations make.
+ *
+ * @param target The database (only read).
+ * @param migrations Every migration of the project, in version order.
+ * @param options The tracking table, the scratch database, connections.
+ * @returns The report; `ok` is `false` when anything differs.
+ * @throws {ValidationError} When an applied migration was modified or is missing, as `apply` would.
+ * @throws {UsageError} When the scratch database runs another major version of PostgreSQL.
+ * @throws {MigrationError} When an applied migration cannot be replayed on the scratch database.
+ * @example
+ * ```ts
+ * import { checkDrift } from "./drift.ts";
+ * import { parseTarget } from "./target.ts";
+ * const report = await checkDrift(parseTarget("pglite:memory", "api"), [], {
+ *   table: { schema: null, name: "_migrations" },
+ * });
+ * console.log(report.ok); // true: nothing applied, nothing there
+ * ```
+ */
+export async function checkDrift(
+  target: Target,
+  migrations: readonly Migration[],
+  options: DriftOptions,
+): Promise<DriftReport> {
+  const exclude = [options.table];
+  // Only read: an embedded database that does not exist yet is read as an empty one, not made.
+  const missing = target.kind === "pglite" && target.path !== null && !fileExists(target.path);
+  const driver = await connect(missing ? { ...target, path: null } : target, options.driver);
+  let history: HistoryRow[];
+  let actual;
+  let version: number;
+  try {
+    history = (await readHistory(driver, options.table))?.rows ?? [];
+    actual = await snapshotSchema(driver, { exclude });
+    version = await serverVersion(driver);
+  } finally {
+    await driver.close();
+  }
+  const { replay } = planVerify([...migrations], history, false);
+  const built = await replayedSchema(replay, {
+    scratchUrl: options.scratchUrl,
+    scratchDriver: options.scratchDriver,
+    exclude,
+    onEvent: options.onEvent,
+    // Checked before anything is replayed there.
+    check: (scratch, scratchVersion) => {
+      const [mine, theirs] = [major(version), major(scratchVersion)];
+      if (mine === theirs) return;
+      throw new UsageError(
+        "USAGE",
+        `the scratch database ${scratch} runs PostgreSQL ${theirs} and the database ${mine}, ` +
+          "which write some definitions out differently; pass --scratch-url with a PostgreSQL " +
+          `${mine} server (a temporary database is made there and dropped)`,
+      );
+    },
+  });
+  const changes = diffSchemas(built.snapshot, actual);
+  return {
+    ok: changes.length === 0,
+    target: options.targetName ?? describeTarget(target),
+    scratch: built.scratch,
+    replayed: replay.map((m) => m.version),
+    changes,
+  };
+}
+
+function major(versionNum: number): number {
+  return Math.floor(versionNum / 10000);
+}
+
+/** How each kind of difference reads in {@link formatDrift}. */
+const WORDS = {
+  added: "in the database, not made by its migrations",
+  removed: "made by its migrations, missing from the database",
+  changed: "changed in the database",
+} as const;
+
+/**
+ * A drift report as text: one line a difference, then a summary.
+ *
+ * @param report From {@link checkDrift}.
+ * @param colour The palette (plain when not a terminal).
+ * @returns Lines ending in a line break.
+ * @example
+ * ```ts
+ * import { formatDrift } from "./drift.ts";
+ * import { palette } from "./format.ts";
+ * const text = formatDrift(
+ *   { ok: true, target: "pglite:memory", scratch: "pglite:memory", replayed: [], changes: [] },
+ *   palette(false),
+ * );
+ * console.log(text.startsWith("No drift")); // true
+ * ```
+ */
+export function formatDrift(report: DriftReport, colour: Palette): string {
+  const count = report.replayed.length;
+  const applied = `${count} applied migration${count === 1 ? " makes" : "s make"}`;
+  const where = `(replayed on ${report.scratch})`;
+  if (report.ok) return `No drift: ${report.target} has the schema its ${applied} ${where}.\n`;
+  const lines = report.changes.map((c) => `  ${colour.red(formatChange(c, WORDS))}\n`);
+  const n = report.changes.length;
+  return `${lines.join("")}Drift: ${n} difference${n === 1 ? "" : "s"} between ` +
+    `${report.target} and the schema its ${applied} ${where}.\n`;
+}
