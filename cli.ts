@@ -80,6 +80,7 @@ const HANDLERS: Record<string, (ctx: Context) => Promise<number>> = {
   drift: runDrift,
   lint: runLint,
   schema: runSchema,
+  import: runImport,
   sum: runSum,
 };
 
@@ -827,6 +828,74 @@ async function runSchema(ctx: Context): Promise<number> {
   } finally {
     await driver.close();
   }
+  return ExitCode.OK;
+}
+
+async function runImport(ctx: Context): Promise<number> {
+  const { IMPORT_TOOLS, importMigrations, readSourceDir, writeImported } = await import(
+    "./lib/import.ts"
+  );
+  const tool = text(ctx.values, "from");
+  if (tool === undefined || !(IMPORT_TOOLS as readonly string[]).includes(tool)) {
+    throw new UsageError(
+      "USAGE",
+      `--from must name the tool: ${IMPORT_TOOLS.join(", ")}${
+        tool === undefined ? "" : `, got '${tool}'`
+      }`,
+    );
+  }
+  if (ctx.positionals.length !== 1) {
+    throw new UsageError(
+      "USAGE",
+      `import takes one directory, the ${tool} migrations' (data-bridge import --from ${tool} DIR)`,
+    );
+  }
+  const dir = migrationsDir(ctx.values);
+  const result = importMigrations(
+    tool as typeof IMPORT_TOOLS[number],
+    readSourceDir(ctx.positionals[0]),
+  );
+  const dryRun = ctx.values["dry-run"] === true;
+  const paths = dryRun
+    ? result.migrations.map((m) => runtime.joinPath(dir, m.name))
+    : writeImported(result.migrations, dir);
+  const { sumPath, writeSum } = await sumModule();
+  const sum = !dryRun && !noSum(ctx) && runtime.fileExists(sumPath(dir))
+    ? (await writeSum(dir)).path
+    : null;
+  const newest = result.migrations.at(-1)?.name.slice(0, 15) ?? null;
+  if (ctx.json) {
+    runtime.writeStdout(`${
+      JSON.stringify({
+        ...(dryRun ? { dryRun: true } : {}),
+        migrations: result.migrations.map((m, i) => ({
+          from: m.from,
+          sourceVersion: m.sourceVersion,
+          path: paths[i],
+        })),
+        skipped: result.skipped,
+        sum,
+        newest,
+      })
+    }\n`);
+    return ExitCode.OK;
+  }
+  const lines = result.migrations.map((m, i) => `  ${m.from.join(" + ")} -> ${paths[i]}\n`);
+  for (const s of result.skipped) lines.push(`  skipped ${s.file}: ${s.why}\n`);
+  const n = result.migrations.length;
+  const count = `${n} ${tool} migration${n === 1 ? "" : "s"}`;
+  lines.push(
+    dryRun
+      ? `Would import ${count} into ${dir} (dry run, nothing written).\n`
+      : `Imported ${count} into ${dir}${sum ? `; updated ${sum}` : ""}.\n`,
+  );
+  if (newest && !dryRun) {
+    lines.push(
+      `Where ${tool} has applied them, record them without running them: ` +
+        `data-bridge baseline --version ${newest} (or the newest one it applied).\n`,
+    );
+  }
+  runtime.writeStdout(lines.join(""));
   return ExitCode.OK;
 }
 

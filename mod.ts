@@ -206,6 +206,16 @@ export {
   type VerifyStatus,
 } from "./lib/verify.ts";
 export { checkDrift, type DriftOptions, type DriftReport, formatDrift } from "./lib/drift.ts";
+export {
+  IMPORT_TOOLS,
+  type ImportedMigration,
+  importMigrations,
+  type ImportResult,
+  type ImportTool,
+  readSourceDir,
+  type SourceFile,
+  writeImported,
+} from "./lib/import.ts";
 export { formatVerification, formatVerifySummary } from "./lib/verify_format.ts";
 export {
   formatLintGithub,

@@ -33,6 +33,7 @@ export type OptionName =
   | "dry-run"
   | "exit-code"
   | "sql"
+  | "from"
   | "single-transaction"
   | "no-transaction"
   | "password-file"
@@ -127,6 +128,12 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "boolean",
     help:
       "apply, rollback: run every migration of the run in one transaction, so a failure leaves none of them done",
+  },
+  from: {
+    type: "string",
+    value: "TOOL",
+    help:
+      "import: the tool whose migrations DIR holds: dbmate, golang-migrate, flyway or node-pg-migrate",
   },
   sql: {
     type: "boolean",
@@ -308,6 +315,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     summary: "print the database schema from the system catalogs (SQL-like text, or --json)",
     usage: "schema",
     options: COMMON,
+  },
+  import: {
+    summary:
+      "write another tool's migrations (dbmate, golang-migrate, flyway, node-pg-migrate) as data-bridge files",
+    usage: "import --from TOOL DIR [--dry-run]",
+    options: ["migrations-dir", "json", "verbose", "help", "from", "dry-run", "no-sum"],
   },
   sum: {
     summary: `rewrite ${DEFAULTS.sumFile}, the integrity file of the migrations directory`,
@@ -525,7 +538,7 @@ export function parseCommand(
       );
     }
   }
-  if (name !== "create" && name !== "lint" && parsed.positionals.length) {
+  if (name !== "create" && name !== "lint" && name !== "import" && parsed.positionals.length) {
     throw new UsageError(
       "USAGE",
       `${name} takes no argument, got '${parsed.positionals[0]}'; run data-bridge ${name} --help`,
