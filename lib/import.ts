@@ -220,23 +220,7 @@ type Reader = (files: readonly SourceFile[], skipped: ImportResult["skipped"]) =
 
 const READERS: Record<ImportTool, Reader> = {
   dbmate(files) {
-    const out: Read[] = [];
-    for (const f of files) {
-      const m = /^(\d+)_(.+)\.sql$/.exec(f.name);
-      if (!m) continue;
-      const s = sections(f.text, /^--\s*migrate:up\b/, /^--\s*migrate:down\b/);
-      if (!s) throw invalid(f.name, "no '-- migrate:up' line");
-      out.push({
-        from: [f.name],
-        version: m[1],
-        order: [m[1]],
-        title: m[2],
-        up: s.up,
-        down: s.down,
-        noTransaction: /transaction:false/.test(s.upLine + s.downLine),
-      });
-    }
-    return out;
+    return marked(files, /^--\s*migrate:up\b/, /^--\s*migrate:down\b/, "-- migrate:up");
   },
   "golang-migrate"(files) {
     const byVersion = new Map<string, { title: string; up?: SourceFile; down?: SourceFile }>();
@@ -304,30 +288,15 @@ const READERS: Record<ImportTool, Reader> = {
     return out;
   },
   "node-pg-migrate"(files, skipped) {
-    const out: Read[] = [];
     for (const f of files) {
       if (/^\d+_.+\.(js|cjs|mjs|ts)$/.test(f.name)) {
         skipped.push({
           file: f.name,
           why: "a JavaScript or TypeScript migration; write its SQL as a migration of its own",
         });
-        continue;
       }
-      const m = /^(\d+)_(.+)\.sql$/.exec(f.name);
-      if (!m) continue;
-      const s = sections(f.text, /^--\s*Up Migration\b/i, /^--\s*Down Migration\b/i);
-      if (!s) throw invalid(f.name, "no '-- Up Migration' line");
-      out.push({
-        from: [f.name],
-        version: m[1],
-        order: [m[1]],
-        title: m[2],
-        up: s.up,
-        down: s.down,
-        noTransaction: false,
-      });
     }
-    return out;
+    return marked(files, /^--\s*Up Migration\b/i, /^--\s*Down Migration\b/i, "-- Up Migration");
   },
 };
 
@@ -430,4 +399,29 @@ export function writeImported(migrations: readonly ImportedMigration[], dir: str
     fs.writeFileSync(path, m.text, { flag: "wx" });
     return path;
   });
+}
+
+/**
+ * Migrations of one file each, `VERSION_title.sql`, cut at two marker lines
+ * (`transaction:false` on either makes it run outside a transaction, as
+ * dbmate has it).
+ */
+function marked(files: readonly SourceFile[], up: RegExp, down: RegExp, upName: string): Read[] {
+  const out: Read[] = [];
+  for (const f of files) {
+    const m = /^(\d+)_(.+)\.sql$/.exec(f.name);
+    if (!m) continue;
+    const s = sections(f.text, up, down);
+    if (!s) throw invalid(f.name, `no '${upName}' line`);
+    out.push({
+      from: [f.name],
+      version: m[1],
+      order: [m[1]],
+      title: m[2],
+      up: s.up,
+      down: s.down,
+      noTransaction: /\btransaction:false\b/.test(s.upLine + s.downLine),
+    });
+  }
+  return out;
 }
