@@ -82,6 +82,7 @@ export const LINT_LEVELS = {
   "add-column-not-null": "error",
   "alter-column-type": "warning",
   "table-rewrite": "warning",
+  "refresh-not-concurrently": "warning",
   "set-not-null": "warning",
   "constraint-not-valid": "warning",
   "add-unique-constraint": "warning",

@@ -31,6 +31,7 @@ export type RuleId =
   | "add-column-not-null"
   | "alter-column-type"
   | "table-rewrite"
+  | "refresh-not-concurrently"
   | "set-not-null"
   | "constraint-not-valid"
   | "add-unique-constraint"
@@ -55,10 +56,10 @@ export interface RuleInfo {
 /** Every rule, with its reason and safe alternative. */
 export const RULES: Record<RuleId, RuleInfo> = {
   "index-not-concurrently": {
-    why:
-      "CREATE INDEX without CONCURRENTLY blocks every write to the table until the index is built",
-    fix: "use CREATE INDEX CONCURRENTLY in a migration with '-- Transaction: none' " +
-      "(and DROP INDEX CONCURRENTLY IF EXISTS in its DOWN)",
+    why: "building an index without CONCURRENTLY (CREATE INDEX, REINDEX) blocks every write " +
+      "to the table until the index is built",
+    fix: "use CREATE INDEX CONCURRENTLY (or REINDEX ... CONCURRENTLY) in a migration with " +
+      "'-- Transaction: none' (and DROP INDEX CONCURRENTLY IF EXISTS in its DOWN)",
   },
   "add-column-not-null": {
     why: "adding a NOT NULL column without a DEFAULT fails on a table that has rows",
@@ -74,6 +75,12 @@ export const RULES: Record<RuleId, RuleInfo> = {
       "blocking reads and writes until it is done",
     fix: "add the column without the default (or nullable), then ALTER COLUMN ... SET DEFAULT " +
       "for new rows and backfill the old ones in batches; for VACUUM FULL or CLUSTER, pg_repack",
+  },
+  "refresh-not-concurrently": {
+    why: "REFRESH MATERIALIZED VIEW without CONCURRENTLY locks the view against every read " +
+      "until it is refreshed",
+    fix: "REFRESH MATERIALIZED VIEW CONCURRENTLY (the view needs a unique index), or refresh it " +
+      "outside the migration",
   },
   "set-not-null": {
     why: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
@@ -211,6 +218,9 @@ function rewritingColumn(a: Tok[], typeAt: number): string | null {
   return call ? `the volatile DEFAULT ${call.text.toLowerCase()}()` : null;
 }
 
+/** What `REINDEX` rebuilds the indexes of. */
+const REINDEXED = new Set(["INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM"]);
+
 /** `ALTER TABLE ... SET` forms that rewrite or copy the table under its lock. */
 const REWRITING_SETS = new Set(["LOGGED", "UNLOGGED", "TABLESPACE", "ACCESS"]);
 
@@ -267,6 +277,31 @@ export function checkFile(model: FileModel): RawFinding[] {
           `CREATE INDEX${
             made ? ` ${made.name}` : ""
           } on existing table ${table} without CONCURRENTLY`,
+        );
+      }
+    }
+
+    // index-not-concurrently: REINDEX (of an index, a table, a schema...)
+    if (w[0] === "REINDEX" && !t.some((x) => x.kind === "word" && x.up === "CONCURRENTLY")) {
+      const at = t.findIndex((x) => x.depth === 0 && x.kind === "word" && REINDEXED.has(x.up));
+      const what = at === -1 ? "" : t[at].up;
+      const name = at === -1 ? "" : nameAt(t, at + 1).name;
+      if (!(what === "TABLE" && isNew(name))) {
+        const target = [what, name].filter(Boolean).join(" ");
+        add("index-not-concurrently", s.line, `REINDEX ${target} without CONCURRENTLY`);
+      }
+    }
+
+    // refresh-not-concurrently
+    if (
+      w[0] === "REFRESH" && w[1] === "MATERIALIZED" && w[2] === "VIEW" && w[3] !== "CONCURRENTLY"
+    ) {
+      const { name } = nameAt(t, 3);
+      if (find(t, ["WITH", "NO", "DATA"]) === -1 && !isNew(name)) {
+        add(
+          "refresh-not-concurrently",
+          s.line,
+          `REFRESH MATERIALIZED VIEW ${name} without CONCURRENTLY`,
         );
       }
     }

@@ -62,6 +62,23 @@ const CASES: Case[] = [
     ),
   },
   {
+    rule: "index-not-concurrently",
+    bad: m("REINDEX (VERBOSE) TABLE public.users;"),
+    line: 2,
+    good: m("REINDEX TABLE CONCURRENTLY public.users;", "SELECT 1;", NO_TX),
+  },
+  {
+    rule: "refresh-not-concurrently",
+    bad: m("REFRESH MATERIALIZED VIEW org_stats;"),
+    line: 2,
+    good: m(
+      "REFRESH MATERIALIZED VIEW CONCURRENTLY org_stats;\n" +
+        "CREATE MATERIALIZED VIEW fresh AS SELECT 1 AS one WITH NO DATA;\nREFRESH MATERIALIZED VIEW fresh;\n" +
+        "REFRESH MATERIALIZED VIEW org_stats WITH NO DATA;",
+      "DROP MATERIALIZED VIEW fresh;",
+    ),
+  },
+  {
     rule: "add-column-not-null",
     bad: m("ALTER TABLE users ADD COLUMN age int NOT NULL;", "ALTER TABLE users DROP COLUMN age;"),
     line: 2,
