@@ -874,6 +874,7 @@ async function runImport(ctx: Context): Promise<number> {
           path: paths[i],
         })),
         skipped: result.skipped,
+        warnings: result.warnings,
         sum,
         newest,
       })
@@ -882,6 +883,7 @@ async function runImport(ctx: Context): Promise<number> {
   }
   const lines = result.migrations.map((m, i) => `  ${m.from.join(" + ")} -> ${paths[i]}\n`);
   for (const s of result.skipped) lines.push(`  skipped ${s.file}: ${s.why}\n`);
+  for (const w of result.warnings) runtime.writeStderr(`warning: ${w}\n`);
   const n = result.migrations.length;
   const count = `${n} ${tool} migration${n === 1 ? "" : "s"}`;
   lines.push(

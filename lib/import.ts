@@ -29,7 +29,7 @@
 import { ValidationError } from "./errors.ts";
 import { decodeMigration, parseMigrationSync, slugify } from "./migration.ts";
 import { joinPath, nodeFs } from "./runtime.ts";
-import { isVersion, versionFromDate } from "./version.ts";
+import { dateFromVersion, isVersion, versionFromDate } from "./version.ts";
 
 /** The tools whose migrations `import` reads. */
 export const IMPORT_TOOLS = ["dbmate", "golang-migrate", "flyway", "node-pg-migrate"] as const;
@@ -63,6 +63,8 @@ export interface ImportResult {
   migrations: ImportedMigration[];
   /** Source files left out, and why. */
   skipped: { file: string; why: string }[];
+  /** What to look at in files that were written: Flyway placeholders, which nothing replaces. */
+  warnings: string[];
 }
 
 /** A migration as read from the tool's files, before its version is mapped. */
@@ -123,8 +125,17 @@ export function importMigrations(tool: ImportTool, files: readonly SourceFile[])
     const name = `${version}_${slug}.sql`;
     return { from: m.from, sourceVersion: m.version, name, text: render(tool, m, name) };
   });
-  return { migrations, skipped };
+  const warnings = tool !== "flyway" ? [] : read.filter((m) => PLACEHOLDER.test(m.up + m.down))
+    .map((m) =>
+      `${
+        m.from.join(" + ")
+      } uses Flyway placeholders (\${...}), which data-bridge runs as written: put their values in`
+    );
+  return { migrations, skipped, warnings };
 }
+
+/** A Flyway placeholder, `${name}` or `${flyway:name}`. */
+const PLACEHOLDER = /\$\{[\w:.-]+\}/;
 
 /** The data-bridge file: checked by its parser, with `-- Transaction: none` where it needs it. */
 function render(tool: ImportTool, m: Read, name: string): string {
@@ -179,15 +190,7 @@ function compareOrder(a: readonly string[], b: readonly string[]): number {
 function momentOf(version: string): Date | null {
   if (/^\d{14}$/.test(version) || /^\d{17}$/.test(version)) {
     const v = `${version.slice(0, 8)}_${version.slice(8, 14)}`;
-    if (!isVersion(v)) return null;
-    return new Date(Date.UTC(
-      Number(v.slice(0, 4)),
-      Number(v.slice(4, 6)) - 1,
-      Number(v.slice(6, 8)),
-      Number(v.slice(9, 11)),
-      Number(v.slice(11, 13)),
-      Number(v.slice(13, 15)),
-    ));
+    return isVersion(v) ? dateFromVersion(v) : null;
   }
   // Milliseconds since 1970 (node-pg-migrate's default): from 2001 to 2286.
   if (/^\d{13}$/.test(version)) return new Date(Number(version));

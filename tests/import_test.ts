@@ -119,8 +119,21 @@ for (const c of CASES) {
       assertMatch(m.text, new RegExp(`^-- Imported from ${c.tool}: `));
     }
     assertEquals(result.skipped.map((s) => s.file), c.skipped ?? []);
+    assertEquals(result.warnings, []);
   });
 }
+
+Deno.test("import from flyway warns of placeholders, which nothing replaces", () => {
+  const result = importMigrations(
+    "flyway",
+    files({
+      "V1__grant.sql": "GRANT SELECT ON ALL TABLES IN SCHEMA ${flyway:defaultSchema} TO ${reader};",
+    }),
+  );
+  assertEquals(result.warnings, [
+    "V1__grant.sql uses Flyway placeholders (${...}), which data-bridge runs as written: put their values in",
+  ]);
+});
 
 const BAD: Array<[ImportTool, Record<string, string>, RegExp]> = [
   [
