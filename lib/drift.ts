@@ -16,7 +16,7 @@ import type { HistoryRow } from "./classify.ts";
 import { connect } from "./connect.ts";
 import type { DriverOptions } from "./driver.ts";
 import { UsageError } from "./errors.ts";
-import { readHistory } from "./history.ts";
+import { lockTableName, readHistory } from "./history.ts";
 import type { TableName } from "./ident.ts";
 import type { Migration } from "./migration.ts";
 import { snapshotSchema } from "./schema.ts";
@@ -85,7 +85,8 @@ export async function checkDrift(
   migrations: readonly Migration[],
   options: DriftOptions,
 ): Promise<DriftReport> {
-  const exclude = [options.table];
+  // data-bridge's own tables: the tracking table and the lock table of --lock-mode table.
+  const exclude = [options.table, lockTableName(options.table)];
   // Only read: an embedded database that does not exist yet is read as an empty one, not made.
   const missing = target.kind === "pglite" && target.path !== null && !fileExists(target.path);
   const driver = await connect(missing ? { ...target, path: null } : target, options.driver);
@@ -117,7 +118,11 @@ export async function checkDrift(
       );
     },
   });
-  const changes = diffSchemas(built.snapshot, actual);
+  // A schema data-bridge made for its tracking table (--table SCHEMA.NAME) is its own too.
+  const own = options.table.schema;
+  const changes = diffSchemas(built.snapshot, actual).filter((c) =>
+    !(c.change === "added" && c.kind === "schema" && c.name === own)
+  );
   return {
     ok: changes.length === 0,
     target: options.targetName ?? describeTarget(target),
