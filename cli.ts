@@ -832,9 +832,8 @@ async function runSchema(ctx: Context): Promise<number> {
 }
 
 async function runImport(ctx: Context): Promise<number> {
-  const { IMPORT_TOOLS, importMigrations, readSourceDir, writeImported } = await import(
-    "./lib/import.ts"
-  );
+  const { IMPORT_TOOLS, importMigrations, readSourceDir, refuseTaken, writeImported } =
+    await import("./lib/import.ts");
   const tool = text(ctx.values, "from");
   if (tool === undefined || !(IMPORT_TOOLS as readonly string[]).includes(tool)) {
     throw new UsageError(
@@ -856,6 +855,7 @@ async function runImport(ctx: Context): Promise<number> {
     readSourceDir(ctx.positionals[0]),
   );
   const dryRun = ctx.values["dry-run"] === true;
+  if (dryRun) refuseTaken(result.migrations, dir);
   const paths = dryRun
     ? result.migrations.map((m) => runtime.joinPath(dir, m.name))
     : writeImported(result.migrations, dir);

@@ -213,6 +213,7 @@ export {
   type ImportResult,
   type ImportTool,
   readSourceDir,
+  refuseTaken,
   type SourceFile,
   writeImported,
 } from "./lib/import.ts";

@@ -379,8 +379,33 @@ export function writeImported(migrations: readonly ImportedMigration[], dir: str
       { file: dir },
     );
   }
+  refuseTaken(migrations, dir);
+  return migrations.map((m) => {
+    const path = joinPath(dir, m.name);
+    fs.writeFileSync(path, m.text, { flag: "wx" });
+    return path;
+  });
+}
+
+/**
+ * Refuses imported migrations one of whose versions a file of the
+ * migrations directory already has (what {@link writeImported} checks
+ * first; `import --dry-run` checks it alone).
+ *
+ * @param migrations From {@link importMigrations}.
+ * @param dir The migrations directory (a missing one has nothing taken).
+ * @throws {ValidationError} `DUPLICATE_VERSION`, naming the file that has it.
+ * @example
+ * ```ts
+ * import { importMigrations, refuseTaken } from "./import.ts";
+ * const { migrations } = importMigrations("flyway", [{ name: "V1__init.sql", text: "SELECT 1;" }]);
+ * refuseTaken(migrations, "no-such-directory"); // nothing taken there
+ * ```
+ */
+export function refuseTaken(migrations: readonly ImportedMigration[], dir: string): void {
+  const fs = nodeFs();
   const taken = new Map<string, string>();
-  for (const name of fs.readdirSync(dir)) {
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     const version = /^(\d{8}_\d{6})_/.exec(name)?.[1];
     if (version) taken.set(version, name);
   }
@@ -397,11 +422,6 @@ export function writeImported(migrations: readonly ImportedMigration[], dir: str
       );
     }
   }
-  return migrations.map((m) => {
-    const path = joinPath(dir, m.name);
-    fs.writeFileSync(path, m.text, { flag: "wx" });
-    return path;
-  });
 }
 
 /**

@@ -214,6 +214,11 @@ serverTest(
         join(source, "20240104000000_more.sql"),
         "-- migrate:up\nSELECT 1;\n-- migrate:down\n",
       );
+      const dryAgain = await cli(["import", "--from", "dbmate", source, "--dry-run"], {
+        cwd: t.root,
+        env,
+      });
+      assertEquals(dryAgain.code, 3, "a dry run says what the import would say");
       const again = await cli(["import", "--from", "dbmate", source], { cwd: t.root, env });
       assertEquals(again.code, 3);
       assertMatch(
