@@ -765,10 +765,12 @@ async function runVerify(ctx: Context): Promise<number> {
 }
 
 async function runDrift(ctx: Context): Promise<number> {
+  const { checkDrift, formatDrift, parseIgnore } = await driftModule();
+  const ignore = parseIgnore(text(ctx.values, "ignore") ?? "");
   const t = target(ctx);
   const migrations = await loadMigrations(migrationsDir(ctx.values));
-  const { checkDrift, formatDrift } = await driftModule();
   const report = await checkDrift(t, migrations, {
+    ignore,
     table: tableName(ctx),
     driver: driverOptions(ctx),
     scratchUrl: text(ctx.values, "scratch-url") ?? DEFAULTS.scratchUrl,

@@ -205,7 +205,14 @@ export {
   type VerifyReport,
   type VerifyStatus,
 } from "./lib/verify.ts";
-export { checkDrift, type DriftOptions, type DriftReport, formatDrift } from "./lib/drift.ts";
+export {
+  checkDrift,
+  type DriftOptions,
+  type DriftReport,
+  formatDrift,
+  type IgnoreRule,
+  parseIgnore,
+} from "./lib/drift.ts";
 export {
   IMPORT_TOOLS,
   type ImportedMigration,

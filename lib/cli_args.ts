@@ -34,6 +34,7 @@ export type OptionName =
   | "exit-code"
   | "sql"
   | "from"
+  | "ignore"
   | "single-transaction"
   | "no-transaction"
   | "password-file"
@@ -128,6 +129,12 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "boolean",
     help:
       "apply, rollback: run every migration of the run in one transaction, so a failure leaves none of them done",
+  },
+  ignore: {
+    type: "string",
+    value: "LIST",
+    help:
+      "drift: differences not to report, comma-separated KIND or KIND:NAME (NAME* a prefix), e.g. grant,extension:pg_stat_statements",
   },
   from: {
     type: "string",
@@ -302,8 +309,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   drift: {
     summary:
       "check that the database's schema is the one its applied migrations make (replayed on a scratch database)",
-    usage: "drift [--scratch-url URL]",
-    options: [...COMMON, "scratch-url"],
+    usage: "drift [--scratch-url URL] [--ignore LIST]",
+    options: [...COMMON, "scratch-url", "ignore"],
   },
   lint: {
     summary:

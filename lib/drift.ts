@@ -19,7 +19,7 @@ import { UsageError } from "./errors.ts";
 import { lockTableName, readHistory } from "./history.ts";
 import type { TableName } from "./ident.ts";
 import type { Migration } from "./migration.ts";
-import { snapshotSchema } from "./schema.ts";
+import { SCHEMA_KINDS, type SchemaKind, snapshotSchema } from "./schema.ts";
 import { diffSchemas, formatChange, type SchemaChange } from "./schema_diff.ts";
 import type { Palette } from "./format.ts";
 import { fileExists } from "./runtime.ts";
@@ -42,6 +42,8 @@ export interface DriftReport {
    * `changed` in both with other fields.
    */
   changes: SchemaChange[];
+  /** How many differences `ignore` left out. */
+  ignored: number;
 }
 
 /** Options of {@link checkDrift}. */
@@ -58,6 +60,56 @@ export interface DriftOptions {
   onEvent?: (event: VerifyEvent) => void;
   /** How the report names the database (default: its URL without the password). */
   targetName?: string;
+  /** Differences not to report, from {@link parseIgnore}: objects managed outside migrations. */
+  ignore?: readonly IgnoreRule[];
+}
+
+/** Objects `drift` leaves out: of a kind, and with `name` of that name (a trailing `*`: a prefix). */
+export interface IgnoreRule {
+  /** The kind of object, as snapshots name it. */
+  kind: SchemaKind;
+  /** Its name, or its beginning when it ends with `*`; all of the kind when absent. */
+  name?: string;
+}
+
+/**
+ * Reads `--ignore`: comma-separated `KIND` or `KIND:NAME` (`NAME*` for a
+ * prefix), e.g. `grant,extension:pg_stat_statements,table:public.tmp_*`.
+ * Kinds are those of `schema` (`default-privileges` for default privileges).
+ *
+ * @param list The option's value.
+ * @returns The rules.
+ * @throws {UsageError} For an unknown kind, naming the kinds.
+ * @example
+ * ```ts
+ * import { parseIgnore } from "./drift.ts";
+ * console.log(parseIgnore("grant,extension:pg_stat_statements"));
+ * // [{ kind: "grant" }, { kind: "extension", name: "pg_stat_statements" }]
+ * ```
+ */
+export function parseIgnore(list: string): IgnoreRule[] {
+  return list.split(",").map((item) => item.trim()).filter(Boolean).map((item) => {
+    const at = item.indexOf(":");
+    const word = (at === -1 ? item : item.slice(0, at)).toLowerCase().replaceAll("-", " ");
+    const kind = SCHEMA_KINDS.find((k) => k === word);
+    if (kind === undefined) {
+      throw new UsageError(
+        "USAGE",
+        `--ignore: '${item}' names no kind of object; use KIND or KIND:NAME with a kind of ${
+          SCHEMA_KINDS.map((k) => k.replaceAll(" ", "-")).join(", ")
+        }`,
+      );
+    }
+    return at === -1 ? { kind } : { kind, name: item.slice(at + 1) };
+  });
+}
+
+function ignored(change: SchemaChange, rules: readonly IgnoreRule[]): boolean {
+  return rules.some((r) =>
+    r.kind === change.kind &&
+    (r.name === undefined ||
+      (r.name.endsWith("*") ? change.name.startsWith(r.name.slice(0, -1)) : change.name === r.name))
+  );
 }
 
 /**
@@ -120,15 +172,17 @@ export async function checkDrift(
   });
   // A schema data-bridge made for its tracking table (--table SCHEMA.NAME) is its own too.
   const own = options.table.schema;
-  const changes = diffSchemas(built.snapshot, actual).filter((c) =>
+  const all = diffSchemas(built.snapshot, actual).filter((c) =>
     !(c.change === "added" && c.kind === "schema" && c.name === own)
   );
+  const changes = all.filter((c) => !ignored(c, options.ignore ?? []));
   return {
     ok: changes.length === 0,
     target: options.targetName ?? describeTarget(target),
     scratch: built.scratch,
     replayed: replay.map((m) => m.version),
     changes,
+    ignored: all.length - changes.length,
   };
 }
 
@@ -154,7 +208,7 @@ const WORDS = {
  * import { formatDrift } from "./drift.ts";
  * import { palette } from "./format.ts";
  * const text = formatDrift(
- *   { ok: true, target: "pglite:memory", scratch: "pglite:memory", replayed: [], changes: [] },
+ *   { ok: true, target: "pglite:memory", scratch: "pglite:memory", replayed: [], changes: [], ignored: 0 },
  *   palette(false),
  * );
  * console.log(text.startsWith("No drift")); // true
@@ -163,7 +217,9 @@ const WORDS = {
 export function formatDrift(report: DriftReport, colour: Palette): string {
   const count = report.replayed.length;
   const applied = `${count} applied migration${count === 1 ? " makes" : "s make"}`;
-  const where = `(replayed on ${report.scratch})`;
+  const where = `(replayed on ${report.scratch}${
+    report.ignored ? `; ${report.ignored} difference${report.ignored === 1 ? "" : "s"} ignored` : ""
+  })`;
   if (report.ok) return `No drift: ${report.target} has the schema its ${applied} ${where}.\n`;
   const lines = report.changes.map((c) => `  ${colour.red(formatChange(c, WORDS))}\n`);
   const n = report.changes.length;

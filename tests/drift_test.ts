@@ -66,7 +66,30 @@ serverTest(
         /^Drift: 3 differences between postgres:\/\/\S+ and the schema its 2 applied migrations make/,
       );
       const json = JSON.parse((await run("--json")).stdout);
-      assertEquals(Object.keys(json), ["ok", "target", "scratch", "replayed", "changes"]);
+      assertEquals(Object.keys(json), [
+        "ok",
+        "target",
+        "scratch",
+        "replayed",
+        "changes",
+        "ignored",
+      ]);
+      // Objects managed outside migrations can be left out.
+      const some = await run("--ignore", "index:public.users_*,column:public.posts.body");
+      assertEquals(some.code, 3);
+      assertMatch(
+        some.stdout,
+        /^ {2}made by its migrations, missing from the database: view public\.emails\nDrift: 1 difference .*; 2 differences ignored\)\.\n$/,
+      );
+      const none = await run("--ignore", "index,column,view");
+      assertEquals(none.code, 0, none.stdout);
+      assertMatch(none.stdout, /^No drift: .*; 3 differences ignored\)\.\n$/);
+      const bad = await run("--ignore", "indexes");
+      assertEquals(bad.code, 2);
+      assertMatch(
+        bad.stderr,
+        /^error: --ignore: 'indexes' names no kind of object; use KIND or KIND:NAME with a kind of schema, extension, .*default-privileges/,
+      );
       assertEquals([json.ok, json.replayed], [false, ["20250101_000000", "20250102_000000"]]);
       // The scratch database was dropped; the database was only read.
       const left = await adminQuery<{ n: number }>(
