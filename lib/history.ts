@@ -366,10 +366,11 @@ export async function ensureHistoryTable(db: Queryable, table: TableName): Promi
       }); choose another --table`,
     );
   }
-  if (!have.has("execution_ms") || !have.has("applied_by")) {
+  const missing = (["execution_ms", "applied_by"] as const).filter((c) => !have.has(c));
+  if (missing.length) {
     await ddl(
       db,
-      historyColumnsSql(table),
+      historyColumnsSql(table, missing),
       `the columns execution_ms and applied_by of ${name}`,
       "run once as the table's owner",
     );
@@ -419,6 +420,7 @@ export function historyTableSql(table: TableName): string {
  * tracking table of earlier tools (each only when missing).
  *
  * @param table The table.
+ * @param missing The columns to add (default both).
  * @returns `ALTER TABLE ... ADD COLUMN IF NOT EXISTS ...`.
  * @example
  * ```ts
@@ -426,9 +428,16 @@ export function historyTableSql(table: TableName): string {
  * console.log(historyColumnsSql({ schema: null, name: "_migrations" }).startsWith("ALTER TABLE")); // true
  * ```
  */
-export function historyColumnsSql(table: TableName): string {
-  return `ALTER TABLE ${qualifiedName(table)} ADD COLUMN IF NOT EXISTS execution_ms INTEGER, ` +
-    "ADD COLUMN IF NOT EXISTS applied_by TEXT DEFAULT current_user";
+export function historyColumnsSql(
+  table: TableName,
+  missing: readonly ("execution_ms" | "applied_by")[] = ["execution_ms", "applied_by"],
+): string {
+  const add = missing.map((column) =>
+    column === "execution_ms"
+      ? "ADD COLUMN IF NOT EXISTS execution_ms INTEGER"
+      : "ADD COLUMN IF NOT EXISTS applied_by TEXT DEFAULT current_user"
+  );
+  return `ALTER TABLE ${qualifiedName(table)} ${add.join(", ")}`;
 }
 
 /**
