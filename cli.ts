@@ -32,6 +32,7 @@ import { describeHolder } from "./lib/lock.ts";
 import { MigrationRunner, type RunEvent, type RunPlan, type StatusReport } from "./lib/runner.ts";
 import { describeTarget, maskUrl, resolveTarget, type Target } from "./lib/target.ts";
 import { parseTableName, type TableName } from "./lib/ident.ts";
+import { lockTableName } from "./lib/history.ts";
 import * as runtime from "./lib/runtime.ts";
 import {
   ALIASES,
@@ -825,7 +826,8 @@ async function runSchema(ctx: Context): Promise<number> {
   const { renderSchema, snapshotSchema } = await import("./lib/schema.ts");
   const driver = await connect(target(ctx), driverOptions(ctx));
   try {
-    const snapshot = await snapshotSchema(driver, { exclude: [table] });
+    // data-bridge's own tables: the tracking table and the lock table of --lock-mode table.
+    const snapshot = await snapshotSchema(driver, { exclude: [table, lockTableName(table)] });
     runtime.writeStdout(ctx.json ? `${JSON.stringify(snapshot)}\n` : renderSchema(snapshot));
   } finally {
     await driver.close();

@@ -479,6 +479,7 @@ export const ENV_OPTIONS: readonly OptionName[] = [
   "connect-wait",
   "password-file",
   "scratch-url",
+  "ignore",
 ];
 
 /**

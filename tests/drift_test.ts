@@ -84,6 +84,12 @@ serverTest(
       const none = await run("--ignore", "index,column,view");
       assertEquals(none.code, 0, none.stdout);
       assertMatch(none.stdout, /^No drift: .*; 3 differences ignored\)\.\n$/);
+      // A project's list, from its environment.
+      const fromEnv = await cli(["drift", "--scratch-url", scratch], {
+        cwd: t.root,
+        env: { DATABASE_URL: db.url, DATA_BRIDGE_IGNORE: "index,column,view" },
+      });
+      assertEquals(fromEnv.code, 0, fromEnv.stdout);
       const bad = await run("--ignore", "indexes");
       assertEquals(bad.code, 2);
       assertMatch(
@@ -135,6 +141,11 @@ serverTest(
       });
       assertEquals([clean.code, clean.stderr], [0, ""]);
       assertMatch(clean.stdout, /^No drift: /);
+      // schema leaves them out too.
+      const schema = await cli(["schema", "--table", "ops.history"], { cwd: t.root, env });
+      assertEquals(schema.code, 0, schema.stderr);
+      assertMatch(schema.stdout, /CREATE TABLE public\.users/);
+      assertEquals(schema.stdout.includes("history"), false, schema.stdout);
     } finally {
       t.remove();
       await db.drop();
