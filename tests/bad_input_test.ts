@@ -668,6 +668,58 @@ const CASES: Case[] = [
     line: /^error: --connect-wait must be a non-negative number of seconds, got 'soon'$/,
   },
   {
+    name: "--single-transaction with a migration that runs outside a transaction",
+    make: (ctx) => {
+      writeFileSync(
+        join(ctx.dir, "20250102_000000_index.sql"),
+        migrationText(
+          "CREATE INDEX CONCURRENTLY good_id ON good (id);",
+          "",
+          "-- Transaction: none",
+        ),
+      );
+    },
+    args: ["apply", "--single-transaction"],
+    exit: 3,
+    code: "SINGLE_TRANSACTION",
+    line:
+      /^error: migrations\/20250102_000000_index\.sql runs outside a transaction \(-- Transaction: none\), which --single-transaction cannot hold/,
+  },
+  {
+    name: "import --from a tool it does not read",
+    args: ["import", "--from", "liquibase", "db/changelog"],
+    exit: 2,
+    code: "USAGE",
+    line: /^error: --from must name the tool: dbmate, .*, got 'liquibase'$/,
+  },
+  {
+    name: "import of a dbmate file without its '-- migrate:up' line",
+    make: (ctx) => {
+      mkdirSync(join(ctx.root, "dbmate"));
+      writeFileSync(join(ctx.root, "dbmate", "20240101000000_x.sql"), "CREATE TABLE x ();\n");
+    },
+    args: ["import", "--from", "dbmate", "dbmate"],
+    exit: 3,
+    code: "INVALID_MIGRATION",
+    line: /^error: 20240101000000_x\.sql: cannot be imported: no '-- migrate:up' line$/,
+  },
+  {
+    name: "drift --ignore naming no kind of object",
+    args: ["drift", "--ignore", "indexes"],
+    exit: 2,
+    code: "USAGE",
+    line:
+      /^error: --ignore: 'indexes' names no kind of object; use KIND or KIND:NAME with a kind of /,
+  },
+  {
+    name: "drift on a scratch database of another PostgreSQL major version",
+    args: ["drift"],
+    exit: 2,
+    code: "USAGE",
+    line:
+      /^error: the scratch database pglite:memory runs PostgreSQL 18 and the database 1\d, .* pass --scratch-url with a PostgreSQL 1\d server/,
+  },
+  {
     name: "an unknown option",
     args: ["apply", "--force"],
     exit: 2,
