@@ -159,6 +159,7 @@ export {
   describeTarget,
   maskUrl,
   parseTarget,
+  readOnlyTarget,
   resolveTarget,
   type Target,
   type TargetSource,

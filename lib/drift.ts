@@ -22,8 +22,7 @@ import type { Migration } from "./migration.ts";
 import { SCHEMA_KINDS, type SchemaKind, snapshotSchema } from "./schema.ts";
 import { diffSchemas, formatChange, type SchemaChange } from "./schema_diff.ts";
 import type { Palette } from "./format.ts";
-import { fileExists } from "./runtime.ts";
-import { describeTarget, type Target } from "./target.ts";
+import { describeTarget, readOnlyTarget, type Target } from "./target.ts";
 import { planVerify, replayedSchema, serverVersion, type VerifyEvent } from "./verify.ts";
 
 /** What {@link checkDrift} found. */
@@ -139,9 +138,7 @@ export async function checkDrift(
 ): Promise<DriftReport> {
   // data-bridge's own tables: the tracking table and the lock table of --lock-mode table.
   const exclude = [options.table, lockTableName(options.table)];
-  // Only read: an embedded database that does not exist yet is read as an empty one, not made.
-  const missing = target.kind === "pglite" && target.path !== null && !fileExists(target.path);
-  const driver = await connect(missing ? { ...target, path: null } : target, options.driver);
+  const driver = await connect(readOnlyTarget(target), options.driver);
   let history: HistoryRow[];
   let actual;
   let version: number;

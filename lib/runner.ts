@@ -70,8 +70,8 @@ import {
   type MigrationFile,
   parseMigrationFile,
 } from "./migration.ts";
-import { collectGarbageSoon, fileExists } from "./runtime.ts";
-import { parseTarget, type Target } from "./target.ts";
+import { collectGarbageSoon } from "./runtime.ts";
+import { parseTarget, readOnlyTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
 export type RunEvent =
@@ -984,16 +984,15 @@ export class MigrationRunner {
       }
     }
     const target = source as Target;
-    if (readOnly && !this.#driver && target.kind === "pglite" && target.path !== null) {
-      if (!fileExists(target.path)) {
-        // An embedded database not made yet has nothing applied: read as
-        // an empty one in memory, and make none on disk.
-        const empty = await connect({ ...target, path: null }, this.#driverOptions());
-        try {
-          return await fn(empty);
-        } finally {
-          await empty.close();
-        }
+    const read = readOnly && !this.#driver ? readOnlyTarget(target) : target;
+    if (read !== target) {
+      // An embedded database not made yet has nothing applied: read as
+      // an empty one in memory, and make none on disk.
+      const empty = await connect(read, this.#driverOptions());
+      try {
+        return await fn(empty);
+      } finally {
+        await empty.close();
       }
     }
     this.#driver ??= await connect(target, this.#driverOptions());

@@ -11,6 +11,7 @@
 import { DEFAULTS } from "./config.ts";
 import { UsageError } from "./errors.ts";
 import { parsePgUrl, type PgUrl, PgUrlError } from "./pg_url.ts";
+import { fileExists } from "./runtime.ts";
 
 /** A resolved target. */
 export type Target =
@@ -189,4 +190,24 @@ export function describeTarget(
   return `postgres://${user}${env("PGPASSWORD") ? ":***" : ""}${
     user ? "@" : ""
   }${host}:${port}/${db}`;
+}
+
+/**
+ * The target to only read: an embedded database whose folder does not exist
+ * yet has nothing in it, so it is read as an empty one in memory and none
+ * is made on disk (`status`, dry runs, `drift`). Any other target as given.
+ *
+ * @param target The target.
+ * @returns It, or `pglite:memory` for an embedded folder not made yet.
+ * @example
+ * ```ts
+ * import { parseTarget, readOnlyTarget } from "./target.ts";
+ * console.log(readOnlyTarget(parseTarget("pglite:/no/such/folder", "api")));
+ * // { kind: "pglite", path: null, source: "api" }
+ * ```
+ */
+export function readOnlyTarget(target: Target): Target {
+  return target.kind === "pglite" && target.path !== null && !fileExists(target.path)
+    ? { ...target, path: null }
+    : target;
 }
