@@ -219,12 +219,13 @@ export function parseFiles(
     const f = files[i];
     if (isParsed(f) || keep(f, i)) continue;
     todo.push(i);
-    if (!ahead?.has(f)) chars += f.text.length;
+    if (!ahead?.has(f)) chars += f.text.length + DEFAULTS.longWorkFileChars;
   }
   if (todo.length === 0) return { parsed: files.slice(), problems: [] };
   const parsed: (Migration | MigrationFile)[] = [];
   const problems: ValidationError[] = [];
-  const end = chars > DEFAULTS.longWorkChars ? longWork() : undefined;
+  const work = longWork();
+  work.add(chars);
   try {
     let t = 0;
     for (let i = 0; i < files.length; i++) {
@@ -247,7 +248,7 @@ export function parseFiles(
       }
     }
   } finally {
-    end?.();
+    work.end();
   }
   return { parsed, problems: sortByFile(problems) };
 }
@@ -284,14 +285,12 @@ export async function parseAhead(
   until.then(settle, settle);
   // Already settled: its callback runs before this turn ends.
   await Promise.resolve();
-  let end: (() => void) | undefined;
-  let chars = 0;
+  const work = longWork();
   try {
     for (let i = files.length - 1; i >= 0 && !settled; i--) {
       const f = files[i];
       if (isParsed(f)) continue;
-      chars += f.text.length;
-      if (chars > DEFAULTS.longWorkChars) end ??= longWork();
+      work.add(f.text.length + DEFAULTS.longWorkFileChars);
       try {
         ahead.set(f, parseMigrationFile(f, options));
       } catch (error) {
@@ -301,7 +300,7 @@ export async function parseAhead(
       await nextTurn();
     }
   } finally {
-    end?.();
+    work.end();
   }
   return ahead;
 }

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { DEFAULTS, LONG_WORK_JIT_POLICY } from "./config.ts";
 import { sha256 } from "./sha256.ts";
 
 /** What data-bridge uses of Deno's namespace, where it runs on Deno. */
@@ -654,28 +655,52 @@ export function holdBackJit(scale: number): void {
   setJitPolicy(scale);
 }
 
+/** Work measured as it goes by {@link longWork}. */
+export interface LongWork {
+  /** Counts `chars` more characters of work (a file counts its text and a fixed share). */
+  add(chars: number): void;
+  /** Ends the work: the JITs are held back again (call it in a `finally`). */
+  end(): void;
+}
+
 /**
- * Starts long CPU-bound work, such as parsing or linting much SQL: after
- * {@link holdBackJit}, the JITs work again until the returned function is
- * called (in a `finally`). Does nothing otherwise.
+ * Measures CPU-bound work such as parsing or linting much SQL. After
+ * {@link holdBackJit}, the JITs work again once more than `longWorkChars`
+ * characters have been counted, with tier-up thresholds scaled by
+ * `LONG_WORK_JIT_POLICY`, and with JavaScriptCore's own past
+ * `fullJitChars`, where compiling more sooner pays; {@link LongWork.end}
+ * holds them back again. Without `holdBackJit` it only counts.
  *
- * @returns Ends the long work.
+ * @returns The work's meter.
  * @example
  * ```ts
  * import { longWork } from "./runtime.ts";
- * const end = longWork();
+ * const work = longWork();
  * try {
- *   // ... tokenize megabytes of SQL ...
+ *   for (const text of ["SELECT 1;", "SELECT 2;"]) {
+ *     work.add(text.length);
+ *     // ... tokenize the text ...
+ *   }
  * } finally {
- *   end();
+ *   work.end();
  * }
  * ```
  */
-export function longWork(): () => void {
-  const idle = idleJitPolicy;
-  if (idle === null) return () => {};
-  setJitPolicy(1);
-  return () => setJitPolicy(idle);
+export function longWork(): LongWork {
+  let chars = 0;
+  let policy: number | null = null;
+  return {
+    add(more: number): void {
+      chars += more;
+      if (idleJitPolicy === null || chars <= DEFAULTS.longWorkChars) return;
+      const wanted = chars > DEFAULTS.fullJitChars ? 1 : LONG_WORK_JIT_POLICY;
+      if (wanted !== policy) setJitPolicy(policy = wanted);
+    },
+    end(): void {
+      if (policy !== null && idleJitPolicy !== null) setJitPolicy(idleJitPolicy);
+      policy = null;
+    },
+  };
 }
 
 /**

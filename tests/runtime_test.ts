@@ -4,13 +4,16 @@ import { join } from "node:path";
 import {
   baseName,
   fileExists,
+  holdBackJit,
   isDirectory,
   joinPath,
+  longWork,
   nextTurn,
   openSocket,
   readDirectory,
   readTextFileSync,
 } from "../lib/runtime.ts";
+import { DEFAULTS, LONG_WORK_JIT_POLICY } from "../lib/config.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { random } from "./support/random.ts";
 
@@ -222,5 +225,35 @@ Deno.test("cli.ts and mod.ts import no node: module before they run (on Deno the
     walk(graph.roots[0]);
     assert(seen.size > 20, `${entry}: the graph has only ${seen.size} modules`);
     assertEquals(found, [], entry);
+  }
+});
+
+Deno.test("longWork lets the JITs work past longWorkChars, with their own thresholds past fullJitChars, and holds them back at its end", () => {
+  // The policies Bun would be given, recorded by a stand-in for its API
+  // (the tests run on Deno, which has none).
+  const g = globalThis as { Bun?: unknown };
+  const policies: number[] = [];
+  g.Bun = { unsafe: { setJITPolicy: (scale: number) => policies.push(scale) } };
+  try {
+    const counted = longWork();
+    counted.add(DEFAULTS.longWorkChars * 10);
+    counted.end();
+    assertEquals(policies, [], "nothing is changed before holdBackJit");
+    holdBackJit(1_000_000);
+    const work = longWork();
+    work.add(DEFAULTS.longWorkChars);
+    assertEquals(policies, [1_000_000], "not past longWorkChars yet");
+    work.add(1);
+    work.add(DEFAULTS.longWorkFileChars);
+    assertEquals(policies, [1_000_000, LONG_WORK_JIT_POLICY]);
+    work.add(DEFAULTS.fullJitChars);
+    work.add(1);
+    work.end();
+    work.end();
+    assertEquals(policies, [1_000_000, LONG_WORK_JIT_POLICY, 1, 1_000_000]);
+    longWork().end();
+    assertEquals(policies.length, 4, "work that never got long changes nothing");
+  } finally {
+    delete g.Bun;
   }
 });
