@@ -70,7 +70,7 @@ import {
   type MigrationFile,
   parseMigrationFile,
 } from "./migration.ts";
-import { collectGarbageSoon } from "./runtime.ts";
+import { collectGarbageSoon, longWork } from "./runtime.ts";
 import { parseTarget, readOnlyTarget, type Target } from "./target.ts";
 
 /** Something the runner reports while it works. */
@@ -1124,15 +1124,23 @@ function withParsed(
   ahead?: ReadonlyMap<MigrationFile, Migration | ValidationError>,
 ): MigrationStatusEntry[] {
   const chosen = new Set(selected.map((e) => e.version));
-  return entries.map((e) => {
-    const m = e.migration;
-    if (m === undefined || isParsed(m)) return { ...e, migration: m };
-    if (!chosen.has(e.version)) return { ...e, migration: undefined };
-    // Parsed while the history was read (its error, if any, is the parse's own: raised again here).
-    const before = ahead?.get(m);
-    const parsedAhead = before instanceof ValidationError ? undefined : before;
-    return { ...e, migration: parsedAhead ?? parseMigrationFile(m) };
-  });
+  // Reverting 1000 small migrations parses 1000 files: long work.
+  const work = longWork();
+  try {
+    return entries.map((e) => {
+      const m = e.migration;
+      if (m === undefined || isParsed(m)) return { ...e, migration: m };
+      if (!chosen.has(e.version)) return { ...e, migration: undefined };
+      // Parsed while the history was read (its error, if any, is the parse's own: raised again here).
+      const before = ahead?.get(m);
+      const parsedAhead = before instanceof ValidationError ? undefined : before;
+      if (parsedAhead) return { ...e, migration: parsedAhead };
+      work.add(m.text.length + DEFAULTS.longWorkFileChars);
+      return { ...e, migration: parseMigrationFile(m) };
+    });
+  } finally {
+    work.end();
+  }
 }
 
 /** A migration `parseChanged` parsed: one not recorded with its checksum. */
