@@ -95,6 +95,8 @@ interface Context {
   /** Colours for stderr. */
   err: Palette;
   signal: AbortSignal;
+  /** The database `apply --create-database` created, once it has. */
+  createdDatabase?: string;
 }
 
 /**
@@ -290,6 +292,11 @@ function progress(ctx: Context, verb: string, event: RunEvent, where: () => stri
         runtime.writeStderr(`${c.dim(event.message)}\n`);
       }
       break;
+    case "database_created":
+      ctx.createdDatabase = event.database;
+      endLine();
+      runtime.writeStderr(`created database ${event.database} on ${where()}\n`);
+      break;
     case "lock_wait":
       endLine();
       runtime.writeStderr(
@@ -415,6 +422,7 @@ async function runApply(ctx: Context): Promise<number> {
         check,
         onPlan,
         singleTransaction: singleTransaction(ctx),
+        createDatabase: ctx.values["create-database"] === true,
       })
         .catch((error) => failed(ctx, error)),
   );
@@ -439,8 +447,15 @@ function printRun(
   const past = verb === "apply" ? "applied" : "reverted";
   const would = verb === "apply" ? "wouldApply" : "wouldRevert";
   if (ctx.json) {
+    const created = ctx.createdDatabase === undefined
+      ? {}
+      : { createdDatabase: ctx.createdDatabase };
     runtime.writeStdout(
-      `${JSON.stringify(dryRun ? { dryRun: true, [would]: versions } : { [past]: versions })}\n`,
+      `${
+        JSON.stringify(
+          dryRun ? { dryRun: true, [would]: versions } : { [past]: versions, ...created },
+        )
+      }\n`,
     );
   } else if (dryRun) {
     runtime.writeStdout(

@@ -148,6 +148,7 @@ export type {
   TransactionStatement,
 } from "./lib/driver.ts";
 export { connect } from "./lib/connect.ts";
+export { createDatabase, isMissingDatabase } from "./lib/create_database.ts";
 export {
   loadPGliteAssets,
   type PGliteAssetName,

@@ -36,6 +36,7 @@ export type OptionName =
   | "from"
   | "ignore"
   | "single-transaction"
+  | "create-database"
   | "no-transaction"
   | "password-file"
   | "verbose"
@@ -129,6 +130,11 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "boolean",
     help:
       "apply, rollback: run every migration of the run in one transaction, so a failure leaves none of them done",
+  },
+  "create-database": {
+    type: "boolean",
+    help:
+      "apply: create the database when the server has none of that name (from the postgres database, as the same user, who needs CREATEDB)",
   },
   ignore: {
     type: "string",
@@ -268,6 +274,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       "dry-run",
       "sql",
       "single-transaction",
+      "create-database",
       "no-sum",
       "no-lint",
       "error",

@@ -266,7 +266,7 @@ function connectionAdvice(
       }
       return `${message}; check the user name and password`;
     case "3D000":
-      return `${message}; create the database or fix the URL`;
+      return `${message}; create the database (apply --create-database does) or fix the URL`;
     default:
       return `${message || code}; check the URL, that the server at ${where} is up, and its logs`;
   }

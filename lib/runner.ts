@@ -79,6 +79,7 @@ export type RunEvent =
   | { type: "warning"; message: string }
   | { type: "notice"; severity: string; message: string }
   | { type: "lock_wait"; holder: LockHolder | null }
+  | { type: "database_created"; database: string }
   | { type: "start"; direction: Direction; migration: Migration }
   | { type: "done"; direction: Direction; migration: Migration; ms: number; skipped: boolean }
   | {
@@ -163,6 +164,13 @@ export interface ApplyOptions {
    * one of them must run outside a transaction.
    */
   singleTransaction?: boolean;
+  /**
+   * Creates the server's database when the session is refused because it
+   * does not exist (SQLSTATE 3D000), then runs: from a session on the
+   * `postgres` (else `template1`) database with the same user and
+   * settings. Emits `database_created`. Not in a dry run.
+   */
+  createDatabase?: boolean;
 }
 
 /** What a dry run of {@link MigrationRunner.apply} or {@link MigrationRunner.rollback} would do. */
@@ -368,14 +376,36 @@ export class MigrationRunner {
    * rolled back; migrations applied before it stay applied.
    *
    * @param source Directory or migrations.
-   * @param options `to`, `dryRun`, `signal`, `check`.
+   * @param options `to`, `dryRun`, `signal`, `check`, `createDatabase`.
    * @returns Versions applied (or that would be, with `dryRun`).
    * @throws {ValidationError} For invalid files, or when an applied migration
    *   was modified or is missing (nothing runs).
    * @throws {MigrationError} When a migration fails; `completed` lists the
    *   versions applied before it.
+   * @throws {RuntimeError} `CONNECTION_FAILED` when the server cannot be
+   *   reached or the database does not exist (without `createDatabase`).
    */
   async apply(source: MigrationSource, options: ApplyOptions = {}): Promise<string[]> {
+    try {
+      return await this.#apply(source, options);
+    } catch (error) {
+      const target = this.#source;
+      if (
+        !options.createDatabase || options.dryRun || isDriver(target) ||
+        typeof target === "function" || !(error instanceof DataBridgeError)
+      ) throw error;
+      const { createDatabase, isMissingDatabase } = await import("./create_database.ts");
+      if (!isMissingDatabase(error)) throw error;
+      // The session was refused before anything ran: made, the database
+      // gets the whole run again.
+      await this.close();
+      const created = await createDatabase(target as Target, this.#driverOptions());
+      if (created !== null) this.#emit({ type: "database_created", database: created });
+      return await this.#apply(source, options);
+    }
+  }
+
+  async #apply(source: MigrationSource, options: ApplyOptions): Promise<string[]> {
     return await this.#withFiles(
       () => this.#scan(source),
       (files) =>

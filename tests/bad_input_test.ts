@@ -884,7 +884,8 @@ const CASES: Case[] = [
     args: ({ url }) => ["apply", "--database-url", withDatabase(url, "no_such_database")],
     exit: 1,
     code: "CONNECTION_FAILED",
-    line: /database "no_such_database" does not exist; create the database or fix the URL$/,
+    line:
+      /database "no_such_database" does not exist; create the database \(apply --create-database does\) or fix the URL$/,
   },
   // Under Bun the server's close arrives before its refusal is reported: the refusal must win.
   {
@@ -901,7 +902,8 @@ const CASES: Case[] = [
     args: ({ url }) => ["apply", "--database-url", withDatabase(url, "no_such_database")],
     exit: 1,
     code: "CONNECTION_FAILED",
-    line: /database "no_such_database" does not exist; create the database or fix the URL$/,
+    line:
+      /database "no_such_database" does not exist; create the database \(apply --create-database does\) or fix the URL$/,
   },
   {
     name: "a port nobody listens on",
