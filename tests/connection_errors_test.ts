@@ -82,7 +82,7 @@ const CASES: Array<[string, unknown, typeof fresh, string, RegExp]> = [
     server("3D000", 'database "app" does not exist'),
     fresh,
     "CONNECTION_FAILED",
-    /create the database or fix the URL/,
+    /create the database \(apply --create-database does\) or fix the URL$/,
   ],
   ["a reset on a live session", coded("ECONNRESET"), live, "CONNECTION_LOST", /was lost/],
   [
