@@ -94,6 +94,7 @@ export const DEFAULTS = {
  */
 export const LINT_LEVELS = {
   "index-not-concurrently": "warning",
+  "drop-index-not-concurrently": "warning",
   "add-column-not-null": "error",
   "alter-column-type": "warning",
   "table-rewrite": "warning",

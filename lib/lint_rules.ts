@@ -28,6 +28,7 @@ import {
 /** A rule's id, as used in `-- lint:ignore`, flags and `data-bridge.json`. */
 export type RuleId =
   | "index-not-concurrently"
+  | "drop-index-not-concurrently"
   | "add-column-not-null"
   | "alter-column-type"
   | "table-rewrite"
@@ -60,6 +61,12 @@ export const RULES: Record<RuleId, RuleInfo> = {
       "to the table until the index is built",
     fix: "use CREATE INDEX CONCURRENTLY (or REINDEX ... CONCURRENTLY) in a migration with " +
       "'-- Transaction: none' (and DROP INDEX CONCURRENTLY IF EXISTS in its DOWN)",
+  },
+  "drop-index-not-concurrently": {
+    why: "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table: " +
+      "it waits behind every query running on the table, and every query after it waits behind it",
+    fix: "use DROP INDEX CONCURRENTLY in a migration with '-- Transaction: none' " +
+      "(and CREATE INDEX CONCURRENTLY in its DOWN)",
   },
   "add-column-not-null": {
     why: "adding a NOT NULL column without a DEFAULT fails on a table that has rows",
@@ -100,7 +107,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
       "ADD CONSTRAINT ... UNIQUE (or PRIMARY KEY) USING INDEX, which takes the lock only briefly",
   },
   "drop-table": {
-    why: "dropping a table deletes its data for good, and running code that uses it breaks",
+    why: "dropping a table (or a schema, or a database, with every table in it) deletes its data " +
+      "for good, and running code that uses it breaks",
     fix: "stop using the table in code first, back it up, then acknowledge with " +
       "'-- lint:ignore drop-table <reason>'",
   },
@@ -250,6 +258,9 @@ export function checkFile(model: FileModel): RawFinding[] {
     return ref;
   };
   const newTables = new Set<string>();
+  /** Indexes and schemas made earlier in the file: dropping them again blocks no one. */
+  const newIndexes = new Set<string>();
+  const newSchemas = new Set<string>();
   /** CHECK (col IS NOT NULL) constraints seen: table.col -> validated. */
   const notNullChecks = new Map<string, { name: string; validated: boolean }>();
   const checkNames = new Map<string, string>(); // constraint name -> table.col
@@ -261,6 +272,8 @@ export function checkFile(model: FileModel): RawFinding[] {
     const made = createdBy(s);
     // A materialized view made here is new too (an index on it blocks no one).
     if (made?.kind === "TABLE" || made?.kind === "MATERIALIZED VIEW") newTables.add(made.name);
+    if (made?.kind === "INDEX") newIndexes.add(made.name);
+    if (made?.kind === "SCHEMA") newSchemas.add(made.name);
     if (w[0] === "SELECT" && has(t, "INTO")) {
       const into = find(t, ["INTO"]);
       newTables.add(nameAt(t, skipIf(t, into + 1 + (t[into + 1]?.up === "TABLE" ? 1 : 0))).name);
@@ -353,6 +366,27 @@ export function checkFile(model: FileModel): RawFinding[] {
       for (const ref of dropped(s)) {
         if (isNew(ref.name)) newTables.delete(ref.name);
         else add("drop-table", s.line, `DROP TABLE ${ref.name}`);
+      }
+    }
+    // drop-table: a schema, with the tables in it (CASCADE), or a whole database
+    if (w[0] === "DROP" && w[1] === "SCHEMA") {
+      const cascade = has(t, "CASCADE") ? " CASCADE" : "";
+      for (const ref of dropped(s)) {
+        if (newSchemas.has(ref.name)) newSchemas.delete(ref.name);
+        else add("drop-table", s.line, `DROP SCHEMA ${ref.name}${cascade}`);
+      }
+    }
+    if (w[0] === "DROP" && w[1] === "DATABASE") {
+      add("drop-table", s.line, `DROP DATABASE ${nameAt(t, skipIf(t, 2)).name}`);
+    }
+
+    // drop-index-not-concurrently
+    if (w[0] === "DROP" && w[1] === "INDEX" && w[2] !== "CONCURRENTLY") {
+      for (const ref of dropped(s)) {
+        if (newIndexes.has(ref.name)) newIndexes.delete(ref.name);
+        else {
+          add("drop-index-not-concurrently", s.line, `DROP INDEX ${ref.name} without CONCURRENTLY`);
+        }
       }
     }
 

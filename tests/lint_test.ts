@@ -68,6 +68,21 @@ const CASES: Case[] = [
     good: m("REINDEX TABLE CONCURRENTLY public.users;", "SELECT 1;", NO_TX),
   },
   {
+    rule: "drop-index-not-concurrently",
+    bad: m("DROP INDEX IF EXISTS users_email;"),
+    line: 2,
+    good: m("DROP INDEX CONCURRENTLY IF EXISTS users_email;", "SELECT 1;", NO_TX),
+  },
+  {
+    rule: "drop-index-not-concurrently",
+    bad: m("DROP INDEX public.users_email, users_name CASCADE;"),
+    line: 2,
+    good: m(
+      "CREATE TABLE t (a int);\nCREATE INDEX t_a ON t (a);\nDROP INDEX t_a;",
+      "DROP TABLE t;",
+    ),
+  },
+  {
     rule: "refresh-not-concurrently",
     bad: m("REFRESH MATERIALIZED VIEW org_stats;"),
     line: 2,
@@ -247,6 +262,18 @@ const CASES: Case[] = [
     good: m(
       "-- lint:ignore drop-table archived to S3 in ticket 42\nDROP TABLE IF EXISTS old_logs;",
     ),
+  },
+  {
+    rule: "drop-table",
+    bad: m("DROP SCHEMA IF EXISTS reporting CASCADE;"),
+    line: 2,
+    good: m("CREATE SCHEMA scratch;\nDROP SCHEMA scratch;"),
+  },
+  {
+    rule: "drop-table",
+    bad: m("DROP DATABASE old_app;", "SELECT 1;", NO_TX),
+    line: 3,
+    good: m("DROP TABLE IF EXISTS gone; -- lint:ignore drop-table gone since 2024"),
   },
   {
     rule: "drop-column",
@@ -544,6 +571,75 @@ driverTest(
         .some((f) => f.rule === "add-column-not-null");
       const refused = await ctx.driver.exec(up).then(() => false, () => true);
       assertEquals(reported, refused, `${column}: lint ${reported}, PostgreSQL refused ${refused}`);
+    }
+  },
+);
+
+/** DROP INDEX forms, and whether the table's readers queue behind each while it waits. */
+const INDEX_DROPS: Array<[string, boolean]> = [
+  ["DROP INDEX di_a", true],
+  ["DROP INDEX IF EXISTS di_a, di_b", true],
+  ["DROP INDEX CONCURRENTLY di_a", false],
+  ["DROP INDEX CONCURRENTLY IF EXISTS public.di_a", false],
+];
+
+serverTest(
+  "drop-index-not-concurrently reports a DROP INDEX exactly when the table's readers wait behind it",
+  async () => {
+    const db = await freshDatabase();
+    const holder = postgres(db.url, { max: 1, onnotice: () => {} });
+    const dropper = postgres(db.url, { max: 1, onnotice: () => {} });
+    const reader = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const [{ pid }] = await dropper`SELECT pg_backend_pid() AS pid`;
+      for (const [drop, queues] of INDEX_DROPS) {
+        await holder.unsafe(
+          "DROP TABLE IF EXISTS di; CREATE TABLE di (a int, b int); " +
+            "CREATE INDEX di_a ON di (a); CREATE INDEX di_b ON di (b); INSERT INTO di VALUES (1, 2)",
+        );
+        // A transaction reading the table holds its lock until it ends.
+        const held = await holder.reserve();
+        let blocked: boolean;
+        try {
+          await held`BEGIN`;
+          await held`SELECT count(*) FROM di`;
+          // Started now (a postgres.js query runs once it is awaited or executed).
+          const dropping = dropper.unsafe(drop).execute();
+          try {
+            // The DROP waits (for the table's lock, or for the reader to end).
+            for (let i = 0;; i++) {
+              const [{ waiting }] = await reader`
+                SELECT count(*)::int AS waiting FROM pg_locks WHERE pid = ${pid} AND NOT granted`;
+              if (waiting > 0) break;
+              assert(i < 500, `${drop} never waited`);
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+            blocked = await reader.begin(async (tx) => {
+              await tx`SET LOCAL lock_timeout = '300ms'`;
+              await tx`SELECT count(*) FROM di`;
+            }).then(() => false, (error) => {
+              assertEquals(error.code, "55P03", String(error));
+              return true;
+            });
+          } finally {
+            await held`COMMIT`;
+            await dropping;
+          }
+        } finally {
+          held.release();
+        }
+        assertEquals(blocked, queues, `PostgreSQL on ${drop}`);
+        const header = drop.includes("CONCURRENTLY") ? NO_TX : "";
+        const rules = (await found(m(`${drop};`, "SELECT 1;", header))).map((f) => f.split(" ")[1]);
+        assertEquals(
+          rules.includes("drop-index-not-concurrently"),
+          queues,
+          `lint on ${drop}: ${rules}`,
+        );
+      }
+    } finally {
+      await Promise.all([holder.end(), dropper.end(), reader.end()]);
+      await db.drop();
     }
   },
 );
