@@ -690,7 +690,6 @@ function parseSections(
     }
     for (const statement of statements) {
       const kind = statementKind(statement);
-      const words = statementHead(statement.words);
       if (kind === "copy_stdin") {
         throw fail(
           "INVALID_MIGRATION",
@@ -701,9 +700,9 @@ function parseSections(
       if (kind === "no_transaction" && transactional) {
         throw new ValidationError(
           "NEEDS_NO_TRANSACTION",
-          `${file}:${
-            locate(text, statement.start).line
-          }: ${words} cannot run inside a transaction; ` +
+          `${file}:${locate(text, statement.start).line}: ${
+            statementHead(statement.words)
+          } cannot run inside a transaction; ` +
             "add the header line '-- Transaction: none' before '-- UP'",
           { file, line: locate(text, statement.start).line, version },
         );
