@@ -43,6 +43,7 @@ import {
   migrationsDir,
   optionLabel,
   type OptionValues,
+  outOfOrder,
   parseCommand,
   passwordFile,
   seconds,
@@ -423,6 +424,7 @@ async function runApply(ctx: Context): Promise<number> {
         onPlan,
         singleTransaction: singleTransaction(ctx),
         createDatabase: ctx.values["create-database"] === true,
+        outOfOrder: outOfOrder(ctx.values),
       })
         .catch((error) => failed(ctx, error)),
   );

@@ -41,6 +41,7 @@ export type OptionName =
   | "password-file"
   | "verbose"
   | "lock-mode"
+  | "out-of-order"
   | "remove-missing"
   | "yes"
   | "all"
@@ -173,6 +174,12 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     help:
       "session (advisory lock, default), table (lock row per transaction: works through transaction poolers) or none",
   },
+  "out-of-order": {
+    type: "string",
+    value: "POLICY",
+    help:
+      "apply: a pending migration older than the newest applied one (a branch merged late): allow (apply it, with a warning) or refuse (exit 3, nothing applied) (default: allow)",
+  },
   "remove-missing": {
     type: "boolean",
     help: "repair: also delete rows of applied migrations whose file is gone",
@@ -275,6 +282,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       "sql",
       "single-transaction",
       "create-database",
+      "out-of-order",
       "no-sum",
       "no-lint",
       "error",
@@ -487,6 +495,7 @@ export const ENV_OPTIONS: readonly OptionName[] = [
   "password-file",
   "scratch-url",
   "ignore",
+  "out-of-order",
 ];
 
 /**
@@ -879,6 +888,30 @@ export function lockMode(values: OptionValues): LockMode | undefined {
     throw new UsageError(
       "USAGE",
       `${optionLabel(values, "lock-mode")} must be session, table or none, got '${value}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The `--out-of-order` policy.
+ *
+ * @param values Parsed option values.
+ * @returns `allow` or `refuse`, or `undefined` when absent.
+ * @throws {UsageError} When the value is neither, naming the flag (or its variable).
+ * @example
+ * ```ts
+ * import { outOfOrder } from "./cli_args.ts";
+ * console.log(outOfOrder({ "out-of-order": "refuse" })); // "refuse"
+ * ```
+ */
+export function outOfOrder(values: OptionValues): "allow" | "refuse" | undefined {
+  const value = text(values, "out-of-order");
+  if (value === undefined) return undefined;
+  if (value !== "allow" && value !== "refuse") {
+    throw new UsageError(
+      "USAGE",
+      `${optionLabel(values, "out-of-order")} must be allow or refuse, got '${value}'`,
     );
   }
   return value;

@@ -171,6 +171,12 @@ export interface ApplyOptions {
    * settings. Emits `database_created`. Not in a dry run.
    */
   createDatabase?: boolean;
+  /**
+   * A pending migration older than the newest applied one (a branch merged
+   * late): `allow` (default) applies it with a `warning` event; `refuse`
+   * throws `OUT_OF_ORDER` naming each, before anything changes.
+   */
+  outOfOrder?: "allow" | "refuse";
 }
 
 /** What a dry run of {@link MigrationRunner.apply} or {@link MigrationRunner.rollback} would do. */
@@ -449,6 +455,18 @@ export class MigrationRunner {
             const migrations = parseChanged(early.migrations, history?.rows ?? [], keep);
             const entries = checkedEntries(migrations, history);
             const plan = planApply(entries, { to: options.to });
+            const newest = entries.filter((e) => e.row).at(-1)?.version;
+            if (options.outOfOrder === "refuse" && plan.outOfOrder.length) {
+              throw ValidationError.of(plan.outOfOrder.map((m) =>
+                new ValidationError(
+                  "OUT_OF_ORDER",
+                  `${
+                    m.file ?? m.version
+                  } is older than the newest applied migration ${newest}, which --out-of-order refuse stops; give it a later version (rename the file), or apply it with --out-of-order allow`,
+                  { file: m.file ?? undefined, version: m.version },
+                )
+              ));
+            }
             const pending = plan.pending.map(parsed);
             if (options.singleTransaction) refuseOutsideTransaction(pending);
             // Table mode also needs its lock table, which a history made in session mode lacks.
@@ -485,7 +503,6 @@ export class MigrationRunner {
               }
               if (tables) await this.#ensureTables(driver);
             }
-            const newest = entries.filter((e) => e.row).at(-1)?.version;
             for (const m of plan.outOfOrder.map(parsed)) {
               this.#emit({
                 type: "warning",

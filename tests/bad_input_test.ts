@@ -661,6 +661,21 @@ const CASES: Case[] = [
       /^error: DATA_BRIDGE_LOCK_TIMEOUT must be a duration such as 5s, 500ms, 2min or 0, got 'soon'$/,
   },
   {
+    name: "--out-of-order that is neither allow nor refuse",
+    args: ["apply", "--out-of-order", "warn"],
+    exit: 2,
+    code: "USAGE",
+    line: /^error: --out-of-order must be allow or refuse, got 'warn'$/,
+  },
+  {
+    name: "DATA_BRIDGE_OUT_OF_ORDER that is neither allow nor refuse",
+    env: { DATA_BRIDGE_OUT_OF_ORDER: "never" },
+    args: ["apply"],
+    exit: 2,
+    code: "USAGE",
+    line: /^error: DATA_BRIDGE_OUT_OF_ORDER must be allow or refuse, got 'never'$/,
+  },
+  {
     name: "--connect-wait that is not a number",
     args: ["status", "--connect-wait", "soon"],
     exit: 2,

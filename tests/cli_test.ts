@@ -503,6 +503,42 @@ Deno.test("apply --single-transaction: a failure is exit 1 with nothing complete
   }
 });
 
+Deno.test("DATA_BRIDGE_OUT_OF_ORDER=refuse stops a migration merged late with exit 3 naming it; --out-of-order allow applies it", async () => {
+  const db = await freshDatabase();
+  const t = tempMigrations({
+    "20250128_120000_users.sql": USERS,
+    "20250128_140000_tags.sql": migrationText("CREATE TABLE tags (id int);", "DROP TABLE tags;"),
+  });
+  const cwd = t.root;
+  const env = { DATABASE_URL: db.url, DATA_BRIDGE_OUT_OF_ORDER: "refuse" };
+  try {
+    assertEquals((await cli(["apply"], { cwd, env })).code, 0);
+    t.write(
+      "20250128_130000_posts.sql",
+      migrationText("CREATE TABLE posts (id int);", "DROP TABLE posts;"),
+    );
+    oneLineError(
+      await cli(["apply"], { cwd, env }),
+      3,
+      /^error: migrations\/20250128_130000_posts\.sql is older than the newest applied migration 20250128_140000, which --out-of-order refuse stops; give it a later version \(rename the file\), or apply it with --out-of-order allow$/,
+    );
+    const refused = await cli(["apply", "--json"], { cwd, env });
+    assertEquals(refused.code, 3);
+    assertEquals((json(refused) as { error: { code: string } }).error.code, "OUT_OF_ORDER");
+    assertEquals(await tableExists(db.url, "posts"), false);
+    const allowed = await cli(["apply", "--out-of-order", "allow"], { cwd, env });
+    assertEquals(allowed.code, 0, allowed.stderr);
+    assertMatch(
+      allowed.stderr,
+      /^warning: migrations\/20250128_130000_posts\.sql is older than the newest applied migration 20250128_140000; applying it anyway/,
+    );
+    assertEquals(await tableExists(db.url, "posts"), true);
+  } finally {
+    t.remove();
+    await db.drop();
+  }
+});
+
 Deno.test("rollback --to an unknown version is a usage error and changes nothing", async () => {
   const db = await freshDatabase();
   const t = tempMigrations({ "20250128_120000_users.sql": USERS });

@@ -604,6 +604,51 @@ driverTest("a migration merged late is applied with a warning naming it", async 
 });
 
 driverTest(
+  "outOfOrder refuse stops a migration merged late, naming each, before anything changes; allow applies it",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS, "20250128_140000_tags.sql": TAGS });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      await runner.apply(t.dir);
+      t.write("20250128_130000_posts.sql", POSTS);
+      t.write(
+        "20250128_125000_more.sql",
+        migrationText("CREATE TABLE more (id int);", "DROP TABLE more;"),
+      );
+      t.write(
+        "20250128_150000_later.sql",
+        migrationText("CREATE TABLE later (id int);", "DROP TABLE later;"),
+      );
+      const before = await tables(ctx);
+      for (const dryRun of [false, true]) {
+        const error = await assertRejects<ValidationError>(() =>
+          runner.apply(t.dir, { outOfOrder: "refuse", dryRun })
+        );
+        assertEquals([error.code, error.exitCode, error.version], [
+          "OUT_OF_ORDER",
+          3,
+          "20250128_125000",
+        ]);
+        assertEquals(error.problems.map((p) => p.version), ["20250128_125000", "20250128_130000"]);
+        assertMatch(
+          error.message,
+          /20250128_125000_more\.sql is older than the newest applied migration 20250128_140000, which --out-of-order refuse stops; give it a later version \(rename the file\), or apply it with --out-of-order allow \(and 1 more problem\)$/,
+        );
+        assertEquals(await recorded(ctx), ["20250128_120000", "20250128_140000"]);
+        assertEquals(await tables(ctx), before);
+      }
+      assertEquals(await runner.apply(t.dir, { outOfOrder: "allow" }), [
+        "20250128_125000",
+        "20250128_130000",
+        "20250128_150000",
+      ]);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+driverTest(
   "CREATE INDEX CONCURRENTLY runs in a -- Transaction: none migration, both ways",
   async (ctx) => {
     const t = withFiles({
