@@ -408,6 +408,7 @@ async function runApply(ctx: Context): Promise<number> {
   const sql = wantsScript(ctx);
   const dryRun = sql || ctx.values["dry-run"] === true;
   const to = version(ctx.values, "to", false);
+  const order = outOfOrder(ctx.values);
   const check = beforeApply(ctx);
   const started = performance.now();
   let plan: RunPlan | null = null;
@@ -424,7 +425,7 @@ async function runApply(ctx: Context): Promise<number> {
         onPlan,
         singleTransaction: singleTransaction(ctx),
         createDatabase: ctx.values["create-database"] === true,
-        outOfOrder: outOfOrder(ctx.values),
+        outOfOrder: order,
       })
         .catch((error) => failed(ctx, error)),
   );

@@ -178,7 +178,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "string",
     value: "POLICY",
     help:
-      "apply: a pending migration older than the newest applied one (a branch merged late): allow (apply it, with a warning) or refuse (exit 3, nothing applied) (default: allow)",
+      `apply: a pending migration older than the newest applied one (a branch merged late): allow (apply it, with a warning) or refuse (exit 3, nothing applied) (default: ${DEFAULTS.outOfOrder})`,
   },
   "remove-missing": {
     type: "boolean",

@@ -85,6 +85,8 @@ export const DEFAULTS = {
   lintConfigFile: "data-bridge.json",
   /** Scratch database of `verify` when `--scratch-url` is not given. */
   scratchUrl: "pglite:memory",
+  /** What `apply` does with a pending migration older than the newest applied one. */
+  outOfOrder: "allow",
 } as const;
 
 /**

@@ -382,10 +382,11 @@ export class MigrationRunner {
    * rolled back; migrations applied before it stay applied.
    *
    * @param source Directory or migrations.
-   * @param options `to`, `dryRun`, `signal`, `check`, `createDatabase`.
+   * @param options `to`, `dryRun`, `signal`, `check`, `createDatabase`, `outOfOrder`.
    * @returns Versions applied (or that would be, with `dryRun`).
-   * @throws {ValidationError} For invalid files, or when an applied migration
-   *   was modified or is missing (nothing runs).
+   * @throws {ValidationError} For invalid files, when an applied migration
+   *   was modified or is missing, or, with `outOfOrder: "refuse"`, when one
+   *   is older than the newest applied (nothing runs).
    * @throws {MigrationError} When a migration fails; `completed` lists the
    *   versions applied before it.
    * @throws {RuntimeError} `CONNECTION_FAILED` when the server cannot be
@@ -456,7 +457,8 @@ export class MigrationRunner {
             const entries = checkedEntries(migrations, history);
             const plan = planApply(entries, { to: options.to });
             const newest = entries.filter((e) => e.row).at(-1)?.version;
-            if (options.outOfOrder === "refuse" && plan.outOfOrder.length) {
+            const order = options.outOfOrder ?? DEFAULTS.outOfOrder;
+            if (order === "refuse" && plan.outOfOrder.length) {
               throw ValidationError.of(plan.outOfOrder.map((m) =>
                 new ValidationError(
                   "OUT_OF_ORDER",
