@@ -345,10 +345,15 @@ function failed(ctx: Context, error: unknown): never {
 // ---------------------------------------------------------------- commands
 
 async function runInit(ctx: Context): Promise<number> {
-  await withRunner(ctx, "init", (r) => r.init());
+  await withRunner(
+    ctx,
+    "init",
+    (r) => r.init({ createDatabase: ctx.values["create-database"] === true }),
+  );
   const table = text(ctx.values, "table") ?? DEFAULTS.table;
+  const created = ctx.createdDatabase === undefined ? {} : { createdDatabase: ctx.createdDatabase };
   runtime.writeStdout(
-    ctx.json ? `${JSON.stringify({ table })}\n` : `Tracking table ${table} is ready.\n`,
+    ctx.json ? `${JSON.stringify({ table, ...created })}\n` : `Tracking table ${table} is ready.\n`,
   );
   return ExitCode.OK;
 }

@@ -135,7 +135,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
   "create-database": {
     type: "boolean",
     help:
-      "apply: create the database when the server has none of that name (from the postgres database, as the same user, who needs CREATEDB)",
+      "apply, init: create the database when the server has none of that name (from the postgres database, as the same user, who needs CREATEDB)",
   },
   ignore: {
     type: "string",
@@ -258,8 +258,8 @@ export interface CommandSpec {
 export const COMMANDS: Record<string, CommandSpec> = {
   init: {
     summary: "create the tracking table (idempotent)",
-    usage: "init",
-    options: [...COMMON, "lock-wait"],
+    usage: "init [--create-database]",
+    options: [...COMMON, "lock-wait", "create-database"],
   },
   create: {
     summary: "write a new migration file DIR/YYYYMMDD_HHMMSS_slug.sql",

@@ -331,11 +331,14 @@ export class MigrationRunner {
   /**
    * Creates the tracking table when missing (idempotent).
    *
+   * @param options `createDatabase`: as {@link ApplyOptions.createDatabase}.
    * @throws {DataBridgeError} When the database cannot be reached or refuses.
    */
-  async init(): Promise<void> {
-    await this.#session((driver) =>
-      this.#guard(driver, undefined, () => this.#ensureTables(driver))
+  async init(options: { createDatabase?: boolean } = {}): Promise<void> {
+    await this.#creatingDatabase(
+      options.createDatabase === true,
+      () =>
+        this.#session((driver) => this.#guard(driver, undefined, () => this.#ensureTables(driver))),
     );
   }
 
@@ -393,13 +396,24 @@ export class MigrationRunner {
    *   reached or the database does not exist (without `createDatabase`).
    */
   async apply(source: MigrationSource, options: ApplyOptions = {}): Promise<string[]> {
+    return await this.#creatingDatabase(
+      options.createDatabase === true && options.dryRun !== true,
+      () => this.#apply(source, options),
+    );
+  }
+
+  /**
+   * Runs `fn`; when `create` is set and the server refused the session
+   * because the database does not exist, creates it and runs `fn` again.
+   */
+  async #creatingDatabase<T>(create: boolean, fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.#apply(source, options);
+      return await fn();
     } catch (error) {
       const target = this.#source;
       if (
-        !options.createDatabase || options.dryRun || isDriver(target) ||
-        typeof target === "function" || !(error instanceof DataBridgeError)
+        !create || isDriver(target) || typeof target === "function" ||
+        !(error instanceof DataBridgeError)
       ) throw error;
       const { createDatabase, isMissingDatabase } = await import("./create_database.ts");
       if (!isMissingDatabase(error)) throw error;
@@ -408,7 +422,7 @@ export class MigrationRunner {
       await this.close();
       const created = await createDatabase(target as Target, this.#driverOptions());
       if (created !== null) this.#emit({ type: "database_created", database: created });
-      return await this.#apply(source, options);
+      return await fn();
     }
   }
 

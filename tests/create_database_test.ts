@@ -226,3 +226,21 @@ serverTest(
     }
   },
 );
+
+serverTest("init --create-database makes the database and its tracking table", async () => {
+  const db = await unusedDatabase();
+  try {
+    const r = await cli(["init", "--database-url", db.url, "--create-database", "--json"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout), { table: "_migrations", createdDatabase: db.name });
+    const [{ t }] = await adminQuery<{ t: string | null }>(
+      db.url,
+      "SELECT to_regclass('_migrations')::text AS t",
+    );
+    assertEquals(t, "_migrations");
+    const again = await cli(["init", "--database-url", db.url, "--create-database", "--json"]);
+    assertEquals(JSON.parse(again.stdout), { table: "_migrations" });
+  } finally {
+    await db.drop();
+  }
+});
