@@ -558,12 +558,17 @@ async function printScript(
 }
 
 async function runValidate(ctx: Context): Promise<number> {
+  const order = outOfOrder(ctx.values);
   const explicit = resolveTarget(text(ctx.values, "database-url"), runtime.env);
   const useDatabase = explicit.source !== "default" || runtime.fileExists(DEFAULTS.embeddedPath);
   let report = await withRunner(
     ctx,
     "validate",
-    (r) => r.validate(migrationsDir(ctx.values), { database: useDatabase }),
+    (r) =>
+      r.validate(migrationsDir(ctx.values), {
+        database: useDatabase,
+        outOfOrder: order,
+      }),
     useDatabase ? target(ctx) : explicit,
   );
   const sum = noSum(ctx) ? null : await (await sumModule()).sumProblem(migrationsDir(ctx.values));

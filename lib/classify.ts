@@ -289,6 +289,45 @@ export function planApply<M extends Classifiable = Migration>(
 }
 
 /**
+ * The problems `--out-of-order refuse` makes of an apply's plan: one
+ * `OUT_OF_ORDER` for each pending migration older than the newest applied
+ * one (a branch merged late).
+ *
+ * @param entries Output of {@link classify}.
+ * @param options `to`, as for {@link planApply}.
+ * @returns One error per such migration, in version order; empty when none.
+ * @throws {UsageError} `UNKNOWN_VERSION` when `to` names no migration.
+ * @example
+ * ```ts
+ * import { classify, outOfOrderProblems } from "./classify.ts";
+ * const file = (version: string) => ({ version, checksum: version, file: `${version}_x.sql` });
+ * const row = {
+ *   version: "20250102_000000", description: "b", appliedAt: new Date(),
+ *   checksum: "20250102_000000", executionMs: 1, appliedBy: null,
+ * };
+ * const entries = classify([file("20250101_000000"), file("20250102_000000")], [row]);
+ * console.log(outOfOrderProblems(entries)[0].code); // "OUT_OF_ORDER"
+ * ```
+ */
+export function outOfOrderProblems<M extends Classifiable>(
+  entries: readonly MigrationStatusEntry<M>[],
+  options: { to?: string } = {},
+): ValidationError[] {
+  const late = planApply(entries, options).outOfOrder;
+  if (late.length === 0) return [];
+  const newest = entries.filter((e) => e.row).at(-1)?.version;
+  return late.map((m) =>
+    new ValidationError(
+      "OUT_OF_ORDER",
+      `${
+        m.file ?? m.version
+      } is older than the newest applied migration ${newest}, which --out-of-order refuse stops; give it a later version (rename the file), or apply it with --out-of-order allow`,
+      { file: m.file ?? undefined, version: m.version },
+    )
+  );
+}
+
+/**
  * Whether `apply` has nothing to do and nothing to refuse: every migration
  * up to `to` is recorded with its checksum, and every recorded version has
  * its migration. The same answer as an empty {@link planApply} with no

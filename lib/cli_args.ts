@@ -178,7 +178,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "string",
     value: "POLICY",
     help:
-      `apply: a pending migration older than the newest applied one (a branch merged late): allow (apply it, with a warning) or refuse (exit 3, nothing applied) (default: ${DEFAULTS.outOfOrder})`,
+      `apply, validate: a pending migration older than the newest applied one (a branch merged late): allow (apply it, with a warning) or refuse (exit 3, nothing applied; validate reports it) (default: ${DEFAULTS.outOfOrder})`,
   },
   "remove-missing": {
     type: "boolean",
@@ -297,8 +297,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   validate: {
     summary: "check files and, with a database, checksums and missing files; change nothing",
-    usage: "validate",
-    options: [...COMMON, "no-sum"],
+    usage: "validate [--out-of-order refuse]",
+    options: [...COMMON, "no-sum", "out-of-order"],
   },
   repair: {
     summary:

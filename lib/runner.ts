@@ -14,6 +14,7 @@ import {
   type MigrationState,
   type MigrationStatusEntry,
   nothingToApply,
+  outOfOrderProblems,
   pairRows,
   planApply,
   planBaseline,
@@ -470,18 +471,9 @@ export class MigrationRunner {
             const migrations = parseChanged(early.migrations, history?.rows ?? [], keep);
             const entries = checkedEntries(migrations, history);
             const plan = planApply(entries, { to: options.to });
-            const newest = entries.filter((e) => e.row).at(-1)?.version;
-            const order = options.outOfOrder ?? DEFAULTS.outOfOrder;
-            if (order === "refuse" && plan.outOfOrder.length) {
-              throw ValidationError.of(plan.outOfOrder.map((m) =>
-                new ValidationError(
-                  "OUT_OF_ORDER",
-                  `${
-                    m.file ?? m.version
-                  } is older than the newest applied migration ${newest}, which --out-of-order refuse stops; give it a later version (rename the file), or apply it with --out-of-order allow`,
-                  { file: m.file ?? undefined, version: m.version },
-                )
-              ));
+            if ((options.outOfOrder ?? DEFAULTS.outOfOrder) === "refuse") {
+              const late = outOfOrderProblems(entries, { to: options.to });
+              if (late.length) throw ValidationError.of(late);
             }
             const pending = plan.pending.map(parsed);
             if (options.singleTransaction) refuseOutsideTransaction(pending);
@@ -519,6 +511,7 @@ export class MigrationRunner {
               }
               if (tables) await this.#ensureTables(driver);
             }
+            const newest = entries.filter((e) => e.row).at(-1)?.version;
             for (const m of plan.outOfOrder.map(parsed)) {
               this.#emit({
                 type: "warning",
@@ -585,17 +578,18 @@ export class MigrationRunner {
 
   /**
    * Checks the files (names, format, duplicates) and, when `database` is
-   * set, the history (checksums, missing files). Changes nothing. Lists
-   * every problem, not just the first.
+   * set, the history (checksums, missing files; with `outOfOrder:
+   * "refuse"`, migrations merged late, as `apply` would refuse them).
+   * Changes nothing. Lists every problem, not just the first.
    *
    * @param source Directory or migrations.
-   * @param options `database: false` checks only the files.
+   * @param options `database: false` checks only the files; `outOfOrder`.
    * @returns The report; `valid` is `false` when anything is wrong.
    * @throws {ValidationError} `DIRECTORY_NOT_FOUND` when the directory cannot be listed.
    */
   async validate(
     source: MigrationSource,
-    options: { database?: boolean } = {},
+    options: { database?: boolean; outOfOrder?: "allow" | "refuse" } = {},
   ): Promise<ValidationReport> {
     const read = (): Promise<ReadResult> =>
       typeof source === "string"
@@ -622,6 +616,10 @@ export class MigrationRunner {
         const rows = (history?.rows ?? []).filter((row) => !broken.has(row.version));
         const entries = classify(read.migrations, rows);
         const problems = [...read.problems, ...historyProblems(entries)];
+        // What apply --out-of-order refuse would stop.
+        if ((options.outOfOrder ?? DEFAULTS.outOfOrder) === "refuse") {
+          problems.push(...outOfOrderProblems(entries));
+        }
         return {
           ...report({ ...read, problems }),
           checkedDatabase: true,

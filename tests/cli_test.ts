@@ -522,6 +522,12 @@ Deno.test("DATA_BRIDGE_OUT_OF_ORDER=refuse stops a migration merged late with ex
       3,
       /^error: migrations\/20250128_130000_posts\.sql is older than the newest applied migration 20250128_140000, which --out-of-order refuse stops; give it a later version \(rename the file\), or apply it with --out-of-order allow$/,
     );
+    const validated = await cli(["validate"], { cwd, env });
+    assertEquals(validated.code, 3, validated.stderr);
+    assertMatch(
+      validated.stderr,
+      /^error: migrations\/20250128_130000_posts\.sql is older than the newest applied migration 20250128_140000, which --out-of-order refuse stops/,
+    );
     const refused = await cli(["apply", "--json"], { cwd, env });
     assertEquals(refused.code, 3);
     assertEquals((json(refused) as { error: { code: string } }).error.code, "OUT_OF_ORDER");

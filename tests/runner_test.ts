@@ -637,6 +637,12 @@ driverTest(
         assertEquals(await recorded(ctx), ["20250128_120000", "20250128_140000"]);
         assertEquals(await tables(ctx), before);
       }
+      const report = await runner.validate(t.dir, { outOfOrder: "refuse" });
+      assertEquals([report.valid, report.problems.map((p) => [p.code, p.version])], [false, [
+        ["OUT_OF_ORDER", "20250128_125000"],
+        ["OUT_OF_ORDER", "20250128_130000"],
+      ]]);
+      assertEquals((await runner.validate(t.dir)).valid, true);
       assertEquals(await runner.apply(t.dir, { outOfOrder: "allow" }), [
         "20250128_125000",
         "20250128_130000",
