@@ -244,3 +244,38 @@ serverTest("init --create-database makes the database and its tracking table", a
     await db.drop();
   }
 });
+
+serverTest(
+  "createDatabase reads the database from PG* variables when the URL names none, and from a URL of several hosts",
+  async () => {
+    const admin = new URL(await serverUrl());
+    const fromEnv = await unusedDatabase();
+    const names = ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"] as const;
+    const saved = names.map((name) => [name, Deno.env.get(name)] as const);
+    try {
+      Deno.env.set("PGHOST", admin.hostname);
+      Deno.env.set("PGPORT", admin.port);
+      Deno.env.set("PGUSER", decodeURIComponent(admin.username));
+      Deno.env.set("PGPASSWORD", decodeURIComponent(admin.password));
+      Deno.env.set("PGDATABASE", fromEnv.name);
+      const target = { kind: "postgres", url: "", source: "PG environment" } as const;
+      assertEquals(await createDatabase(target), fromEnv.name);
+      assertEquals(await fromEnv.exists(), true);
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) Deno.env.delete(name);
+        else Deno.env.set(name, value);
+      }
+      await fromEnv.drop();
+    }
+    const several = await unusedDatabase();
+    try {
+      const host = `${admin.hostname}:${admin.port}`;
+      const url = `postgres://${admin.username}:${admin.password}@${host},${host}/${several.name}`;
+      assertEquals(await createDatabase(parseTarget(url, "api")), several.name);
+      assertEquals(await several.exists(), true);
+    } finally {
+      await several.drop();
+    }
+  },
+);
