@@ -89,21 +89,22 @@ Deno.test({
         const how = (
           pw: string,
           port = s.port,
+          database = db.name,
         ): { args: string[]; env: Record<string, string> } => {
           const at = { host: s.host, port };
           switch (source) {
             case "url":
-              return { args: ["--database-url", urlFor(at, role.name, db.name, pw)], env: {} };
+              return { args: ["--database-url", urlFor(at, role.name, database, pw)], env: {} };
             case "PGPASSWORD":
               return {
-                args: ["--database-url", urlFor(at, role.name, db.name)],
+                args: ["--database-url", urlFor(at, role.name, database)],
                 env: { PGPASSWORD: pw },
               };
             case "password-file":
               return {
                 args: [
                   "--database-url",
-                  urlFor(at, role.name, db.name),
+                  urlFor(at, role.name, database),
                   "--password-file",
                   pw === password ? "pw" : "wrong-pw",
                 ],
@@ -116,7 +117,7 @@ Deno.test({
                   PGHOST: s.host,
                   PGPORT: port,
                   PGUSER: role.name,
-                  PGDATABASE: db.name,
+                  PGDATABASE: database,
                   PGPASSWORD: pw,
                 },
               };
@@ -125,9 +126,9 @@ Deno.test({
         const run = async (
           args: string[],
           exit: number,
-          options: { pw?: string; port?: string } = {},
+          options: { pw?: string; port?: string; database?: string } = {},
         ) => {
-          const c = how(options.pw ?? password, options.port);
+          const c = how(options.pw ?? password, options.port, options.database);
           const result = await cli([...args, ...c.args], { cwd: t.root, env: c.env });
           runs++;
           const out = result.stdout + result.stderr;
@@ -175,6 +176,14 @@ Deno.test({
         assertMatch(denied.stderr, /password authentication failed for user "pw_/);
         // The target is shown, masked, where a password was given.
         assertMatch(denied.stderr, /postgres:\/\/pw_\w+(:\*\*\*)?@127\.0\.0\.1:\d+\/t_\w+/);
+        // --create-database signs in to the maintenance database with the same
+        // password; this role may not create databases.
+        const missing = `nodb_${id}_${i}`.toLowerCase();
+        const refused = await run(["apply", "--create-database", "-v"], 1, { database: missing });
+        assertMatch(
+          refused.stderr,
+          new RegExp(`cannot create database ${missing}: permission denied`),
+        );
       }));
       assertEquals(leaks, [], "the password was printed");
       // The check is live: output that does hold the password is caught.
