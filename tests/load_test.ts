@@ -8,7 +8,16 @@ import {
   readMigrations,
   scanMigrations,
 } from "../lib/load.ts";
-import { isParsed, migrationFile, parsedSource } from "../lib/migration.ts";
+import {
+  isParsed,
+  type Migration,
+  type MigrationFile,
+  migrationFile,
+  parsedSource,
+} from "../lib/migration.ts";
+import { DEFAULTS, LONG_WORK_JIT_POLICY } from "../lib/config.ts";
+import { lintMigrations } from "../lib/lint.ts";
+import { HELD, jitPolicies } from "./support/jit.ts";
 import type { ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
 import { migrationText, tempMigrations } from "./support/files.ts";
@@ -249,4 +258,36 @@ Deno.test("files read as text hash to what their bytes hash to, a replacement ch
   } finally {
     t.remove();
   }
+});
+
+Deno.test("many small files are long work for the parse and the lint: the JITs work while they run, and are held back after", async () => {
+  const files = (n: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const p2 = (n: number) => String(n).padStart(2, "0");
+      const time = `${p2(Math.floor(i / 3600))}${p2(Math.floor(i / 60) % 60)}${p2(i % 60)}`;
+      const name = `20250101_${time}_t${i}.sql`;
+      return migrationFile({
+        name,
+        file: `migrations/${name}`,
+        content: migrationText(`CREATE TABLE t${i} (id int);`, `DROP TABLE t${i};`),
+      });
+    });
+  // 200 files of ~60 characters: 12 KB of text, 400 KiB of work with each file's share.
+  const many = files(200);
+  assert(many.reduce((n, f) => n + f.text.length, 0) < DEFAULTS.longWorkChars / 20);
+  let parsed: (Migration | MigrationFile)[] = [];
+  assertEquals(
+    await jitPolicies(() => parsed = parseFiles(many, undefined, { keepSource: true }).parsed),
+    [LONG_WORK_JIT_POLICY, HELD],
+  );
+  const migrations = parsed.filter(isParsed);
+  assertEquals(migrations.length, 200);
+  assertEquals(await jitPolicies(() => lintMigrations(migrations)), [LONG_WORK_JIT_POLICY, HELD]);
+  // Parsed ahead while a history that never comes is awaited: all 200.
+  assertEquals(
+    await jitPolicies(() => parseAhead(files(200), new Promise(() => {}))),
+    [LONG_WORK_JIT_POLICY, HELD],
+  );
+  // A deploy's few files stay in the interpreter.
+  assertEquals(await jitPolicies(() => parseFiles(files(20))), []);
 });
