@@ -78,6 +78,10 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
   const ms: string[] = new Array(n);
   let wv = 7, ws = 5, wt = 10, wm = 2; // the headings' widths
   let applied = 0, pending = 0, modified = 0, missing = 0;
+  // Pending migrations older than a recorded one (merged late), and the newest recorded.
+  const waiting: string[] = [];
+  const late: string[] = [];
+  let newest = "";
   // Migrations applied in one run share their second: each second formatted once.
   let second = NaN;
   let time = "";
@@ -86,10 +90,16 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
     if (m.version.length > wv) wv = m.version.length;
     const state = m.state;
     if (state.length > ws) ws = state.length;
-    if (state === "applied") applied++;
-    else if (state === "pending") pending++;
-    else if (state === "modified") modified++;
-    else missing++;
+    if (state === "pending") {
+      pending++;
+      waiting.push(m.version);
+    } else {
+      if (state === "applied") applied++;
+      else if (state === "modified") modified++;
+      else missing++;
+      newest = m.version;
+      if (waiting.length) late.push(...waiting.splice(0));
+    }
     let t = "";
     if (m.appliedAt) {
       const s = Math.floor(m.appliedAt.getTime() / 1000);
@@ -134,8 +144,17 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
   if (modified) counts.push(`${modified} modified`);
   if (missing) counts.push(`${missing} missing`);
   lines[n + 1] = "";
-  lines[n + 2] = `${n} migration${n === 1 ? "" : "s"}: ${counts.join(", ")}\n`;
-  return lines.join("\n");
+  lines[n + 2] = `${n} migration${n === 1 ? "" : "s"}: ${counts.join(", ")}`;
+  if (late.length) {
+    const one = late.length === 1;
+    lines.push(
+      `${colour.yellow("merged late:")} ${late.join(", ")} ${one ? "is" : "are"} older than ` +
+        `the newest applied migration ${newest}; apply applies ${
+          one ? "it" : "them"
+        } with a warning, --out-of-order refuse stops ${one ? "it" : "them"}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /**

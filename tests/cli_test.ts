@@ -522,6 +522,11 @@ Deno.test("DATA_BRIDGE_OUT_OF_ORDER=refuse stops a migration merged late with ex
       3,
       /^error: migrations\/20250128_130000_posts\.sql is older than the newest applied migration 20250128_140000, which --out-of-order refuse stops; give it a later version \(rename the file\), or apply it with --out-of-order allow$/,
     );
+    const status = await cli(["status"], { cwd, env });
+    assertMatch(
+      status.stdout,
+      /\nmerged late: 20250128_130000 is older than the newest applied migration 20250128_140000; apply applies it with a warning, --out-of-order refuse stops it\n$/,
+    );
     const validated = await cli(["validate"], { cwd, env });
     assertEquals(validated.code, 3, validated.stderr);
     assertMatch(

@@ -56,6 +56,39 @@ Deno.test("status aligns columns, right-aligns MS and trims blanks only at line 
   );
 });
 
+Deno.test("status names the pending migrations older than the newest recorded one (merged late) after its counts", () => {
+  const at = "2025-01-01T10:00:00Z";
+  const lines = (rows: MigrationStatus[]) => status(rows).trimEnd().split("\n").slice(-2);
+  assertEquals(
+    lines([
+      entry("20250101_000001", "applied", at, 1, "a"),
+      entry("20250101_000002", "pending", null, null, "b"),
+      entry("20250101_000003", "pending", null, null, "c"),
+      entry("20250101_000004", "missing", at, 1, "d"),
+      entry("20250101_000005", "pending", null, null, "e"),
+    ]),
+    [
+      "5 migrations: 1 applied, 3 pending, 1 missing",
+      "merged late: 20250101_000002, 20250101_000003 are older than the newest applied migration 20250101_000004; apply applies them with a warning, --out-of-order refuse stops them",
+    ],
+  );
+  assertEquals(
+    lines([
+      entry("20250101_000001", "pending", null, null, "a"),
+      entry("20250101_000002", "applied", at, 1, "b"),
+    ])[1],
+    "merged late: 20250101_000001 is older than the newest applied migration 20250101_000002; apply applies it with a warning, --out-of-order refuse stops it",
+  );
+  // Pending only after the newest recorded: nothing merged late.
+  assertEquals(
+    lines([
+      entry("20250101_000001", "applied", at, 1, "a"),
+      entry("20250101_000002", "pending", null, null, "b"),
+    ]),
+    ["", "2 migrations: 1 applied, 1 pending"],
+  );
+});
+
 Deno.test("status shows each row's own time when rows of one second and of the next alternate", () => {
   const text = status([
     entry("20250101_000001", "applied", "2025-01-01T10:00:00.999Z", 1, "a"),
