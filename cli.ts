@@ -54,7 +54,7 @@ import {
   wholeNumber,
 } from "./lib/cli_args.ts";
 import { connect } from "./lib/connect.ts";
-import { classify } from "./lib/classify.ts";
+import { classify, mergedLate } from "./lib/classify.ts";
 import { type LintLevel, lintLevels } from "./lib/lint_levels.ts";
 import type { Migration } from "./lib/migration.ts";
 import { loadMigrations } from "./lib/load.ts";
@@ -393,19 +393,22 @@ async function withRunner<T>(
 }
 
 async function runStatus(ctx: Context): Promise<number> {
+  const order = outOfOrder(ctx.values) ?? DEFAULTS.outOfOrder;
   const report = await withRunner(ctx, "status", (r) => r.status(migrationsDir(ctx.values)));
   runtime.writeStdout(ctx.json ? `${JSON.stringify(report)}\n` : formatStatus(report, ctx.out));
-  return ctx.values["exit-code"] === true ? statusExitCode(report) : ExitCode.OK;
+  return ctx.values["exit-code"] === true ? statusExitCode(report, order) : ExitCode.OK;
 }
 
 /**
  * `status --exit-code`: 0 when every migration is applied as it is, 3 when
- * one is modified or missing (what `apply` and `validate` refuse), else 4
- * when some are pending (what `apply` would run).
+ * one is modified or missing (what `apply` and `validate` refuse), or with
+ * `--out-of-order refuse` merged late, else 4 when some are pending (what
+ * `apply` would run).
  */
-function statusExitCode(report: StatusReport): number {
+function statusExitCode(report: StatusReport, order: "allow" | "refuse"): number {
   const states = new Set(report.migrations.map((m) => m.state));
   if (states.has("modified") || states.has("missing")) return ExitCode.VALIDATION;
+  if (order === "refuse" && mergedLate(report.migrations).late.length) return ExitCode.VALIDATION;
   return states.has("pending") ? ExitCode.PENDING : ExitCode.OK;
 }
 

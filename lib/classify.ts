@@ -289,6 +289,42 @@ export function planApply<M extends Classifiable = Migration>(
 }
 
 /**
+ * The pending migrations older than the newest recorded one (merged late),
+ * from a status's states in version order, and that newest version.
+ *
+ * @param migrations Versions and states, in version order (a status report's).
+ * @returns The late versions (empty when none) and the newest recorded version.
+ * @example
+ * ```ts
+ * import { mergedLate } from "./classify.ts";
+ * const late = mergedLate([
+ *   { version: "20250101_000000", state: "pending" },
+ *   { version: "20250102_000000", state: "applied" },
+ * ]);
+ * console.log(late); // { late: ["20250101_000000"], newest: "20250102_000000" }
+ * ```
+ */
+export function mergedLate(
+  migrations: readonly { version: string; state: MigrationState }[],
+): { late: string[]; newest: string } {
+  const late: string[] = [];
+  let newest = "";
+  let waiting = 0;
+  for (let i = 0; i < migrations.length; i++) {
+    const m = migrations[i];
+    if (m.state === "pending") {
+      waiting++;
+      continue;
+    }
+    newest = m.version;
+    // Every pending one since the last recorded is older than this one.
+    for (let j = i - waiting; j < i; j++) late.push(migrations[j].version);
+    waiting = 0;
+  }
+  return { late, newest };
+}
+
+/**
  * The problems `--out-of-order refuse` makes of an apply's plan: one
  * `OUT_OF_ORDER` for each pending migration older than the newest applied
  * one (a branch merged late).

@@ -178,7 +178,7 @@ export const OPTIONS: Record<OptionName, OptionSpec> = {
     type: "string",
     value: "POLICY",
     help:
-      `apply, validate: a pending migration older than the newest applied one (a branch merged late): allow (apply it, with a warning) or refuse (exit 3, nothing applied; validate reports it) (default: ${DEFAULTS.outOfOrder})`,
+      `apply, validate, status --exit-code: a pending migration older than the newest applied one (a branch merged late): allow (apply it, with a warning) or refuse (exit 3, nothing applied; validate reports it, status --exit-code exits 3) (default: ${DEFAULTS.outOfOrder})`,
   },
   "remove-missing": {
     type: "boolean",
@@ -269,7 +269,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   status: {
     summary: "show every migration: applied, pending, modified or missing",
     usage: "status [--exit-code]",
-    options: [...COMMON, "exit-code"],
+    options: [...COMMON, "exit-code", "out-of-order"],
   },
   apply: {
     summary: "apply pending migrations in version order",

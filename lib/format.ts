@@ -5,7 +5,7 @@
  * @module
  */
 import type { MigrationStatus, StatusReport } from "./runner.ts";
-import type { HistoryRow } from "./classify.ts";
+import { type HistoryRow, mergedLate } from "./classify.ts";
 import { DataBridgeError } from "./errors.ts";
 
 /** Colour functions: identity when colour is off. */
@@ -78,10 +78,6 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
   const ms: string[] = new Array(n);
   let wv = 7, ws = 5, wt = 10, wm = 2; // the headings' widths
   let applied = 0, pending = 0, modified = 0, missing = 0;
-  // Pending migrations older than a recorded one (merged late), and the newest recorded.
-  const waiting: string[] = [];
-  const late: string[] = [];
-  let newest = "";
   // Migrations applied in one run share their second: each second formatted once.
   let second = NaN;
   let time = "";
@@ -90,16 +86,10 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
     if (m.version.length > wv) wv = m.version.length;
     const state = m.state;
     if (state.length > ws) ws = state.length;
-    if (state === "pending") {
-      pending++;
-      waiting.push(m.version);
-    } else {
-      if (state === "applied") applied++;
-      else if (state === "modified") modified++;
-      else missing++;
-      newest = m.version;
-      if (waiting.length) late.push(...waiting.splice(0));
-    }
+    if (state === "applied") applied++;
+    else if (state === "pending") pending++;
+    else if (state === "modified") modified++;
+    else missing++;
     let t = "";
     if (m.appliedAt) {
       const s = Math.floor(m.appliedAt.getTime() / 1000);
@@ -145,6 +135,8 @@ export function formatStatus(report: StatusReport, colour: Palette): string {
   if (missing) counts.push(`${missing} missing`);
   lines[n + 1] = "";
   lines[n + 2] = `${n} migration${n === 1 ? "" : "s"}: ${counts.join(", ")}`;
+  // Looked for only where something is pending (a no-op status has nothing).
+  const { late, newest } = pending ? mergedLate(list) : { late: [], newest: "" };
   if (late.length) {
     const one = late.length === 1;
     lines.push(

@@ -527,6 +527,9 @@ Deno.test("DATA_BRIDGE_OUT_OF_ORDER=refuse stops a migration merged late with ex
       status.stdout,
       /\nmerged late: 20250128_130000 is older than the newest applied migration 20250128_140000; apply applies it with a warning, --out-of-order refuse stops it\n$/,
     );
+    assertEquals((await cli(["status", "--exit-code"], { cwd, env })).code, 3);
+    const allowing = await cli(["status", "--exit-code", "--out-of-order", "allow"], { cwd, env });
+    assertEquals(allowing.code, 4, "pending, merged late or not, when allowed");
     const validated = await cli(["validate"], { cwd, env });
     assertEquals(validated.code, 3, validated.stderr);
     assertMatch(
