@@ -2,6 +2,7 @@ import {
   classify,
   historyProblems,
   type HistoryRow,
+  mergedLate,
   nothingToApply,
   pairRows,
   planApply,
@@ -253,5 +254,25 @@ Deno.test("recordedAsIs holds only for the same versions and checksums at every 
   ];
   for (const [name, migrations, rows, expected] of CASES) {
     assertEquals(recordedAsIs(migrations, rows), expected, name);
+  }
+});
+
+Deno.test("mergedLate names each pending migration with a recorded one after it, and the newest recorded", () => {
+  const cases: Array<[string, string[], string]> = [
+    // states in version order: a applied, p pending, m modified, x missing
+    ["", [], ""],
+    ["pp", [], ""],
+    ["aap", [], "2"],
+    ["apa", ["2"], "3"],
+    ["ppaxp", ["1", "2"], "4"],
+    ["apmpa", ["2", "4"], "5"],
+  ];
+  const states = { a: "applied", p: "pending", m: "modified", x: "missing" } as const;
+  for (const [pattern, late, newest] of cases) {
+    const migrations = [...pattern].map((c, i) => ({
+      version: String(i + 1),
+      state: states[c as keyof typeof states],
+    }));
+    assertEquals(mergedLate(migrations), { late, newest }, pattern);
   }
 });
