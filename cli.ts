@@ -351,9 +351,10 @@ async function runInit(ctx: Context): Promise<number> {
     (r) => r.init({ createDatabase: ctx.values["create-database"] === true }),
   );
   const table = text(ctx.values, "table") ?? DEFAULTS.table;
-  const created = ctx.createdDatabase === undefined ? {} : { createdDatabase: ctx.createdDatabase };
   runtime.writeStdout(
-    ctx.json ? `${JSON.stringify({ table, ...created })}\n` : `Tracking table ${table} is ready.\n`,
+    ctx.json
+      ? `${JSON.stringify({ table, ...createdField(ctx) })}\n`
+      : `Tracking table ${table} is ready.\n`,
   );
   return ExitCode.OK;
 }
@@ -447,6 +448,11 @@ async function runApply(ctx: Context): Promise<number> {
   return ExitCode.OK;
 }
 
+/** `createdDatabase` for a command's JSON, once `--create-database` made one. */
+function createdField(ctx: Context): { createdDatabase?: string } {
+  return ctx.createdDatabase === undefined ? {} : { createdDatabase: ctx.createdDatabase };
+}
+
 /** What apply or rollback did, or with --dry-run would do: JSON or a line. */
 function printRun(
   ctx: Context,
@@ -458,13 +464,10 @@ function printRun(
   const past = verb === "apply" ? "applied" : "reverted";
   const would = verb === "apply" ? "wouldApply" : "wouldRevert";
   if (ctx.json) {
-    const created = ctx.createdDatabase === undefined
-      ? {}
-      : { createdDatabase: ctx.createdDatabase };
     runtime.writeStdout(
       `${
         JSON.stringify(
-          dryRun ? { dryRun: true, [would]: versions } : { [past]: versions, ...created },
+          dryRun ? { dryRun: true, [would]: versions } : { [past]: versions, ...createdField(ctx) },
         )
       }\n`,
     );
