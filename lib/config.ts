@@ -111,6 +111,7 @@ export const LINT_LEVELS = {
   "irreversible": "warning",
   "down-incomplete": "error",
   "delete-all-rows": "error",
+  "update-all-rows": "warning",
   "invalid-ignore": "error",
   "invalid-migration": "error",
 } as const;

@@ -493,6 +493,12 @@ function suppressions(
   const { tokens } = scanned;
   for (const i of tokens.comments) {
     const t = { start: tokens.starts[i], end: tokens.ends[i] };
+    // A comment whose first word starts with a letter other than l is no
+    // lint:ignore: the markers and most comments are neither sliced nor matched.
+    let at = t.start + 2;
+    while (text.charCodeAt(at) === 32 || text.charCodeAt(at) === 9) at++;
+    const first = text.charCodeAt(at) | 32;
+    if (first >= 97 && first <= 122 && first !== 108) continue;
     const m = IGNORE_RE.exec(text.slice(t.start, t.end));
     if (!m) continue;
     const line = locate(text, t.start).line;

@@ -43,6 +43,7 @@ export type RuleId =
   | "irreversible"
   | "down-incomplete"
   | "delete-all-rows"
+  | "update-all-rows"
   | "invalid-ignore"
   | "invalid-migration";
 
@@ -92,13 +93,17 @@ export const RULES: Record<RuleId, RuleInfo> = {
   "set-not-null": {
     why: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
     fix: "first ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT c " +
-      "(in an earlier statement or migration), then SET NOT NULL and DROP CONSTRAINT c",
+      "in another transaction (a later migration, or a migration with '-- Transaction: none'), " +
+      "then SET NOT NULL and DROP CONSTRAINT c",
   },
   "constraint-not-valid": {
     why: "adding a FOREIGN KEY or CHECK constraint checks every row while holding a lock " +
-      "that blocks writes",
+      "that blocks writes (so does VALIDATE CONSTRAINT in a transaction that has already " +
+      "altered, indexed or locked the table)",
     fix: "ADD CONSTRAINT ... NOT VALID (for a new column: add the column, then the " +
-      "constraint), then VALIDATE CONSTRAINT in a later statement (validation does not block writes)",
+      "constraint), then VALIDATE CONSTRAINT in another transaction: a later migration, or the " +
+      "next statement of a migration with '-- Transaction: none' (validation alone does not " +
+      "block writes)",
   },
   "add-unique-constraint": {
     why: "adding a UNIQUE, PRIMARY KEY or EXCLUDE constraint builds its index while holding an " +
@@ -142,6 +147,14 @@ export const RULES: Record<RuleId, RuleInfo> = {
     why: "TRUNCATE, or DELETE without WHERE, removes every row of a table that exists in " +
       "production",
     fix: "add a WHERE clause, or acknowledge with '-- lint:ignore delete-all-rows <reason>'",
+  },
+  "update-all-rows": {
+    why: "UPDATE without WHERE writes a new version of every row of an existing table in one " +
+      "statement: each row stays locked against other writers until the migration commits, and " +
+      "the table and its indexes grow by a copy of every row",
+    fix: "backfill in batches, each its own transaction (UPDATE ... WHERE id BETWEEN ... " +
+      "statements in a migration with '-- Transaction: none', or a job outside migrations), or " +
+      "acknowledge with '-- lint:ignore update-all-rows <reason>' for a small table",
   },
   "invalid-ignore": {
     why: "a '-- lint:ignore' comment names no known rule or gives no reason, so it ignores nothing",
@@ -232,6 +245,117 @@ const REINDEXED = new Set(["INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM"]);
 /** `ALTER TABLE ... SET` forms that rewrite or copy the table under its lock. */
 const REWRITING_SETS = new Set(["LOGGED", "UNLOGGED", "TABLESPACE", "ACCESS"]);
 
+/** `LOCK TABLE ... IN mode MODE` modes that let other sessions write. */
+const WEAK_LOCK_MODES = new Set([
+  "ACCESS SHARE",
+  "ROW SHARE",
+  "ROW EXCLUSIVE",
+  "SHARE UPDATE EXCLUSIVE",
+]);
+
+/**
+ * Whether an `ALTER TABLE` action (its words at depth 0) takes a lock that
+ * lets other sessions write (`SHARE UPDATE EXCLUSIVE`): `VALIDATE
+ * CONSTRAINT`, `SET STATISTICS`, storage parameters, `CLUSTER ON`, `SET
+ * WITHOUT CLUSTER`, `ATTACH PARTITION` (on the parent). Every other action
+ * blocks writes until the transaction ends.
+ */
+function weakAlter(aw: string[]): boolean {
+  if (aw[0] === "VALIDATE" || aw[0] === "CLUSTER" || aw[0] === "ATTACH") return true;
+  if (aw[0] === "SET" && aw[1] === "WITHOUT" && aw[2] === "CLUSTER") return true;
+  // SET (parameter = value) and RESET (parameter), of the table or of a column
+  const rest = aw[0] === "ALTER" ? aw.slice(aw[1] === "COLUMN" ? 3 : 2) : aw;
+  if ((rest[0] === "SET" || rest[0] === "RESET") && rest[1] === "(") return true;
+  return aw[0] === "ALTER" && rest[0] === "SET" && rest[1] === "STATISTICS";
+}
+
+/**
+ * constraint-not-valid's VALIDATE CONSTRAINTs: those in a transaction that
+ * has already locked their table against writes, whose validation then
+ * scans the table under that lock.
+ */
+function validatedUnderLock(
+  model: FileModel,
+  validations: Map<Stmt, { table: string; name: string }[]>,
+  add: (rule: RuleId, line: number, message: string) => void,
+): void {
+  // The transaction each UP statement runs in: the file's one, or (with
+  // '-- Transaction: none', or BEGIN/COMMIT written in the file, which then
+  // runs as written) one per statement, but for those between BEGIN and COMMIT.
+  const oneTransaction = model.transactional &&
+    !model.up.some((s) => s.kind === "transaction_control");
+  let txn = 0;
+  let inBlock = false;
+  /** Tables locked against writes: in which transaction, at which line, by what. */
+  const locks = new Map<string, { txn: number; line: number; what: string }>();
+  for (const s of model.up) {
+    const w = head(s, 6);
+    if (s.kind === "transaction_control") {
+      if (!(w[0] === "ROLLBACK" && has(s.toks, "TO"))) {
+        inBlock = w[0] === "BEGIN" || w[0] === "START";
+        txn++;
+      }
+      continue;
+    }
+    if (!oneTransaction && !inBlock) txn++;
+    // A statement's own lock is held for the whole of it.
+    const locked = writeLocked(s, w);
+    for (const table of locked?.tables ?? []) {
+      if (locks.get(table)?.txn !== txn) {
+        locks.set(table, { txn, line: s.line, what: locked!.what });
+      }
+    }
+    for (const { table, name } of validations.get(s) ?? []) {
+      const lock = locks.get(table);
+      if (lock?.txn !== txn) continue;
+      add(
+        "constraint-not-valid",
+        s.line,
+        `VALIDATE CONSTRAINT ${name} of existing table ${table} in the same transaction as ` +
+          `the ${lock.what} at line ${lock.line}, whose lock blocks writes to ${table} while ` +
+          "the validation scans it",
+      );
+    }
+  }
+}
+
+/**
+ * The tables a statement locks against writes until its transaction ends:
+ * an `ALTER TABLE` (but for its `SHARE UPDATE EXCLUSIVE` forms), `CREATE
+ * INDEX` without `CONCURRENTLY`, `CREATE TRIGGER`, `LOCK TABLE` (but in a
+ * mode that lets others write).
+ */
+function writeLocked(s: Stmt, w: string[]): { tables: string[]; what: string } | null {
+  const t = s.toks;
+  const alter = alterTable(s);
+  if (alter) {
+    const strong = alter.actions.some((a) =>
+      !weakAlter(a.filter((x) => x.depth === 0).map((x) => x.up))
+    );
+    return strong ? { tables: [alter.table], what: "ALTER TABLE" } : null;
+  }
+  if (w[0] === "CREATE" && (w[1] === "INDEX" || w[2] === "INDEX") && !has(t, "CONCURRENTLY")) {
+    const on = find(t, ["ON"]);
+    return on === -1 ? null : { tables: [nameAt(t, skipIf(t, on + 1)).name], what: "CREATE INDEX" };
+  }
+  if (w[0] === "CREATE" && w.slice(1, 5).includes("TRIGGER")) {
+    const on = find(t, ["ON"]);
+    return on === -1 ? null : { tables: [nameAt(t, on + 1).name], what: "CREATE TRIGGER" };
+  }
+  if (w[0] !== "LOCK") return null;
+  const mode = find(t, ["IN"]);
+  if (
+    mode !== -1 && WEAK_LOCK_MODES.has(
+      t.slice(mode + 1).filter((x) => x.kind === "word" && !["MODE", "NOWAIT"].includes(x.up))
+        .map((x) => x.up).join(" "),
+    )
+  ) return null;
+  const from = skipIf(t, t[1]?.up === "TABLE" ? 2 : 1);
+  const tables = splitCommas(t.slice(from, mode === -1 ? t.length : mode))
+    .map((part) => nameAt(part, skipIf(part, 0)).name);
+  return { tables, what: "LOCK TABLE" };
+}
+
 /**
  * Runs every rule on one file.
  *
@@ -265,6 +389,8 @@ export function checkFile(model: FileModel): RawFinding[] {
   const notNullChecks = new Map<string, { name: string; validated: boolean }>();
   const checkNames = new Map<string, string>(); // constraint name -> table.col
   const isNew = (table: string) => newTables.has(table);
+  /** VALIDATE CONSTRAINTs of existing tables, by statement (judged once the loop is done). */
+  const validations = new Map<Stmt, { table: string; name: string }[]>();
 
   for (const s of model.up) {
     const t = s.toks;
@@ -359,6 +485,12 @@ export function checkFile(model: FileModel): RawFinding[] {
     if (w[0] === "DELETE" && w[1] === "FROM" && !has(t, "WHERE")) {
       const { name } = nameAt(t, skipIf(t, 2));
       if (!isNew(name)) add("delete-all-rows", s.line, `DELETE FROM ${name} without WHERE`);
+    }
+
+    // update-all-rows
+    if (w[0] === "UPDATE" && !has(t, "WHERE")) {
+      const { name } = nameAt(t, skipIf(t, 1));
+      if (name && !isNew(name)) add("update-all-rows", s.line, `UPDATE ${name} without WHERE`);
     }
 
     // drop-table
@@ -510,6 +642,10 @@ export function checkFile(model: FileModel): RawFinding[] {
           continue;
         }
         if (aw[0] === "VALIDATE" && aw[1] === "CONSTRAINT") {
+          if (existing) {
+            const list = validations.get(s) ?? [];
+            validations.set(s, [...list, { table, name: ident(a[2]) ?? "?" }]);
+          }
           const key = checkNames.get(ident(a[2]) ?? "");
           const check = key ? notNullChecks.get(key) : undefined;
           if (check) check.validated = true;
@@ -543,6 +679,8 @@ export function checkFile(model: FileModel): RawFinding[] {
       }
     }
   }
+
+  if (validations.size) validatedUnderLock(model, validations, add);
 
   // concurrently-in-transaction (both sections)
   for (const section of [model.up, model.down ?? []]) {

@@ -173,6 +173,8 @@ const CASES: Case[] = [
         "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
         "ALTER TABLE users DROP CONSTRAINT email_nn;",
       ].join("\n"),
+      "SELECT 1;",
+      NO_TX,
     ),
   },
   {
@@ -186,6 +188,7 @@ const CASES: Case[] = [
       "ALTER TABLE posts ADD CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n" +
         "ALTER TABLE posts VALIDATE CONSTRAINT posts_user;",
       "ALTER TABLE posts DROP CONSTRAINT posts_user;",
+      NO_TX,
     ),
   },
   {
@@ -200,6 +203,42 @@ const CASES: Case[] = [
         "ALTER TABLE users ADD CONSTRAINT users_org FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID;\n" +
         "ALTER TABLE users VALIDATE CONSTRAINT users_org;",
       "ALTER TABLE users DROP COLUMN org_id;",
+      NO_TX,
+    ),
+  },
+  {
+    rule: "constraint-not-valid",
+    bad: m(
+      "ALTER TABLE posts ADD CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n" +
+        "ALTER TABLE posts VALIDATE CONSTRAINT posts_user;",
+      "ALTER TABLE posts DROP CONSTRAINT posts_user;",
+    ),
+    line: 3,
+    // Validated in the next migration, or on its own.
+    good: m("ALTER TABLE posts VALIDATE CONSTRAINT posts_user;"),
+  },
+  {
+    rule: "constraint-not-valid",
+    bad: m(
+      [
+        "BEGIN;",
+        "ALTER TABLE users ADD CONSTRAINT age_pos CHECK (age > 0) NOT VALID;",
+        "ALTER TABLE users VALIDATE CONSTRAINT age_pos;",
+        "COMMIT;",
+      ].join("\n"),
+      "ALTER TABLE users DROP CONSTRAINT age_pos;",
+      NO_TX,
+    ),
+    line: 5,
+    good: m(
+      [
+        "BEGIN;",
+        "ALTER TABLE users ADD CONSTRAINT age_pos CHECK (age > 0) NOT VALID;",
+        "COMMIT;",
+        "ALTER TABLE users VALIDATE CONSTRAINT age_pos;",
+      ].join("\n"),
+      "ALTER TABLE users DROP CONSTRAINT age_pos;",
+      NO_TX,
     ),
   },
   {
@@ -364,6 +403,18 @@ const CASES: Case[] = [
     good: m("CREATE TABLE s (id int);\nTRUNCATE s;", "DROP TABLE s;"),
   },
   {
+    rule: "update-all-rows",
+    bad: m("UPDATE users SET email = lower(email);"),
+    line: 2,
+    good: m("UPDATE users SET email = lower(email) WHERE id BETWEEN 1 AND 10000;"),
+  },
+  {
+    rule: "update-all-rows",
+    bad: m("UPDATE ONLY public.users SET flags = (SELECT 0 FROM orgs WHERE orgs.id = 1);"),
+    line: 2,
+    good: m("CREATE TABLE s (id int);\nUPDATE s SET id = 1;", "DROP TABLE s;"),
+  },
+  {
     rule: "invalid-ignore",
     bad: m("-- lint:ignore drop-tabel oops\nDROP TABLE t;\n-- lint:ignore drop-table"),
     line: 2,
@@ -421,6 +472,19 @@ Deno.test("lint:ignore covers the statement it precedes, not the next ones", asy
     ].join("\n"),
   );
   assertEquals(await found(text), ["5 drop-column"]);
+});
+
+Deno.test("lint:ignore is recognised with any case and spacing after the dashes", async () => {
+  for (
+    const comment of ["--lint:ignore", "-- LINT:IGNORE", "--\t Lint:Ignore", "--  lint:ignore"]
+  ) {
+    assertEquals(await found(m(`${comment} drop-table archived\nDROP TABLE t;`)), [], comment);
+  }
+  // Other comments before it, and one that only looks alike, ignore nothing.
+  assertEquals(
+    await found(m("-- lint: drop-table\n-- note: lint:ignore drop-table x\nDROP TABLE t;")),
+    ["4 drop-table"],
+  );
 });
 
 Deno.test("levels: defaults, data-bridge.json, then flags; off removes a rule", async () => {
@@ -639,6 +703,143 @@ serverTest(
       }
     } finally {
       await Promise.all([holder.end(), dropper.end(), reader.end()]);
+      await db.drop();
+    }
+  },
+);
+
+/**
+ * Migrations whose last statement scans a table with rows, and whether
+ * another session's write of a row waits behind the migration while it runs
+ * (its locks are held until it commits): the ground truth of
+ * constraint-not-valid's VALIDATE and of update-all-rows. cv_old is a CHECK
+ * added NOT VALID before each.
+ */
+const WRITES_WAIT: Array<{ header: string; up: string[]; waits: boolean }> = [
+  {
+    header: "",
+    up: [
+      "ALTER TABLE cv ADD CONSTRAINT cv_new CHECK (qty > 0) NOT VALID",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_new",
+    ],
+    waits: true,
+  },
+  {
+    header: NO_TX,
+    up: [
+      "ALTER TABLE cv ADD CONSTRAINT cv_new CHECK (qty > 0) NOT VALID",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_new",
+    ],
+    waits: false,
+  },
+  {
+    header: "",
+    up: [
+      "ALTER TABLE cv ADD CONSTRAINT cv_fk FOREIGN KEY (id) REFERENCES cu (id) NOT VALID",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_fk",
+    ],
+    waits: true,
+  },
+  {
+    header: NO_TX,
+    up: [
+      "ALTER TABLE cv ADD CONSTRAINT cv_fk FOREIGN KEY (id) REFERENCES cu (id) NOT VALID",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_fk",
+    ],
+    waits: false,
+  },
+  { header: "", up: ["ALTER TABLE cv VALIDATE CONSTRAINT cv_old"], waits: false },
+  {
+    header: "",
+    up: ["ALTER TABLE cv ADD COLUMN z int", "ALTER TABLE cv VALIDATE CONSTRAINT cv_old"],
+    waits: true,
+  },
+  {
+    header: "",
+    up: [
+      "ALTER TABLE cv ALTER COLUMN qty SET STATISTICS 100",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_old",
+    ],
+    waits: false,
+  },
+  {
+    header: "",
+    up: [
+      "ALTER TABLE cv SET (autovacuum_enabled = false)",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_old",
+    ],
+    waits: false,
+  },
+  {
+    header: "",
+    up: ["CREATE INDEX cv_qty ON cv (qty)", "ALTER TABLE cv VALIDATE CONSTRAINT cv_old"],
+    waits: true,
+  },
+  {
+    header: "",
+    up: [
+      "CREATE TRIGGER cv_t BEFORE UPDATE ON cv FOR EACH ROW EXECUTE FUNCTION cv_noop()",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_old",
+    ],
+    waits: true,
+  },
+  {
+    header: "",
+    up: [
+      "LOCK TABLE cv IN SHARE UPDATE EXCLUSIVE MODE",
+      "ALTER TABLE cv VALIDATE CONSTRAINT cv_old",
+    ],
+    waits: false,
+  },
+  { header: "", up: ["LOCK TABLE cv", "ALTER TABLE cv VALIDATE CONSTRAINT cv_old"], waits: true },
+  { header: "", up: ["UPDATE cv SET qty = qty + 1"], waits: true },
+  { header: NO_TX, up: ["UPDATE ONLY cv SET qty = qty + 1"], waits: true },
+  { header: "", up: ["UPDATE cv SET qty = qty + 1 WHERE id = 1"], waits: false },
+];
+
+serverTest(
+  "constraint-not-valid and update-all-rows report a scan exactly when other sessions' writes wait behind it",
+  async () => {
+    const db = await freshDatabase();
+    const migrator = postgres(db.url, { max: 1, onnotice: () => {} });
+    const writer = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      for (const c of WRITES_WAIT) {
+        await migrator.unsafe(
+          "DROP TABLE IF EXISTS cv, cu; CREATE TABLE cu (id int PRIMARY KEY); " +
+            "CREATE TABLE cv (id int PRIMARY KEY, qty int); " +
+            "INSERT INTO cu SELECT generate_series(1, 3); INSERT INTO cv SELECT g, g FROM generate_series(1, 3) g; " +
+            "ALTER TABLE cv ADD CONSTRAINT cv_old CHECK (qty > 0) NOT VALID; " +
+            "CREATE OR REPLACE FUNCTION cv_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        );
+        // Run as apply runs the file, the last statement's transaction held open.
+        const held = await migrator.reserve();
+        let waits: boolean;
+        try {
+          const last = c.up.length - 1;
+          if (c.header) { for (const sql of c.up.slice(0, last)) await held.unsafe(sql); }
+          await held`BEGIN`;
+          for (const sql of c.header ? c.up.slice(last) : c.up) await held.unsafe(sql);
+          waits = await writer.begin(async (tx) => {
+            await tx`SET LOCAL lock_timeout = '300ms'`;
+            await tx`UPDATE cv SET qty = 9 WHERE id = 3`;
+          }).then(() => false, (error) => {
+            assertEquals(error.code, "55P03", String(error));
+            return true;
+          });
+          await held`ROLLBACK`;
+        } finally {
+          held.release();
+        }
+        const what = `${c.header ? "(no transaction) " : ""}${c.up.join("; ")}`;
+        assertEquals(waits, c.waits, `PostgreSQL on ${what}`);
+        const line = (c.header ? 2 : 1) + c.up.length;
+        const reported = (await found(m(`${c.up.join(";\n")};`, "SELECT 1;", c.header)))
+          .filter((f) => f === `${line} constraint-not-valid` || f === `${line} update-all-rows`);
+        assertEquals(reported.length > 0, c.waits, `lint on ${what}: ${reported}`);
+      }
+    } finally {
+      await Promise.all([migrator.end(), writer.end()]);
       await db.drop();
     }
   },
