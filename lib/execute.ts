@@ -23,6 +23,7 @@ import {
 } from "./history.ts";
 import { qualifiedName, type TableName } from "./ident.ts";
 import { splitStatements } from "./lexer.ts";
+import { statementKind } from "./statement_kind.ts";
 import { locate, offsetOfPosition } from "./location.ts";
 import type { Migration } from "./migration.ts";
 import { sleep } from "./sleep.ts";
@@ -569,6 +570,9 @@ async function lockRow(
   return done ? "done" : "todo";
 }
 
+/** First words of the statements that end a transaction block (`ROLLBACK TO` does not). */
+const ENDS_TRANSACTION = new Set(["COMMIT", "END", "ROLLBACK", "ABORT", "PREPARE"]);
+
 /** Runs a section statement by statement, outside any transaction of ours. */
 async function runStatements(
   driver: Driver,
@@ -588,26 +592,57 @@ async function runStatements(
   }
   const sql = sectionOf(direction, m);
   const statements = splitStatements(sql);
+  // Whether the file has opened a transaction of its own (BEGIN ... COMMIT).
+  let inBlock = false;
   for (let k = 0; k < statements.length; k++) {
-    const { start, end } = statements[k];
+    const { start, end, words } = statements[k];
     const text = sql.slice(start, end);
+    const ends = ENDS_TRANSACTION.has(words[0]) && words[1] !== "TO" &&
+      !(words[0] === "PREPARE" && words[1] !== "TRANSACTION");
+    // Loaded for a CREATE INDEX CONCURRENTLY only: no deploy's start pays for it.
+    const index = words[0] === "CREATE" && statementKind(statements[k]) === "no_transaction"
+      ? await import("./invalid_index.ts")
+      : null;
+    const built = index?.concurrentIndex(text) ?? null;
+    const before = k === 0
+      ? "no statement before it ran"
+      : `statements 1..${k} were committed and were not rolled back`;
     try {
       await driver.exec(text);
     } catch (error) {
-      // The file may have opened a transaction of its own: end it.
-      await driver.exec("ROLLBACK").catch(() => {});
+      // A statement that failed in the file's own transaction left it open, aborted: end it.
+      if (inBlock && !ends) await driver.exec("ROLLBACK").catch(() => {});
       if (!(error instanceof DatabaseError)) throw error;
       const offset = error.position === undefined
         ? start
         : start + offsetOfPosition(text, error.position);
-      const before = k === 0
-        ? "no statement before it ran"
-        : `statements 1..${k} were committed and were not rolled back`;
+      const left = built &&
+        await index!.failedBuildAdvice(driver, built, error.pgCode).catch(() => null);
       throw located(error, direction, m, offset, {
         prefix: `statement ${k + 1} of ${statements.length} failed`,
-        suffix: `${before}; nothing was recorded, so after fixing the file apply runs it again ` +
-          "(make its statements re-runnable with IF NOT EXISTS / IF EXISTS)",
+        suffix: `${before}; nothing was recorded, so after fixing the file apply runs it again` +
+          (left
+            ? `; ${left}`
+            : " (make its statements re-runnable with IF NOT EXISTS / IF EXISTS)"),
       });
+    }
+    if (ends) inBlock = false;
+    else if (words[0] === "BEGIN" || (words[0] === "START" && words[1] === "TRANSACTION")) {
+      inBlock = true;
+    }
+    const skipped = built && await index!.skippedInvalid(driver, built);
+    if (skipped) {
+      const where = locate(sql, start, direction === "up" ? m.upLine : m.downLine);
+      throw new MigrationError(
+        `${m.file ?? `migration ${m.version}`}:${where.line}:${where.column}: ${
+          direction === "up" ? "migration" : "rollback of migration"
+        } ${m.version}: statement ${k + 1} of ${statements.length}: ${skipped}; ` +
+          `${before}; ${
+            direction === "up" ? "nothing was recorded" : "the migration stays applied"
+          }`,
+        [],
+        { file: m.file ?? undefined, line: where.line, column: where.column, version: m.version },
+      );
     }
   }
   await (direction === "up"
