@@ -69,6 +69,73 @@ export interface ExecuteSettings {
   onLockWait?: () => void;
 }
 
+/** A session's `search_path` and role (`none` when no `SET ROLE` is in force). */
+export interface SessionState {
+  /** `current_setting('search_path')`. */
+  searchPath: string;
+  /** `current_setting('role')`. */
+  role: string;
+}
+
+/** What SQL that may change the session's `search_path` or role mentions. */
+const SESSION_CHANGES =
+  /search_path|\bschema\b|\brole\b|set_config|session_authorization|\breset\b|\bdiscard\b/i;
+
+/**
+ * Whether a migration's SQL may change the session's `search_path` or role
+ * (`SET search_path`, `SET SCHEMA`, `SET ROLE`, `set_config`, `RESET`...):
+ * then they are kept before it and restored after it, before its history
+ * row, so that no migration runs in what an earlier one of the run left and
+ * the row is written as and where the run's user would.
+ *
+ * @param sql A section's SQL.
+ * @returns `true` when it mentions any of them.
+ * @example
+ * ```ts
+ * import { mayChangeSession } from "./execute.ts";
+ * console.log(mayChangeSession("SET search_path TO app;"), mayChangeSession("CREATE TABLE t (id int);")); // true false
+ * ```
+ */
+export function mayChangeSession(sql: string): boolean {
+  return SESSION_CHANGES.test(sql);
+}
+
+/**
+ * Reads the session's `search_path` and role, to restore them after a
+ * migration outside a transaction that may change them.
+ *
+ * @param db The run's session.
+ * @returns Its state now.
+ * @throws {DatabaseError} When the query fails.
+ * @example
+ * ```ts
+ * import type { Driver } from "./driver.ts";
+ * import { sessionState } from "./execute.ts";
+ * async function path(driver: Driver): Promise<string> {
+ *   return (await sessionState(driver)).searchPath; // e.g. "\"$user\", public"
+ * }
+ * ```
+ */
+export async function sessionState(db: Queryable): Promise<SessionState> {
+  const [row] = await db.query<{ search_path: string; role: string }>(
+    "SELECT current_setting('search_path') AS search_path, current_setting('role') AS role",
+  );
+  return { searchPath: row.search_path, role: row.role };
+}
+
+/** In a migration's transaction, before its section: the session's state, kept for the transaction. */
+const KEEP_SESSION =
+  "SELECT set_config('data_bridge.search_path', current_setting('search_path'), " +
+  "true), set_config('data_bridge.role', current_setting('role'), true)";
+
+/** After the section: the state kept, back on the session (as it is, should the section have reset all). */
+const RESTORE_SESSION = "SELECT set_config('search_path', coalesce(current_setting(" +
+  "'data_bridge.search_path', true), current_setting('search_path')), false), set_config('role', " +
+  "coalesce(current_setting('data_bridge.role', true), current_setting('role')), false)";
+
+/** The statement that sets a session's state back to `state`. */
+const SET_SESSION = "SELECT set_config('search_path', $1, false), set_config('role', $2, false)";
+
 /** Whether the run's limits are in force on the session (see {@link ExecuteSettings.sessionLimits}). */
 export interface SessionLimits {
   /** `true` once set and not changed since, as far as the SQL run shows. */
@@ -463,9 +530,12 @@ function statements(
   // In a transaction shared with other migrations, now() is the start of
   // them all: the migration's own start is kept for its history row.
   if (shared && direction === "up") list.push({ sql: `SELECT ${MIGRATION_START}` });
+  const keep = mayChangeSession(sectionOf(direction, m));
+  if (keep) list.push({ sql: KEEP_SESSION });
   return [
     ...list,
     { sql: sectionOf(direction, m), script: true },
+    ...(keep ? [{ sql: RESTORE_SESSION }] : []),
     direction === "down"
       ? { sql: deleteHistorySql(settings.table), params: [m.version] }
       : shared
@@ -592,6 +662,7 @@ async function runStatements(
   }
   const sql = sectionOf(direction, m);
   const statements = splitStatements(sql);
+  const state = mayChangeSession(sql) ? await sessionState(driver) : null;
   // Whether the file has opened a transaction of its own (BEGIN ... COMMIT).
   let inBlock = false;
   for (let k = 0; k < statements.length; k++) {
@@ -645,6 +716,7 @@ async function runStatements(
       );
     }
   }
+  if (state) await driver.query(SET_SESSION, [state.searchPath, state.role]);
   await (direction === "up"
     ? driver.query(insertHistorySql(settings.table), [
       m.version,

@@ -573,6 +573,37 @@ export function lockTableName(table: TableName): TableName {
 }
 
 /**
+ * The tracking table with its schema: a name without one is looked up as
+ * the session's `search_path` finds it now (not there yet: the schema it
+ * will be created in), so that the statements sent after a migration's SQL
+ * reach the same table when that SQL changes the `search_path` (`SET
+ * search_path`, or pg_dump's `set_config('search_path', '', false)`). A
+ * name with a schema, or with none to be found, is returned as it is.
+ *
+ * @param db A session, before any migration of the run.
+ * @param table The tracking table.
+ * @returns The table, schema-qualified.
+ * @throws {DatabaseError} When the lookup fails.
+ * @example
+ * ```ts
+ * import type { Driver } from "./driver.ts";
+ * import { resolveTable } from "./history.ts";
+ * async function where(driver: Driver): Promise<string | null> {
+ *   return (await resolveTable(driver, { schema: null, name: "_migrations" })).schema; // "public"
+ * }
+ * ```
+ */
+export async function resolveTable(db: Queryable, table: TableName): Promise<TableName> {
+  if (table.schema !== null) return table;
+  const [row] = await db.query<{ schema: string | null }>(
+    "SELECT coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON " +
+      "n.oid = c.relnamespace WHERE c.oid = to_regclass($1)), current_schema())::text AS schema",
+    [qualifiedName(table)],
+  );
+  return row?.schema ? { schema: row.schema, name: table.name } : table;
+}
+
+/**
  * Creates the lock table of `--lock-mode table` with its single row, when
  * missing.
  *

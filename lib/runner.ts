@@ -51,6 +51,7 @@ import {
   readHistory,
   type ReadHistoryOptions,
   type RecordedChecksums,
+  resolveTable,
   updateChecksumSql,
 } from "./history.ts";
 import { parseTableName, qualifiedName, type TableName } from "./ident.ts";
@@ -466,7 +467,11 @@ export class MigrationRunner {
             await options.check?.(pending, all);
           };
           return await this.#guard(driver, options.signal, async () => {
-            const history = await this.#readHistory(driver);
+            // The table's schema is looked up beside the read (see #run).
+            const [history, table] = await Promise.all([
+              this.#readHistory(driver),
+              resolveTable(driver, this.#table),
+            ]);
             // Another run may have changed the history since the early read.
             const migrations = parseChanged(early.migrations, history?.rows ?? [], keep);
             const entries = checkedEntries(migrations, history);
@@ -520,7 +525,7 @@ export class MigrationRunner {
                 } is older than the newest applied migration ${newest}; applying it anyway (merged from another branch?)`,
               });
             }
-            return await this.#run(driver, "up", pending, options);
+            return await this.#run(driver, "up", pending, options, table);
           });
         }, options.dryRun === true),
     );
@@ -549,7 +554,10 @@ export class MigrationRunner {
           files,
           options.signal,
           async (driver, early: EarlyRead) => {
-            const history = await this.#readHistory(driver);
+            const [history, table] = await Promise.all([
+              this.#readHistory(driver),
+              resolveTable(driver, this.#table),
+            ]);
             const entries = checkedEntries(
               parseChanged(early.migrations, history?.rows ?? [], false, early.ahead),
               history,
@@ -568,7 +576,7 @@ export class MigrationRunner {
             if (this.#lockMode === "table" && steps.length) {
               await this.#ensureTables(driver);
             }
-            return await this.#run(driver, "down", steps.map((s) => s.migration), options);
+            return await this.#run(driver, "down", steps.map((s) => s.migration), options, table);
           },
           (driver, files) => this.#parseEarly(driver, files),
           options.dryRun === true,
@@ -862,11 +870,17 @@ export class MigrationRunner {
     });
   }
 
+  /**
+   * Runs migrations in the session. `table` is the tracking table named
+   * with its schema: the statements sent after a migration's SQL reach it
+   * even when that SQL moved the search_path.
+   */
   async #run(
     driver: Driver,
     direction: Direction,
     migrations: Migration[],
     options: { signal?: AbortSignal; singleTransaction?: boolean },
+    table: TableName,
   ): Promise<string[]> {
     const signal = options.signal;
     if (this.#lockMode === "table") {
@@ -882,10 +896,11 @@ export class MigrationRunner {
       }
     }
     const settings: ExecuteSettings = {
-      table: this.#table,
+      table,
       lockTimeout: this.#options.lockTimeout,
       statementTimeout: this.#options.statementTimeout,
       lockRetries: this.#options.lockRetries,
+      // The lock row is taken before the migration's SQL runs: named as given (in messages too).
       lockTable: this.#lockMode === "table" ? lockTableName(this.#table) : undefined,
       sessionLock: this.#lockMode === "session",
       lockWaitSeconds: this.#options.lockWaitSeconds,

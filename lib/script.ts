@@ -13,7 +13,7 @@
  * @module
  */
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
-import { type Direction, refuseOutsideTransaction } from "./execute.ts";
+import { type Direction, mayChangeSession, refuseOutsideTransaction } from "./execute.ts";
 import {
   baselineHistorySql,
   deleteHistorySql,
@@ -188,8 +188,13 @@ function migrationStatements(
     : m.transactional
     ? inline(insertHistorySql(table), [m.version, m.description, m.checksum, null])
     : inline(baselineHistorySql(table), [m.version, m.description, m.checksum]);
-  if (together || !m.transactional) return [check, section, `${record};`];
-  return [...opening(options, lockMode), check, section, `${record};`, "COMMIT;"];
+  // As the runner does: the session's search_path and role back as they were,
+  // for the history row and for the migrations after it.
+  const restore = mayChangeSession(direction === "up" ? m.up : m.down)
+    ? ["RESET search_path;", "RESET ROLE;"]
+    : [];
+  if (together || !m.transactional) return [check, section, ...restore, `${record};`];
+  return [...opening(options, lockMode), check, section, ...restore, `${record};`, "COMMIT;"];
 }
 
 /** A transaction's start: `BEGIN`, its limits, and with `--lock-mode table` the lock row. */

@@ -7,9 +7,10 @@ import {
 } from "../lib/execute.ts";
 import { ensureHistoryTable } from "../lib/history.ts";
 import { type Migration, migrationFile, parseMigrationFile } from "../lib/migration.ts";
+import { MigrationRunner } from "../lib/runner.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { type DriverContext, driverTest } from "./support/db.ts";
-import { migrationText } from "./support/files.ts";
+import { migrationText, tempMigrations } from "./support/files.ts";
 
 const TABLE = { schema: null, name: "_migrations" };
 
@@ -152,3 +153,114 @@ driverTest("the guard's failure is never taken for the migration's own error", a
   assert(!String(error).includes("did not commit"), String(error));
   assertEquals((await state(ctx)).recorded, ["20250101_000000"]);
 });
+
+/** Where each table is, and who owns it. */
+async function placed(ctx: DriverContext): Promise<string[]> {
+  const rows = await ctx.sql<{ t: string }>(
+    "SELECT schemaname || '.' || tablename || ' ' || tableowner AS t FROM pg_tables " +
+      "WHERE schemaname IN ('public', 'app') ORDER BY 1",
+  );
+  return rows.map((r) => r.t);
+}
+
+driverTest(
+  "each migration of a run starts in the run's search_path and role, whatever one before it set",
+  async (ctx) => {
+    const role = `db_test_owner_${crypto.randomUUID().slice(0, 8)}`;
+    const [me] = await ctx.sql<{ u: string }>("SELECT current_user AS u");
+    const state = "SELECT current_setting('search_path') AS path, current_setting('role') AS role";
+    const [before] = await ctx.sql<{ path: string; role: string }>(state);
+    await ctx.driver.exec(`CREATE ROLE ${role}; GRANT CREATE ON SCHEMA public TO ${role}`);
+    const t = tempMigrations({
+      "20250101_000001_app.sql": migrationText(
+        "CREATE SCHEMA app;\nSET search_path TO app;\nCREATE TABLE t1 (id int);",
+        "DROP SCHEMA app CASCADE;",
+      ),
+      "20250101_000002_plain.sql": migrationText("CREATE TABLE t2 (id int);", "DROP TABLE t2;"),
+      // pg_dump's files begin so.
+      "20250101_000003_dumped.sql": migrationText(
+        "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.t3 (id int);",
+        "SET search_path = '';\nDROP TABLE public.t3;",
+      ),
+      "20250101_000004_loose.sql": migrationText(
+        "SET search_path TO app;\nCREATE TABLE t4 (id int);",
+        "SET SCHEMA 'app';\nDROP TABLE t4;",
+        "-- Transaction: none",
+      ),
+      "20250101_000005_owned.sql": migrationText(
+        `SET ROLE ${role};\nCREATE TABLE t5 (id int);`,
+        "DROP TABLE t5;",
+      ),
+      "20250101_000006_plain.sql": migrationText("CREATE TABLE t6 (id int);", "DROP TABLE t6;"),
+    });
+    try {
+      const runner = new MigrationRunner(ctx.driver);
+      assertEquals((await runner.apply(t.dir)).length, 6);
+      assertEquals(await placed(ctx), [
+        `app.t1 ${me.u}`,
+        `app.t4 ${me.u}`,
+        `public._migrations ${me.u}`,
+        `public.t2 ${me.u}`,
+        `public.t3 ${me.u}`,
+        `public.t5 ${role}`,
+        `public.t6 ${me.u}`,
+      ]);
+      // Each history row was written in the run's search_path, as the run's user.
+      const rows = await ctx.sql<{ by: string }>(
+        "SELECT applied_by AS by FROM public._migrations ORDER BY version",
+      );
+      assertEquals(rows.map((r) => r.by), Array(6).fill(me.u));
+      assertEquals(await ctx.sql(state), [before]);
+
+      // Reverted in one run too: each DOWN starts where the run began.
+      assertEquals((await runner.rollback(t.dir, { to: "0" })).length, 6);
+      assertEquals(await placed(ctx), [`public._migrations ${me.u}`]);
+
+      // In one transaction (--single-transaction) as well.
+      t.write("20250101_000004_loose.sql", migrationText("SET search_path TO app;", "SELECT 1;"));
+      await runner.apply(t.dir, { singleTransaction: true });
+      assertEquals((await placed(ctx)).filter((x) => / public\.t[26] /.test(` ${x} `)).length, 2);
+    } finally {
+      t.remove();
+      await ctx.driver.exec(
+        `RESET ROLE; DROP OWNED BY ${role}; DROP ROLE IF EXISTS ${role}`,
+      ).catch(() => {});
+    }
+  },
+);
+
+driverTest(
+  "the history row reaches the run's table when a migration moves the search_path without naming it",
+  async (ctx) => {
+    const [before] = await ctx.sql<{ path: string }>(
+      "SELECT current_setting('search_path') AS path",
+    );
+    const t = tempMigrations({
+      "20250101_000001_function.sql": migrationText(
+        "CREATE SCHEMA app;\nCREATE FUNCTION public.go_app() RETURNS text LANGUAGE sql " +
+          "AS $$ SELECT set_config('search_path', 'app', false) $$;",
+        "DROP FUNCTION public.go_app();\nDROP SCHEMA app;",
+      ),
+      // Nothing here says search_path: the run cannot know to restore it.
+      "20250101_000002_moved.sql": migrationText(
+        "SELECT public.go_app();\nCREATE TABLE t7 (id int);",
+        "DROP TABLE app.t7;",
+      ),
+    });
+    try {
+      assertEquals((await new MigrationRunner(ctx.driver).apply(t.dir)).length, 2);
+      assertEquals(
+        (await ctx.sql<{ v: string }>("SELECT version AS v FROM public._migrations ORDER BY 1"))
+          .map((r) => r.v),
+        ["20250101_000001", "20250101_000002"],
+      );
+      assertEquals((await placed(ctx)).map((p) => p.split(" ")[0]), [
+        "app.t7",
+        "public._migrations",
+      ]);
+    } finally {
+      t.remove();
+      await ctx.sql("SELECT set_config('search_path', $1, false)", [before.path]);
+    }
+  },
+);

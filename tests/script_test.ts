@@ -178,10 +178,19 @@ const FUNCTION = migrationText(
   "CREATE FUNCTION one() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$\n-- the end",
   "DROP FUNCTION one()",
 );
+// pg_dump's files begin by emptying the search_path for the session; the
+// migration after it still runs in the run's own.
+const DUMPED = migrationText(
+  "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.dumped (id int);",
+  "SET search_path = '';\nDROP TABLE public.dumped;",
+);
+const AFTER = migrationText("CREATE TABLE after_dump (id int);", "DROP TABLE after_dump;");
 const FILES = {
   "20250101_000000_users.sql": USERS,
   "20250102_000000_index.sql": INDEX,
   "20250103_000000_function.sql": FUNCTION,
+  "20250104_000000_dumped.sql": DUMPED,
+  "20250105_000000_after.sql": AFTER,
 };
 
 /** What the tracking table and the schema say of a database. */
@@ -206,7 +215,7 @@ serverTest(
       assertEquals([written.code, written.stderr], [0, ""]);
       assertMatch(
         written.stdout,
-        /^-- data-bridge 0\.1\.0 apply --sql: 3 migrations for\s(-- )?postgres:\/\//,
+        /^-- data-bridge 0\.1\.0 apply --sql: 5 migrations for\s(-- )?postgres:\/\//,
       );
       assertEquals((await state(byScript.url, cwd)).rows, [], "writing the script changes nothing");
       const file = t.write("../up.sql", written.stdout);
@@ -224,9 +233,9 @@ serverTest(
         byScript.url,
         "SELECT count(execution_ms)::int AS n FROM _migrations",
       );
-      assertEquals(timed.n, 2, "the two migrations in a transaction record their time");
+      assertEquals(timed.n, 4, "the four migrations in a transaction record their time");
 
-      const down = await cli(["rollback", "--sql", "--steps", "2"], {
+      const down = await cli(["rollback", "--sql", "--steps", "4"], {
         cwd,
         env: { DATABASE_URL: byScript.url },
       });
@@ -234,7 +243,7 @@ serverTest(
       const reverted = psql(byScript.url, t.write("../down.sql", down.stdout));
       assertEquals(reverted.code, 0, reverted.stderr);
       assertEquals(
-        (await cli(["rollback", "--steps", "2"], { cwd, env: { DATABASE_URL: byTool.url } })).code,
+        (await cli(["rollback", "--steps", "4"], { cwd, env: { DATABASE_URL: byTool.url } })).code,
         0,
       );
       assertEquals(await state(byScript.url, cwd), await state(byTool.url, cwd));
