@@ -156,7 +156,9 @@ export function translateDriverError(
   const e = error as ServerErrorFields;
   const code = typeof e.code === "string" ? e.code : "";
   const isServerError = e.severity !== undefined && /^[0-9A-Z]{5}$/.test(code);
-  if (isServerError && !SESSION_SQLSTATES.test(code)) {
+  // FATAL ends the session whatever its SQLSTATE (an idle-in-transaction timeout: 25P03).
+  const fatal = e.severity === "FATAL" || e.severity === "PANIC";
+  if (isServerError && !fatal && !SESSION_SQLSTATES.test(code)) {
     return { error: DatabaseError.from(e), lost: false };
   }
   if (isServerError || CONNECTION_CODES.has(code) || TLS_CODES.test(code)) {

@@ -849,6 +849,8 @@ export class MigrationRunner {
    */
   async #ensureTables(driver: Driver, before?: Promise<void>): Promise<void> {
     await driver.transaction(async (tx) => {
+      // Idle while the check runs: a server's idle_in_transaction_session_timeout must not end it.
+      if (before) await tx.exec("SET LOCAL idle_in_transaction_session_timeout = 0");
       await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [SETUP_LOCK_KEY.toString()]);
       await ensureHistoryTable(tx, this.#table);
       if (this.#lockMode === "table") await ensureLockTable(tx, this.#table);

@@ -94,6 +94,8 @@ class WireDriver implements Driver {
   #starting: Promise<void> | null = null;
   #ready = false;
   #lost = false;
+  /** Why the session was lost, when the server said (e.g. its FATAL idle-in-transaction timeout). */
+  #lostWith: DataBridgeError | null = null;
   #closed = false;
   #checkInterval = true;
   #reader = new MessageReader();
@@ -258,7 +260,9 @@ class WireDriver implements Driver {
     parsing: string | null,
     early = false,
   ): Promise<Row[]> {
-    if (this.#closed || this.#lost) return Promise.reject(lostError(this.target));
+    if (this.#closed || this.#lost) {
+      return Promise.reject(this.#lostWith ?? lostError(this.target));
+    }
     return new Promise<Row[]>((resolve, reject) => {
       const before = this.#writer.length;
       build(this.#writer);
@@ -663,7 +667,10 @@ class WireDriver implements Driver {
     // The peer may still be there (a message this client cannot read): let it go.
     this.#socket?.close();
     this.#socket = null;
-    this.#failPending(this.#translate(cause));
+    const translated = this.#translate(cause);
+    // What the server said as it ended the session is the cause of what fails after.
+    if (error !== undefined && !first?.error) this.#lostWith = translated;
+    this.#failPending(translated);
   }
 
   #fail(error: unknown): void {

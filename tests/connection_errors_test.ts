@@ -92,6 +92,13 @@ const CASES: Array<[string, unknown, typeof fresh, string, RegExp]> = [
     "CONNECTION_LOST",
     /was lost: terminating connection.*57P01/,
   ],
+  [
+    "the server's idle-in-transaction timeout (a FATAL outside the session classes)",
+    server("25P03", "terminating connection due to idle-in-transaction timeout"),
+    live,
+    "CONNECTION_LOST",
+    /was lost: terminating connection due to idle-in-transaction timeout \(SQLSTATE 25P03\)$/,
+  ],
   ["something else", new Error("boom"), live, "INTERNAL", /boom/],
 ];
 

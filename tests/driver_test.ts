@@ -1,7 +1,7 @@
 /** The driver interface's transaction of statements sent together, on both drivers. */
-import { DatabaseError } from "../lib/errors.ts";
-import { assert, assertEquals, assertRejects } from "./support/assert.ts";
-import { driverTest } from "./support/db.ts";
+import { DatabaseError, type DataBridgeError } from "../lib/errors.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./support/assert.ts";
+import { type DriverContext, driverTest } from "./support/db.ts";
 
 driverTest("atomic commits every statement together and returns each one's rows", async (ctx) => {
   const rows = await ctx.driver.atomic([
@@ -33,5 +33,25 @@ driverTest(
     assertEquals(await ctx.sql("SELECT to_regclass('after_failure')::text AS t"), [{
       t: "after_failure",
     }]);
+  },
+);
+
+driverTest(
+  "a session the server ends while idle in a transaction says why on the next query",
+  async (ctx: DriverContext) => {
+    // PGlite has no server to end its session.
+    if (ctx.kind === "pglite") return;
+    const error = await assertRejects<DataBridgeError>(() =>
+      ctx.driver.transaction(async (tx) => {
+        await tx.exec("SET LOCAL idle_in_transaction_session_timeout = '50ms'");
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await tx.query("SELECT 1");
+      })
+    );
+    assertEquals(error.code, "CONNECTION_LOST", error.message);
+    // postgres.js keeps no word of an error the server sends with no query waiting.
+    if (ctx.kind === "wire") {
+      assertMatch(error.message, /idle-in-transaction timeout \(SQLSTATE 25P03\)/);
+    }
   },
 );

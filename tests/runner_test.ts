@@ -280,6 +280,27 @@ serverTest(
 );
 
 driverTest(
+  "apply makes its tracking table while a check runs longer than the server lets a transaction idle",
+  async (ctx) => {
+    const t = withFiles({ "20250128_120000_users.sql": USERS });
+    // The server ends a session idle in a transaction for 50 ms (PGlite has no such timeout).
+    if (ctx.kind !== "pglite") {
+      await ctx.driver.exec("SET idle_in_transaction_session_timeout = '50ms'");
+    }
+    try {
+      const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 300));
+      assertEquals(await new MigrationRunner(ctx.driver).apply(t.dir, { check: slow }), [
+        "20250128_120000",
+      ]);
+      assertEquals(await recorded(ctx), ["20250128_120000"]);
+    } finally {
+      t.remove();
+      await ctx.driver.exec("RESET idle_in_transaction_session_timeout").catch(() => {});
+    }
+  },
+);
+
+driverTest(
   "apply makes its tracking table while the check runs, and a failed check leaves none",
   async (ctx) => {
     const t = withFiles({ "20250128_120000_users.sql": USERS });
