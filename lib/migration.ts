@@ -688,8 +688,13 @@ function parseSections(
       sql.push("");
       continue;
     }
+    // Where a BEGIN of the file's own opened a transaction not yet ended.
+    let opened = -1;
     for (const statement of statements) {
       const kind = statementKind(statement);
+      if (kind === "transaction_control") {
+        opened = openedAfter(statement.words, opened, statement.start);
+      }
       if (kind === "copy_stdin") {
         throw fail(
           "INVALID_MIGRATION",
@@ -715,6 +720,16 @@ function parseSections(
           } controls the transaction; the migration runs as written, outside data-bridge's transaction, and is recorded after it succeeds`,
         );
       }
+    }
+    if (opened !== -1) {
+      // Run as written, it would hold the history row in a transaction that
+      // the session's end rolls back: reported applied, then lost.
+      throw fail(
+        "INVALID_MIGRATION",
+        opened,
+        `${section.name} section: this opens a transaction that the section does not end; ` +
+          "add COMMIT after its last statement",
+      );
     }
     sql.push(text.slice(section.start, section.end).trimEnd());
   }
@@ -749,6 +764,20 @@ function metaCommand(
 }
 
 /** The leading words that name a statement, e.g. `CREATE UNIQUE INDEX CONCURRENTLY`. */
+/**
+ * Where a transaction of the file's own stands after a transaction-control
+ * statement: the offset of the statement that opened it, or -1 when none is
+ * open. `ROLLBACK TO` and `COMMIT PREPARED` leave it as it was; `AND CHAIN`
+ * opens the next one at once.
+ */
+function openedAfter(words: readonly string[], opened: number, at: number): number {
+  const first = words[0];
+  if (first === "BEGIN" || first === "START") return opened === -1 ? at : opened;
+  if (words[1] === "TO" || words[1] === "PREPARED") return opened;
+  const chained = words.includes("CHAIN") && !words.includes("NO");
+  return chained ? (opened === -1 ? at : opened) : -1;
+}
+
 function statementHead(words: string[]): string {
   const concurrently = words.indexOf("CONCURRENTLY");
   return words.slice(0, concurrently >= 0 && concurrently < 6 ? concurrently + 1 : 2).join(" ");

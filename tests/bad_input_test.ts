@@ -375,6 +375,15 @@ const CASES: Case[] = [
     line: /_copy_from_stdin\.sql:3: COPY \.\.\. FROM STDIN is not supported/,
   },
   {
+    name: "a BEGIN the section never ends (applied, it would be rolled back when the session ends)",
+    fixture: "20250102_000000_begin_without_commit.sql",
+    args: ["apply"],
+    exit: 3,
+    code: "INVALID_MIGRATION",
+    line:
+      /_begin_without_commit\.sql:2: UP section: this opens a transaction that the section does not end; add COMMIT/,
+  },
+  {
     name: "a psql meta-command",
     fixture: "20250102_000000_psql_meta_command.sql",
     args: ["apply"],

@@ -7,6 +7,7 @@ import {
   parseFileName,
   parseMigration,
   parseMigrationFile,
+  parseMigrationSync,
   plainMigrationFile,
   renderMigration,
   slugify,
@@ -465,4 +466,40 @@ Deno.test("plainMigrationFile is textMigrationFile's result for the files it tak
       if (got !== null) assertEquals(got, made(() => textMigrationFile(name, file, text)), label);
     }
   }
+});
+
+Deno.test("a section that opens a transaction of its own must end it", () => {
+  const CASES: Array<[string, number | null]> = [
+    ["BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;", null],
+    ["START TRANSACTION;\nCREATE TABLE t (id int);\nEND;", null],
+    ["BEGIN;\nSAVEPOINT a;\nROLLBACK TO a;\nCOMMIT AND NO CHAIN;", null],
+    ["BEGIN;\nCREATE TABLE t (id int);\nPREPARE TRANSACTION 'x';\nCOMMIT PREPARED 'x';", null],
+    ["BEGIN;\nCREATE TABLE t (id int);", 2],
+    ["CREATE TABLE t (id int);\nBEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;", 3],
+    ["BEGIN;\nSELECT 1;\nROLLBACK TO SAVEPOINT a;", 2],
+    ["BEGIN;\nSELECT 1;\nCOMMIT AND CHAIN;\nSELECT 2;", 2],
+    ["COMMIT AND CHAIN;\nSELECT 2;", 2],
+  ];
+  for (const [up, line] of CASES) {
+    const content = `-- Transaction: none\n-- UP\n${up}\n-- DOWN\n`;
+    const parse = () => parseMigrationSync({ name: "20250128_120000_own.sql", content });
+    if (line === null) {
+      parse();
+      continue;
+    }
+    const error = assertThrows<ValidationError>(parse);
+    assertEquals([error.code, error.line], ["INVALID_MIGRATION", line + 1], up);
+    assertMatch(
+      error.message,
+      /UP section: this opens a transaction that the section does not end/,
+    );
+  }
+  // In DOWN too.
+  const down = assertThrows<ValidationError>(() =>
+    parseMigrationSync({
+      name: "20250128_120000_own.sql",
+      content: "-- UP\nSELECT 1;\n-- DOWN\nBEGIN;\nDROP TABLE t;\n",
+    })
+  );
+  assertMatch(down.message, /:4: DOWN section: this opens a transaction/);
 });
