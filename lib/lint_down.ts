@@ -54,7 +54,8 @@ export type ObjectKind =
   | "TRIGGER"
   | "POLICY"
   | "COLUMN"
-  | "CONSTRAINT";
+  | "CONSTRAINT"
+  | "ENUM VALUE";
 
 const KINDS = new Set<string>([
   "TABLE",
@@ -82,7 +83,8 @@ export interface ObjectRef {
   /**
    * The table it lives on (indexes, triggers, policies, columns,
    * constraints), the parent of a partition, or the table of the column
-   * owning a sequence: dropping that table drops it.
+   * owning a sequence: dropping that table drops it. For an enum value,
+   * its type.
    */
   table?: string;
   /**
@@ -378,6 +380,18 @@ export function downIncomplete(
     if (ref.schema && goneSchemas.has(ref.schema)) continue;
     // Dropping a column drops the indexes and constraints that involve it.
     if (ref.columns?.some((c) => gone.has(key("COLUMN", `${ref.table}.${c}`)))) continue;
+    if (ref.kind === "ENUM VALUE") {
+      // Only its type's DROP takes it: PostgreSQL cannot drop an enum value.
+      if (gone.has(key("TYPE", ref.table ?? ""))) continue;
+      add(
+        "down-incomplete",
+        at.line,
+        `the DOWN section cannot drop the value ${ref.name} this adds to enum type ${ref.table} ` +
+          "(PostgreSQL has no DROP VALUE), so the UP fails when it runs again after the DOWN: " +
+          "write ADD VALUE IF NOT EXISTS",
+      );
+      continue;
+    }
     // It may depend on something dropped with CASCADE: something the UP did
     // not make, or made before it.
     if (cascades.some((c) => (made.get(c)?.order ?? -1) < order)) continue;
@@ -386,6 +400,21 @@ export function downIncomplete(
       : `${ref.kind.toLowerCase()} ${ref.name}`;
     add("down-incomplete", at.line, `the DOWN section does not drop ${what} created here`);
   }
+}
+
+/**
+ * The value an `ALTER TYPE name ADD VALUE 'label'` adds to an enum type
+ * (`ifNotExists` with `IF NOT EXISTS`), or `null` for any other statement.
+ */
+function addedValue(s: Stmt): ObjectRef | null {
+  const t = s.toks;
+  if (t[0]?.up !== "ALTER" || t[1]?.up !== "TYPE") return null;
+  const { name, schema, next } = nameAt(t, 2);
+  if (t[next]?.up !== "ADD" || t[next + 1]?.up !== "VALUE") return null;
+  const ifNotExists = t[next + 2]?.up === "IF";
+  const label = t[next + (ifNotExists ? 5 : 2)];
+  if (!name || label?.kind !== "string") return null;
+  return { kind: "ENUM VALUE", name: label.text, schema, table: name, ifNotExists };
 }
 
 function key(kind: string, name: string): string {
@@ -440,6 +469,9 @@ function madeByUp(
   up.forEach((s, order) => {
     const ref = createdBy(s);
     if (ref) remember(ref, s, order);
+    const value = addedValue(s);
+    // A value of a type the UP makes goes with the type.
+    if (value && !made.has(key("TYPE", value.table!))) remember(value, s, order);
     for (const d of dropped(s)) made.delete(key(d.kind, d.name));
     const relation = renamedRelation(s);
     if (relation) rename(relation.kind, null, relation.from, relation.to);

@@ -166,6 +166,36 @@ const CASES: Case[] = [
     incomplete: ["index dt_id"],
   },
   {
+    name: "an enum value added to an existing type cannot be dropped: the UP fails again",
+    before: "CREATE TYPE du AS ENUM ('a');",
+    up: "ALTER TYPE public.du ADD VALUE 'b' AFTER 'a';",
+    down: "SELECT 1;",
+    incomplete: [
+      "the DOWN section cannot drop the value 'b' this adds to enum type du (PostgreSQL has no " +
+      "DROP VALUE), so the UP fails when it runs again after the DOWN: write ADD VALUE IF NOT EXISTS",
+    ],
+  },
+  {
+    name: "an enum value added IF NOT EXISTS stays, and the UP runs again",
+    before: "CREATE TYPE dv AS ENUM ('a');",
+    up: "ALTER TYPE dv ADD VALUE IF NOT EXISTS 'b';",
+    down: "SELECT 1;",
+    incomplete: [],
+    kept: true,
+  },
+  {
+    name: "an enum value goes with the type the UP makes",
+    up: "CREATE TYPE dw AS ENUM ('a');\nALTER TYPE dw ADD VALUE 'b';",
+    down: "DROP TYPE dw;",
+    incomplete: [],
+  },
+  {
+    name: "an enum value of a type the UP makes is the type's to report",
+    up: "CREATE TYPE dx AS ENUM ('a');\nALTER TYPE dx ADD VALUE 'b';",
+    down: "SELECT 1;",
+    incomplete: ["type dx"],
+  },
+  {
     name: "an index on an existing table is forgotten",
     before: "CREATE TABLE dr (id int);",
     up: "CREATE INDEX dr_id ON dr (id);",
