@@ -108,6 +108,14 @@ export interface Driver extends Queryable {
    * @returns `true` when this session now holds it.
    */
   tryLock(): Promise<boolean>;
+  /**
+   * Holds the migration lock again if the session no longer does (a
+   * migration's `DISCARD ALL` or `pg_advisory_unlock_all()` released it),
+   * without taking it twice.
+   *
+   * @returns `false` when another session took it meanwhile.
+   */
+  keepLock(): Promise<boolean>;
   /** Releases the migration lock. */
   unlock(): Promise<void>;
   /**
@@ -290,6 +298,32 @@ export async function tryAdvisoryLock(q: Queryable): Promise<boolean> {
     [LOCK_KEY],
   );
   return row.locked === true;
+}
+
+/**
+ * Takes the lock of {@link tryAdvisoryLock} again when the session does not
+ * hold it any more (`pg_locks` says), in one statement; a session that still
+ * holds it keeps its one hold.
+ *
+ * @param q The session.
+ * @returns `true` when the session holds the lock now.
+ * @example
+ * ```ts
+ * import { keepAdvisoryLock, type Queryable } from "./driver.ts";
+ * async function stillOurs(q: Queryable): Promise<boolean> {
+ *   return await keepAdvisoryLock(q);
+ * }
+ * ```
+ */
+export async function keepAdvisoryLock(q: Queryable): Promise<boolean> {
+  const [row] = await q.query<{ held: boolean }>(
+    "SELECT CASE WHEN EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' " +
+      "AND pid = pg_backend_pid() AND granted AND objsubid = 1 " +
+      "AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid) " +
+      "THEN true ELSE pg_try_advisory_lock($1::bigint) END AS held",
+    [LOCK_KEY],
+  );
+  return row.held === true;
 }
 
 /**

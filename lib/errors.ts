@@ -57,6 +57,7 @@ export type ErrorCode =
   | "CONNECTION_FAILED"
   | "CONNECTION_LOST"
   | "LOCK_TIMEOUT"
+  | "LOCK_LOST"
   | "INTERRUPTED"
   | "INTERNAL";
 

@@ -100,6 +100,26 @@ export function mayChangeSession(sql: string): boolean {
   return SESSION_CHANGES.test(sql);
 }
 
+/** What SQL that may release the session's advisory locks mentions. */
+const LOCK_RELEASES = /\bdiscard\b|advisory_unlock/i;
+
+/**
+ * Whether a migration's SQL may release the session's migration lock
+ * (`DISCARD ALL`, `pg_advisory_unlock_all()`, `pg_advisory_unlock(...)`):
+ * then the run makes sure it holds the lock before it goes on.
+ *
+ * @param sql A section's SQL.
+ * @returns `true` when it mentions any of them.
+ * @example
+ * ```ts
+ * import { mayReleaseLock } from "./execute.ts";
+ * console.log(mayReleaseLock("DISCARD ALL;"), mayReleaseLock("CREATE TABLE t (id int);")); // true false
+ * ```
+ */
+export function mayReleaseLock(sql: string): boolean {
+  return LOCK_RELEASES.test(sql);
+}
+
 /**
  * Reads the session's `search_path` and role, to restore them after a
  * migration outside a transaction that may change them.

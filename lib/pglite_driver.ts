@@ -140,6 +140,10 @@ class PGliteDriver implements Driver {
     return Promise.resolve(true);
   }
 
+  keepLock(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   unlock(): Promise<void> {
     return Promise.resolve();
   }

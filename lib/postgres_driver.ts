@@ -20,6 +20,7 @@ import {
   atomicOnServer,
   type Driver,
   type DriverOptions,
+  keepAdvisoryLock,
   type Queryable,
   type Row,
   runTransaction,
@@ -331,6 +332,10 @@ class PostgresDriver implements Driver {
 
   tryLock(): Promise<boolean> {
     return tryAdvisoryLock(this);
+  }
+
+  keepLock(): Promise<boolean> {
+    return keepAdvisoryLock(this);
   }
 
   async unlock(): Promise<void> {

@@ -27,7 +27,13 @@ import {
 import { DEFAULTS, SETUP_LOCK_KEY } from "./config.ts";
 import { connect } from "./connect.ts";
 import type { Driver, DriverOptions } from "./driver.ts";
-import { DataBridgeError, interruptedError, UsageError, ValidationError } from "./errors.ts";
+import {
+  DataBridgeError,
+  interruptedError,
+  RuntimeError,
+  UsageError,
+  ValidationError,
+} from "./errors.ts";
 import {
   type Ahead,
   canSendAhead,
@@ -36,6 +42,7 @@ import {
   executeMigration,
   type ExecuteSettings,
   executeTogether,
+  mayReleaseLock,
   refuseOutsideTransaction,
   sendAhead,
 } from "./execute.ts";
@@ -946,6 +953,9 @@ export class MigrationRunner {
         }
         for (const message of migration.warnings) this.#emit({ type: "warning", message });
         this.#emit({ type: "start", direction, migration });
+        // After SQL that may release the lock, nothing runs before it is held again.
+        const releases = settings.sessionLock === true &&
+          mayReleaseLock(direction === "up" ? migration.up : migration.down);
         let result;
         try {
           const running = executeMigration(driver, direction, migration, {
@@ -955,7 +965,7 @@ export class MigrationRunner {
             onLockWait: () => this.#emit({ type: "lock_wait", holder: null }),
           }, sent);
           const next = migrations[n + 1];
-          if (next && canSendAhead(driver, migration, next, settings)) {
+          if (next && !releases && canSendAhead(driver, migration, next, settings)) {
             ahead = sendAhead(driver, direction, next, migration, settings);
           }
           result = await running;
@@ -967,6 +977,17 @@ export class MigrationRunner {
         }
         if (!result.skipped) done.push(migration.version);
         this.#emit({ type: "done", direction, migration, ms: result.ms, skipped: result.skipped });
+        if (releases && !(await driver.keepLock())) {
+          const lost = new RuntimeError(
+            "LOCK_LOST",
+            `migration ${migration.version} released the migration lock (its SQL runs DISCARD ALL ` +
+              "or pg_advisory_unlock_all()), and another run took it meanwhile: stopped after it, " +
+              "to keep the runs apart; run the command again once the other run is done",
+            { file: migration.file ?? undefined, version: migration.version },
+          );
+          lost.completed = [...done];
+          throw lost;
+        }
       }
       return done;
     } finally {

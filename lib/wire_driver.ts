@@ -23,6 +23,7 @@ import {
   atomicOnServer,
   type Driver,
   type DriverOptions,
+  keepAdvisoryLock,
   type Queryable,
   type QueryOptions,
   type Row,
@@ -202,6 +203,10 @@ class WireDriver implements Driver {
 
   tryLock(): Promise<boolean> {
     return tryAdvisoryLock(this);
+  }
+
+  keepLock(): Promise<boolean> {
+    return keepAdvisoryLock(this);
   }
 
   async unlock(): Promise<void> {

@@ -10,7 +10,7 @@ import { classify } from "../lib/classify.ts";
 import { readHistory } from "../lib/history.ts";
 import { scanMigrations } from "../lib/load.ts";
 import { Migration, migrationFile, parsedSource } from "../lib/migration.ts";
-import { MigrationError, type ValidationError } from "../lib/errors.ts";
+import { type DataBridgeError, MigrationError, type ValidationError } from "../lib/errors.ts";
 import { assert, assertEquals, assertMatch, assertRejects, within } from "./support/assert.ts";
 import postgresJs from "postgres";
 import { ADVISORY_LOCK_KEY } from "../lib/config.ts";
@@ -1152,3 +1152,83 @@ serverTest(
     }
   },
 );
+
+driverTest(
+  "a migration that releases the migration lock (DISCARD ALL, pg_advisory_unlock_all) has it held again before the next one",
+  async (ctx) => {
+    const t = withFiles({
+      "20250201_000001_discard.sql": migrationText(
+        "DISCARD ALL;\nCREATE TABLE l1 (id int);",
+        "DROP TABLE l1;",
+        "-- Transaction: none",
+      ),
+      "20250201_000002_unlock.sql": migrationText(
+        "SELECT pg_advisory_unlock_all();\nCREATE TABLE l2 (id int);",
+        "DROP TABLE l2;",
+      ),
+      // What the session holds while the next migration runs.
+      "20250201_000003_after.sql": migrationText(
+        "CREATE TABLE l3 AS SELECT count(*)::int AS held FROM pg_locks " +
+          "WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted;",
+        "DROP TABLE l3;",
+      ),
+    });
+    try {
+      assertEquals((await new MigrationRunner(ctx.driver).apply(t.dir)).length, 3);
+      // PGlite's lock is its folder's, not an advisory lock.
+      const [row] = await ctx.sql<{ held: number }>("SELECT held FROM l3");
+      assertEquals(row.held, ctx.kind === "pglite" ? 0 : 1);
+    } finally {
+      t.remove();
+    }
+  },
+);
+
+serverTest(
+  "a run stops with LOCK_LOST when a migration released the lock and another run took it",
+  async () => {
+    const db = await freshDatabase();
+    const t = withFiles({
+      "20250201_000001_unlock.sql": migrationText(
+        "SELECT pg_advisory_unlock_all();\nSELECT pg_sleep(0.5);\nCREATE TABLE l1 (id int);",
+        "DROP TABLE l1;",
+      ),
+      "20250201_000002_next.sql": migrationText("CREATE TABLE l2 (id int);", "DROP TABLE l2;"),
+    });
+    const other = postgresJs(db.url, { max: 1, onnotice: () => {} });
+    const runner = new MigrationRunner(db.url);
+    let stop = false;
+    try {
+      await runner.init();
+      // Another run's session, taking the lock the moment it is free.
+      const taking = (async () => {
+        while (!stop) {
+          const [{ got }] = await other`
+            SELECT pg_try_advisory_lock(${ADVISORY_LOCK_KEY.toString()}::bigint) AS got`;
+          if (got) return true;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return false;
+      })();
+      const error = await assertRejects<DataBridgeError>(() => runner.apply(t.dir));
+      assertEquals([error.code, error.completed], ["LOCK_LOST", ["20250201_000001"]]);
+      assertMatch(error.message, /released the migration lock .* another run took it/);
+      assert(await taking);
+      assertEquals(await recordedAt(db.url), ["20250201_000001"]);
+    } finally {
+      stop = true;
+      await runner.close();
+      await other.end();
+      t.remove();
+      await db.drop();
+    }
+  },
+);
+
+async function recordedAt(url: string): Promise<string[]> {
+  const rows = await adminQuery<{ version: string }>(
+    url,
+    "SELECT version FROM _migrations ORDER BY 1",
+  );
+  return rows.map((r) => r.version);
+}
