@@ -100,6 +100,27 @@ export function mayChangeSession(sql: string): boolean {
   return SESSION_CHANGES.test(sql);
 }
 
+/** What SQL that may create temporary tables mentions. */
+const TEMP_TABLES = /\btemp(orary)?\b/i;
+
+/**
+ * Whether a migration's SQL may create temporary tables (`CREATE TEMP
+ * TABLE`): they are dropped after it (`DISCARD TEMP`), before its history
+ * row, so that the next migration of the run does not find them, as it
+ * would not if it ran alone.
+ *
+ * @param sql A section's SQL.
+ * @returns `true` when it mentions `TEMP` or `TEMPORARY`.
+ * @example
+ * ```ts
+ * import { mayMakeTempTables } from "./execute.ts";
+ * console.log(mayMakeTempTables("CREATE TEMP TABLE map AS SELECT 1;")); // true
+ * ```
+ */
+export function mayMakeTempTables(sql: string): boolean {
+  return TEMP_TABLES.test(sql);
+}
+
 /** What SQL that may release the session's advisory locks mentions. */
 const LOCK_RELEASES = /\bdiscard\b|advisory_unlock/i;
 
@@ -550,12 +571,14 @@ function statements(
   // In a transaction shared with other migrations, now() is the start of
   // them all: the migration's own start is kept for its history row.
   if (shared && direction === "up") list.push({ sql: `SELECT ${MIGRATION_START}` });
-  const keep = mayChangeSession(sectionOf(direction, m));
+  const section = sectionOf(direction, m);
+  const keep = mayChangeSession(section);
   if (keep) list.push({ sql: KEEP_SESSION });
   return [
     ...list,
-    { sql: sectionOf(direction, m), script: true },
+    { sql: section, script: true },
     ...(keep ? [{ sql: RESTORE_SESSION }] : []),
+    ...(mayMakeTempTables(section) ? [{ sql: "DISCARD TEMP" }] : []),
     direction === "down"
       ? { sql: deleteHistorySql(settings.table), params: [m.version] }
       : shared
@@ -737,6 +760,7 @@ async function runStatements(
     }
   }
   if (state) await driver.query(SET_SESSION, [state.searchPath, state.role]);
+  if (mayMakeTempTables(sql)) await driver.exec("DISCARD TEMP");
   await (direction === "up"
     ? driver.query(insertHistorySql(settings.table), [
       m.version,

@@ -13,7 +13,12 @@
  * @module
  */
 import { ADVISORY_LOCK_KEY, DEFAULTS } from "./config.ts";
-import { type Direction, mayChangeSession, refuseOutsideTransaction } from "./execute.ts";
+import {
+  type Direction,
+  mayChangeSession,
+  mayMakeTempTables,
+  refuseOutsideTransaction,
+} from "./execute.ts";
 import {
   baselineHistorySql,
   deleteHistorySql,
@@ -190,9 +195,11 @@ function migrationStatements(
     : inline(baselineHistorySql(table), [m.version, m.description, m.checksum]);
   // As the runner does: the session's search_path and role back as they were,
   // for the history row and for the migrations after it.
-  const restore = mayChangeSession(direction === "up" ? m.up : m.down)
-    ? ["RESET search_path;", "RESET ROLE;"]
-    : [];
+  const sql = direction === "up" ? m.up : m.down;
+  const restore = [
+    ...(mayChangeSession(sql) ? ["RESET search_path;", "RESET ROLE;"] : []),
+    ...(mayMakeTempTables(sql) ? ["DISCARD TEMP;"] : []),
+  ];
   if (together || !m.transactional) return [check, section, ...restore, `${record};`];
   return [...opening(options, lockMode), check, section, ...restore, `${record};`, "COMMIT;"];
 }

@@ -192,10 +192,20 @@ driverTest(
         "DROP TABLE t5;",
       ),
       "20250101_000006_plain.sql": migrationText("CREATE TABLE t6 (id int);", "DROP TABLE t6;"),
+      // Two migrations with a temporary table of the same name, as each would run alone.
+      "20250101_000007_temp.sql": migrationText(
+        "CREATE TEMP TABLE map AS SELECT 1 AS x;\nCREATE TABLE t7 AS SELECT * FROM map;",
+        "DROP TABLE t7;",
+      ),
+      "20250101_000008_temp.sql": migrationText(
+        "CREATE TEMPORARY TABLE map AS SELECT 2 AS x;\nCREATE TABLE t8 AS SELECT * FROM map;",
+        "DROP TABLE t8;",
+        "-- Transaction: none",
+      ),
     });
     try {
       const runner = new MigrationRunner(ctx.driver);
-      assertEquals((await runner.apply(t.dir)).length, 6);
+      assertEquals((await runner.apply(t.dir)).length, 8);
       assertEquals(await placed(ctx), [
         `app.t1 ${me.u}`,
         `app.t4 ${me.u}`,
@@ -204,22 +214,35 @@ driverTest(
         `public.t3 ${me.u}`,
         `public.t5 ${role}`,
         `public.t6 ${me.u}`,
+        `public.t7 ${me.u}`,
+        `public.t8 ${me.u}`,
       ]);
+      assertEquals(await ctx.sql("SELECT to_regclass('pg_temp.map')::text AS t"), [{ t: null }]);
       // Each history row was written in the run's search_path, as the run's user.
       const rows = await ctx.sql<{ by: string }>(
         "SELECT applied_by AS by FROM public._migrations ORDER BY version",
       );
-      assertEquals(rows.map((r) => r.by), Array(6).fill(me.u));
+      assertEquals(rows.map((r) => r.by), Array(8).fill(me.u));
       assertEquals(await ctx.sql(state), [before]);
 
       // Reverted in one run too: each DOWN starts where the run began.
-      assertEquals((await runner.rollback(t.dir, { to: "0" })).length, 6);
+      assertEquals((await runner.rollback(t.dir, { to: "0" })).length, 8);
       assertEquals(await placed(ctx), [`public._migrations ${me.u}`]);
 
       // In one transaction (--single-transaction) as well.
       t.write("20250101_000004_loose.sql", migrationText("SET search_path TO app;", "SELECT 1;"));
+      t.write(
+        "20250101_000008_temp.sql",
+        migrationText(
+          "CREATE TEMP TABLE map AS SELECT 2 AS x;\nCREATE TABLE t8 AS SELECT * FROM map;",
+          "DROP TABLE t8;",
+        ),
+      );
       await runner.apply(t.dir, { singleTransaction: true });
-      assertEquals((await placed(ctx)).filter((x) => / public\.t[26] /.test(` ${x} `)).length, 2);
+      assertEquals(
+        (await placed(ctx)).filter((x) => / public\.t[2678] /.test(` ${x} `)).length,
+        4,
+      );
     } finally {
       t.remove();
       await ctx.driver.exec(
