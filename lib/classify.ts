@@ -223,7 +223,9 @@ export function historyProblems<M extends Classifiable>(
       problems.push(
         new ValidationError(
           "CHECKSUM_MISMATCH",
-          `Checksum mismatch for migration ${entry.version}. The migration file has been modified after being applied.`,
+          `Checksum mismatch for migration ${entry.version}. The migration ${
+            entry.file ? `file ${entry.file}` : "file"
+          } has been modified after being applied.`,
           {
             file: entry.file ?? undefined,
             version: entry.version,

@@ -141,8 +141,7 @@ export const RULES: Record<RuleId, RuleInfo> = {
   "down-incomplete": {
     why: "the DOWN leaves behind an object the UP created, so rolling back and applying " +
       "again fails",
-    fix: "drop the object in the DOWN section (in reverse order of creation); an enum value " +
-      "cannot be dropped: add it with ADD VALUE IF NOT EXISTS",
+    fix: "drop the object in the DOWN section, in reverse order of creation",
   },
   "delete-all-rows": {
     why: "TRUNCATE, or DELETE without WHERE, removes every row of a table that exists in " +

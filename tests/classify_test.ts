@@ -52,6 +52,16 @@ Deno.test("classify finds applied, pending, modified and missing migrations", ()
   );
 });
 
+Deno.test("a checksum mismatch names the modified file", () => {
+  const edited = { ...B, file: "migrations/20250102_000000_b.sql" };
+  const [problem] = historyProblems(classify([edited], [row(B, 2, "0".repeat(64))]));
+  assertEquals(
+    problem.message,
+    `Checksum mismatch for migration ${B.version}. The migration file migrations/20250102_000000_b.sql has been modified after being applied.`,
+  );
+  assertEquals(problem.file, "migrations/20250102_000000_b.sql");
+});
+
 Deno.test("planApply selects pending migrations up to --to and flags late merges", () => {
   const entries = classify([A, B, C, D], [row(A, 1), row(C, 2)]);
   const plan = planApply(entries);

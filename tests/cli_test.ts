@@ -385,7 +385,7 @@ Deno.test("checksum mismatch and missing files exit 3 with the seed's messages",
     assertEquals(modified.code, 3);
     assertMatch(
       modified.stderr,
-      /^error: Checksum mismatch for migration 20250128_120000\. The migration file has been modified after being applied\.\n {2}hint: /,
+      /^error: Checksum mismatch for migration 20250128_120000\. The migration file migrations\/20250128_120000_users\.sql has been modified after being applied\.\n {2}hint: /,
     );
     const status = await cli(["status"], { cwd: t.root, env });
     assertEquals(status.code, 0);

@@ -551,7 +551,7 @@ driverTest(
       assertEquals([modified.code, modified.exitCode], ["CHECKSUM_MISMATCH", 3]);
       assertEquals(
         modified.message,
-        "Checksum mismatch for migration 20250128_120000. The migration file has been modified after being applied.",
+        `Checksum mismatch for migration 20250128_120000. The migration file ${file} has been modified after being applied.`,
       );
       await assertRejects(() => runner.rollback(t.dir));
       assertEquals((await runner.status(t.dir)).migrations.map((m) => m.state), [
