@@ -263,7 +263,7 @@ export async function executeMigration(
         continue;
       }
       if (canPipeline(direction, settings)) {
-        await driver.atomic(statements(direction, m, settings));
+        await driver.atomic(statements(direction, m, settings).list);
         limitsStand(direction, m, settings);
         return { ms: performance.now() - started, skipped: false };
       }
@@ -487,11 +487,8 @@ export function sendAhead(
       sessionLimits: { inForce: !mayChangeLimits(sectionOf(direction, previous)), set: true },
     }
     : settings;
-  const guard: TransactionStatement = {
-    sql: guardSql(direction, settings.table),
-    params: [previous.version, AHEAD_GUARD],
-  };
-  const outcome = driver.atomic([guard, ...statements(direction, m, after)]).then(
+  const { list } = statements(direction, m, after, { after: previous });
+  const outcome = driver.atomic(list).then(
     () => true,
     (error) => {
       if (isGuardError(error)) return false;
@@ -506,15 +503,42 @@ export function sendAhead(
 const AHEAD_GUARD = "data-bridge: the migration before this one did not commit";
 
 /**
- * A query that fails (casting the guard's text to an integer) unless the
- * migration `$1` is recorded (UP) or no longer recorded (DOWN). The cast is
- * of the CASE's result, computed when the query runs: no constant to fold
- * when it is planned.
+ * An expression that fails (casting the guard's text, parameter `$n+1`, to
+ * an integer) unless the migration `$n` is recorded (UP) or no longer
+ * recorded (DOWN). The cast is of the CASE's result, computed when the query
+ * runs: no constant to fold when it is planned.
  */
-function guardSql(direction: Direction, table: TableName): string {
-  const recorded = `EXISTS (SELECT FROM ${qualifiedName(table)} WHERE version = $1)`;
-  return `SELECT CAST(CASE WHEN ${direction === "up" ? "" : "NOT "}${recorded} ` +
-    "THEN '0' ELSE $2::text END AS integer) AS ok";
+function guardExpression(direction: Direction, table: TableName, n: number): string {
+  const recorded = `EXISTS (SELECT FROM ${qualifiedName(table)} WHERE version = $${n})`;
+  return `CAST(CASE WHEN ${direction === "up" ? "" : "NOT "}${recorded} ` +
+    `THEN '0' ELSE $${n + 1}::text END AS integer)`;
+}
+
+/**
+ * The guard of {@link sendAhead}, the first statement of `m`'s transaction:
+ * for an UP a query of its own; for a DOWN its history row's `DELETE`, which
+ * deletes nothing and fails unless `previous` committed (its condition does
+ * not depend on the row: PostgreSQL checks it once, before it looks for
+ * rows). One statement fewer a migration reverted.
+ */
+function guardStatement(
+  direction: Direction,
+  m: Migration,
+  previous: Migration,
+  table: TableName,
+): TransactionStatement {
+  if (direction === "up") {
+    return {
+      sql: `SELECT ${guardExpression(direction, table, 1)} AS ok`,
+      params: [previous.version, AHEAD_GUARD],
+    };
+  }
+  return {
+    sql: `DELETE FROM ${qualifiedName(table)} WHERE version = $1 AND ${
+      guardExpression(direction, table, 2)
+    } = 0 RETURNING version`,
+    params: [m.version, previous.version, AHEAD_GUARD],
+  };
 }
 
 function isGuardError(error: unknown): boolean {
@@ -545,17 +569,23 @@ function limitsStand(direction: Direction, m: Migration, settings: ExecuteSettin
 }
 
 /**
- * The transaction's statements: its limits (unless already in force on the
- * session), the section and its history row.
+ * The transaction's statements: with `after`, the guard of {@link sendAhead}
+ * first; its limits (unless already in force on the session); a DOWN's
+ * history row deleted (nothing else of its transaction runs when it was
+ * not there: the DOWN's SQL cannot remove it first); the section; an UP's
+ * history row. `shared`: the transaction holds other migrations too.
+ * `record` is the index of the statement of the history row.
  */
 function statements(
   direction: Direction,
   m: Migration,
   settings: ExecuteSettings,
-  shared = false,
-): TransactionStatement[] {
+  { shared = false, after }: { shared?: boolean; after?: Migration } = {},
+): { list: TransactionStatement[]; record: number } {
   const limits = settings.sessionLimits;
   const list: TransactionStatement[] = [];
+  const guard = after ? guardStatement(direction, m, after, settings.table) : undefined;
+  if (guard && direction === "up") list.push(guard);
   if (!limits?.inForce) {
     // is_local: for the transaction only, unless the run keeps them on the session.
     const local = limits ? "false" : "true";
@@ -571,26 +601,30 @@ function statements(
   // In a transaction shared with other migrations, now() is the start of
   // them all: the migration's own start is kept for its history row.
   if (shared && direction === "up") list.push({ sql: `SELECT ${MIGRATION_START}` });
+  let record = -1;
+  if (direction === "down") {
+    record = list.push(guard ?? { sql: deleteHistorySql(settings.table), params: [m.version] }) - 1;
+  }
   const section = sectionOf(direction, m);
   const keep = mayChangeSession(section);
   if (keep) list.push({ sql: KEEP_SESSION });
-  return [
-    ...list,
-    { sql: section, script: true },
-    ...(keep ? [{ sql: RESTORE_SESSION }] : []),
-    ...(mayMakeTempTables(section) ? [{ sql: "DISCARD TEMP" }] : []),
-    direction === "down"
-      ? { sql: deleteHistorySql(settings.table), params: [m.version] }
-      : shared
-      ? {
-        sql: insertTimedHistorySql(settings.table),
-        params: [m.version, m.description, m.checksum],
-      }
-      : {
-        sql: insertHistorySql(settings.table),
-        params: [m.version, m.description, m.checksum, null],
-      },
-  ];
+  list.push({ sql: section, script: true });
+  if (keep) list.push({ sql: RESTORE_SESSION });
+  if (mayMakeTempTables(section)) list.push({ sql: "DISCARD TEMP" });
+  if (direction === "up") {
+    record = list.push(
+      shared
+        ? {
+          sql: insertTimedHistorySql(settings.table),
+          params: [m.version, m.description, m.checksum],
+        }
+        : {
+          sql: insertHistorySql(settings.table),
+          params: [m.version, m.description, m.checksum, null],
+        },
+    ) - 1;
+  }
+  return { list, record };
 }
 
 /**
@@ -604,9 +638,9 @@ async function runInTransaction(
   settings: ExecuteSettings,
   shared = false,
 ): Promise<void> {
-  const results = await sendAll(tx, statements(direction, m, settings, shared));
-  const record = results[results.length - 1];
-  if (direction === "down" && record.length !== 1) {
+  const { list, record } = statements(direction, m, settings, { shared });
+  const results = await sendAll(tx, list);
+  if (direction === "down" && results[record].length !== 1) {
     throw new RuntimeError(
       "INTERNAL",
       `the history row of ${m.version} disappeared while reverting it; nothing was changed`,
